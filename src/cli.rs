@@ -1,0 +1,347 @@
+//! Command line → typed commands → library calls. `anyhow` lives here only; exit codes per
+//! CONTRACT.md: 0 success, 1 some inputs could not be read or parsed, 2 usage or fatal error.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use whydenied::pipeline::{self, Aggregate, Input, Options, Progress};
+use whydenied::report::{self, Format};
+use whydenied::rules::Rules;
+use whydenied::store::{Query, RunCounters, Store};
+
+/// Tells AWS Lambda users why a call was denied and exactly what to add to fix it.
+#[derive(Debug, Parser)]
+#[command(name = "whydenied", version, about, long_about = None)]
+struct Cli {
+    /// The SQLite database (default: $WHYDENIED_DB, else $XDG_STATE_HOME/whydenied/whydenied.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read archived logs (files or directories, recursive, .gz transparent) into findings.
+    Replay(ReplayArgs),
+    /// Show stored findings.
+    Report(ReportArgs),
+    /// Diagnose the events or log lines given, storing nothing.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+struct FormatArg {
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    #[command(flatten)]
+    format: FormatArg,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0, hide = true)]
+    threads: usize,
+    /// Files or directories to read.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    format: FormatArg,
+    /// Only findings seen within this long before now (`30m`, `24h`, `7d`) or since a time (RFC 3339).
+    #[arg(long, value_name = "DURATION")]
+    since: Option<String>,
+    /// Only findings first seen before this time (RFC 3339) or this long ago.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Only findings of this Lambda function (name).
+    #[arg(long, value_name = "NAME")]
+    function: Option<String>,
+    /// Only findings of this IAM role (name, path/name, or ARN).
+    #[arg(long, value_name = "NAME")]
+    role: Option<String>,
+    /// Only findings in this AWS account.
+    #[arg(long, value_name = "ID")]
+    account: Option<String>,
+    /// Only findings with this cause (e.g. no_identity_allow).
+    #[arg(long, value_name = "CAUSE")]
+    cause: Option<String>,
+    /// Only the finding with this id (or id prefix).
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    format: FormatArg,
+    /// A message to diagnose, given on the command line instead of a file.
+    #[arg(long, short = 'm', value_name = "TEXT", conflicts_with = "input")]
+    message: Option<String>,
+    /// A file of CloudTrail events or log lines; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
+}
+
+/// Runs the command line and returns the exit status.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 2,
+            };
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WHYDENIED_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("whydenied: {}", report::escape(&format!("{e:#}")));
+            2
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    let rules = Rules::embedded().context("loading the built-in rules")?;
+    match cli.command {
+        Command::Replay(a) => replay(cli.db, a, &rules),
+        Command::Report(a) => report_cmd(cli.db, a),
+        Command::Explain(a) => explain(a, &rules),
+    }
+}
+
+/// `--db`, else `$WHYDENIED_DB`, else the XDG state directory.
+fn db_path(db: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = db {
+        return Ok(p);
+    }
+    if let Some(p) = std::env::var_os("WHYDENIED_DB").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let state = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        Some(s) => PathBuf::from(s),
+        None => {
+            let home = std::env::var_os("HOME")
+                .ok_or_else(|| anyhow!("no --db, $WHYDENIED_DB, $XDG_STATE_HOME or $HOME"))?;
+            PathBuf::from(home).join(".local/state")
+        }
+    };
+    Ok(state.join("whydenied").join("whydenied.db"))
+}
+
+fn format_of(f: &FormatArg) -> Format {
+    f.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    })
+}
+
+fn table_width() -> u16 {
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+    {
+        return c;
+    }
+    comfy_table::Table::new().width().unwrap_or(100)
+}
+
+fn print(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, problems as lines.
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl Progress for Bar {
+    fn file_done(&mut self, bytes: u64, t: &RunCounters) {
+        self.bar.inc(bytes);
+        self.bar.set_message(format!(
+            "{} files, {} records, {} denials, {} errors",
+            t.files, t.records, t.denials, t.errors
+        ));
+    }
+    fn problem(&mut self, line: &str) {
+        self.bar.suspend(|| eprintln!("whydenied: {line}"));
+    }
+}
+
+fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
+    let started = Instant::now();
+    let started_ms = jiff::Timestamp::now().as_millisecond();
+    let path = db_path(db)?;
+    let mut store = Store::open(&path)?;
+    let (files, _) = whydenied::ingest::discover(&a.paths);
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}")
+    {
+        bar.set_style(style);
+    }
+    let mut progress = Bar { bar };
+    let opts = Options {
+        threads: a.threads,
+        ..Options::default()
+    };
+    let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;
+    progress.bar.finish_and_clear();
+    store.record_run("replay", started_ms, &outcome.counters)?;
+    let all = store.findings(&Query::default())?;
+    let findings: Vec<_> = all
+        .into_iter()
+        .filter(|f| outcome.finding_ids.contains(&f.id))
+        .collect();
+    print(&report::render(
+        &findings,
+        format_of(&a.format),
+        table_width(),
+    ))?;
+    let c = &outcome.counters;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "replay: {} files, {} records, {} denials ({} new), {} findings, {} errors in {:.2} s ({:.1} MB/s)",
+        c.files,
+        c.records,
+        c.denials,
+        c.new_evidence,
+        findings.len(),
+        c.errors,
+        secs,
+        c.bytes as f64 / 1e6 / secs.max(1e-9)
+    );
+    Ok(if c.errors > 0 { 1 } else { 0 })
+}
+
+/// `30m`, `24h`, `7d`, `2w` before now, or an RFC 3339 time.
+fn parse_when(s: &str) -> Result<i64> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond());
+    }
+    let span: jiff::Span = s.parse().map_err(|e| {
+        anyhow!("{s:?} is neither a duration like 24h or 7d nor an RFC 3339 time: {e}")
+    })?;
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let then = now
+        .checked_sub(span.abs())
+        .with_context(|| format!("{s:?} is too far back"))?;
+    Ok(then.timestamp().as_millisecond())
+}
+
+fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
+    let path = db_path(db)?;
+    let store = match Store::open_existing(&path)? {
+        Some(s) => s,
+        None => bail!(
+            "no database at {} yet: run `whydenied replay PATH` first",
+            path.display()
+        ),
+    };
+    let q = Query {
+        since_ms: a.since.as_deref().map(parse_when).transpose()?,
+        until_ms: a.until.as_deref().map(parse_when).transpose()?,
+        function: a.function,
+        role: a.role,
+        account: a.account,
+        cause: a.cause,
+        id: a.id,
+    };
+    let findings = store.findings(&q)?;
+    print(&report::render(
+        &findings,
+        format_of(&a.format),
+        table_width(),
+    ))?;
+    Ok(0)
+}
+
+fn explain(a: ExplainArgs, rules: &Rules) -> Result<i32> {
+    let parser = whydenied::parse::Parser::new(rules)?;
+    let mut agg = Aggregate::default();
+    let mut errors = 0u64;
+    let limits = whydenied::ingest::Limits::default();
+    let mut problem = |p: String| {
+        errors += 1;
+        eprintln!("whydenied: {p}");
+    };
+    if let Some(m) = &a.message {
+        match parser.message(m) {
+            Some(d) => {
+                let (diag, ev) = pipeline::observe(&d, rules, "(message)", 0, Default::default());
+                agg.add(diag, ev);
+            }
+            None => {
+                eprintln!("whydenied: the message is not an access-denied error whydenied knows")
+            }
+        }
+    } else {
+        let (display, input_is_stdin) = match &a.input {
+            None => ("(stdin)".to_string(), true),
+            Some(p) if p.as_os_str() == "-" => ("(stdin)".to_string(), true),
+            Some(p) => (p.display().to_string(), false),
+        };
+        let mut add = |d, e| agg.add(d, e);
+        if input_is_stdin {
+            let mut stdin = std::io::stdin().lock();
+            pipeline::process_file(
+                Input::Reader(&mut stdin),
+                &display,
+                &parser,
+                rules,
+                &limits,
+                &mut add,
+                &mut problem,
+            );
+        } else if let Some(p) = &a.input {
+            pipeline::process_file(
+                Input::Path(p),
+                &display,
+                &parser,
+                rules,
+                &limits,
+                &mut add,
+                &mut problem,
+            );
+        }
+    }
+    let findings = agg.into_findings();
+    print(&report::render(
+        &findings,
+        format_of(&a.format),
+        table_width(),
+    ))?;
+    Ok(if errors > 0 { 1 } else { 0 })
+}

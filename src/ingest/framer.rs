@@ -1,0 +1,672 @@
+//! Streaming framers: cut a byte stream into records without ever holding more than one record.
+//!
+//! Input: any `BufRead` (plain or decompressed). Output: one callback per record with its bytes and
+//! where it started (byte offset, 1-based line, 0-based record index).
+//!
+//! Two framers exist because AWS writes two shapes:
+//! - [`JsonFramer`] for JSON: a top-level array of objects (LookupEvents-style exports), wrapper
+//!   objects whose `Records` / `events` / `logEvents` / `Events` array holds the records (S3
+//!   delivery files, `filter-log-events`, subscription payloads, `lookup-events`), or a sequence of
+//!   top-level objects (JSON lines, pretty-printed or not). A wrapper is unwrapped *while streaming*,
+//!   so a 2 GB single-line delivery file costs one record of memory, never the whole file.
+//! - [`LineFramer`] for text: lines, with a length limit; an oversized line is skipped and reported.
+//!
+//! Invariant: every byte of the input is either inside exactly one emitted record or skipped, and
+//! every skip is reported through the callback as a [`Frame::Skipped`].
+
+use std::io::{self, BufRead};
+
+/// Keys of a top-level object whose array value holds the records.
+const WRAPPER_KEYS: [&[u8]; 4] = [b"Records", b"events", b"logEvents", b"Events"];
+
+/// Where a record starts in the (decompressed) stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    /// Byte offset of the record's first byte.
+    pub offset: u64,
+    /// 1-based line number of the record's first byte.
+    pub line: u64,
+    /// 0-based index of the record among the records this file yielded.
+    pub index: u64,
+}
+
+/// What a framer hands to its consumer.
+#[derive(Debug)]
+pub enum Frame<'a> {
+    /// A whole record.
+    Record(Position, &'a [u8]),
+    /// A record or line that was not kept, and why (too large, not an object...).
+    Skipped(Position, SkipReason),
+}
+
+/// Why a stretch of input was not turned into a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Longer than the configured limit.
+    TooLarge { limit: usize },
+    /// A JSON value where a record object was expected.
+    NotAnObject,
+    /// Unbalanced JSON: a closing bracket with nothing open.
+    Unbalanced,
+    /// A JSON value that never closed before the next line started a new one.
+    Unterminated,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::TooLarge { limit } => write!(f, "longer than the limit of {limit} bytes"),
+            SkipReason::NotAnObject => f.write_str("not a JSON object"),
+            SkipReason::Unbalanced => f.write_str("unbalanced JSON brackets"),
+            SkipReason::Unterminated => f.write_str("JSON value not terminated"),
+        }
+    }
+}
+
+/// Outcome of a framing pass that read to the end of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tail {
+    /// The input ended inside a record or string (truncated file).
+    pub incomplete: bool,
+    /// Total bytes consumed.
+    pub bytes: u64,
+    /// Line number at the end.
+    pub lines: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Between top-level values.
+    Top,
+    /// Inside a top-level value that is buffered whole (a record on its own).
+    Whole,
+    /// Inside a top-level array or wrapper array whose object elements are records.
+    Unwrap,
+    /// Skipping an over-long value until it closes.
+    Skip,
+}
+
+/// Splits JSON input into record objects. See the module documentation.
+#[derive(Debug)]
+pub struct JsonFramer {
+    max_record: usize,
+    buf: Vec<u8>,
+    mode: Mode,
+    depth: u32,
+    in_str: bool,
+    escape: bool,
+    /// Depth at which record elements start when unwrapping (1 for `[...]`, 3 for `{"Records":[...]}`).
+    elem_depth: u32,
+    /// Depth of the wrapper array (elements live one deeper).
+    wrap_depth: u32,
+    in_elem: bool,
+    /// For top-level objects: the last key string seen at depth 1, and whether we await its value.
+    key: Vec<u8>,
+    key_open: bool,
+    expect_key: bool,
+    await_value: bool,
+    pos: Position,
+    offset: u64,
+    line: u64,
+    index: u64,
+    /// Mode to return to after a skipped element ends.
+    skip_return: Mode,
+    skip_depth: u32,
+    /// The previous byte was a newline (a `{` here at depth > 0 starts a new JSON line).
+    col0: bool,
+}
+
+impl JsonFramer {
+    /// A framer that keeps records up to `max_record` bytes.
+    pub fn new(max_record: usize) -> Self {
+        JsonFramer {
+            max_record,
+            buf: Vec::new(),
+            mode: Mode::Top,
+            depth: 0,
+            in_str: false,
+            escape: false,
+            elem_depth: 0,
+            wrap_depth: 0,
+            in_elem: false,
+            key: Vec::new(),
+            key_open: false,
+            expect_key: false,
+            await_value: false,
+            pos: Position::default(),
+            offset: 0,
+            line: 1,
+            index: 0,
+            skip_return: Mode::Top,
+            skip_depth: 0,
+            col0: true,
+        }
+    }
+
+    /// Reads `input` to its end, calling `emit` for each record or skip.
+    pub fn run<R: BufRead>(
+        mut self,
+        input: &mut R,
+        emit: &mut dyn FnMut(Frame<'_>),
+    ) -> io::Result<Tail> {
+        loop {
+            let chunk = match input.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            self.feed(chunk, emit);
+            input.consume(n);
+        }
+        let incomplete = self.mode != Mode::Top || self.in_str;
+        Ok(Tail {
+            incomplete,
+            bytes: self.offset,
+            lines: self.line,
+        })
+    }
+
+    fn capturing(&self) -> bool {
+        match self.mode {
+            Mode::Whole => true,
+            Mode::Unwrap => self.in_elem,
+            Mode::Top | Mode::Skip => false,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Frame<'_>)) {
+        let mut i = 0usize;
+        // Start of the span of `chunk` still to be copied into `buf` when capturing.
+        let mut span = 0usize;
+        while let Some(&b) = chunk.get(i) {
+            if self.in_str {
+                // Fast path: jump to the next quote or backslash.
+                if self.escape {
+                    self.escape = false;
+                    if self.key_open {
+                        self.push_key(b);
+                    }
+                    i += 1;
+                    continue;
+                }
+                match memchr::memchr3(b'"', b'\\', b'\n', chunk.get(i..).unwrap_or_default()) {
+                    None => {
+                        if self.key_open {
+                            let rest = chunk.get(i..).unwrap_or_default().to_vec();
+                            for c in rest {
+                                self.push_key(c);
+                            }
+                        }
+                        i = chunk.len();
+                        break;
+                    }
+                    Some(k) => {
+                        if self.key_open {
+                            let part = chunk.get(i..i + k).unwrap_or_default().to_vec();
+                            for c in part {
+                                self.push_key(c);
+                            }
+                        }
+                        i += k;
+                        let c = chunk.get(i).copied().unwrap_or(b'"');
+                        if c == b'\\' {
+                            self.escape = true;
+                        } else if c == b'\n' {
+                            // A raw newline cannot be inside a JSON string: the value is broken.
+                            // Leave the string so that the next line can resynchronise.
+                            self.in_str = false;
+                            self.key_open = false;
+                            self.line += 1;
+                            self.col0 = true;
+                        } else {
+                            self.in_str = false;
+                            if self.key_open {
+                                self.key_open = false;
+                                self.await_value = true;
+                            }
+                        }
+                        i += 1;
+                        continue;
+                    }
+                }
+            }
+            let here = self.offset + i as u64;
+            if b == b'{' && self.col0 && self.depth > 0 && self.mode == Mode::Whole {
+                // JSON lines: a line starting with `{` while the previous value is still open
+                // means that value was broken. Report it and start over at this line.
+                emit(Frame::Skipped(self.pos, SkipReason::Unterminated));
+                self.index += 1;
+                self.buf.clear();
+                self.mode = Mode::Top;
+                self.depth = 0;
+            }
+            self.col0 = b == b'\n';
+            match b {
+                b'\n' => self.line += 1,
+                b' ' | b'\t' | b'\r' | b',' | b':' => {}
+                b'"' => {
+                    self.in_str = true;
+                    if self.mode == Mode::Whole && self.depth == 1 && self.expect_key {
+                        self.key.clear();
+                        self.key_open = true;
+                        self.expect_key = false;
+                    } else if self.mode == Mode::Whole && self.depth == 1 {
+                        // A string value at depth 1: the next string is a key again.
+                        self.await_value = false;
+                        self.expect_key = true;
+                    }
+                    if self.mode == Mode::Top {
+                        // A scalar string at top level: not a record.
+                        self.mode = Mode::Skip;
+                        self.skip_return = Mode::Top;
+                        self.skip_depth = 0;
+                        self.pos = self.position(here);
+                    }
+                }
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    match self.mode {
+                        Mode::Top => {
+                            self.pos = self.position(here);
+                            if b == b'[' {
+                                self.mode = Mode::Unwrap;
+                                self.wrap_depth = 1;
+                                self.elem_depth = 1;
+                                self.in_elem = false;
+                            } else {
+                                self.mode = Mode::Whole;
+                                self.buf.clear();
+                                span = i;
+                                self.expect_key = true;
+                                self.await_value = false;
+                            }
+                        }
+                        Mode::Whole => {
+                            if self.depth == 2
+                                && self.await_value
+                                && b == b'['
+                                && self.is_wrapper_key()
+                            {
+                                // `{"Records":[` - stream the elements instead of the whole object.
+                                self.mode = Mode::Unwrap;
+                                self.wrap_depth = 2;
+                                self.elem_depth = 2;
+                                self.in_elem = false;
+                                self.buf.clear();
+                            }
+                            if self.depth == 2 {
+                                self.await_value = false;
+                                self.expect_key = false;
+                            }
+                        }
+                        Mode::Unwrap => {
+                            if !self.in_elem && self.depth == self.elem_depth + 1 {
+                                if b == b'{' {
+                                    self.in_elem = true;
+                                    self.pos = self.position(here);
+                                    self.buf.clear();
+                                    span = i;
+                                } else {
+                                    self.pos = self.position(here);
+                                    self.begin_skip(Mode::Unwrap, self.depth - 1);
+                                    emit(Frame::Skipped(self.pos, SkipReason::NotAnObject));
+                                    self.index += 1;
+                                }
+                            }
+                        }
+                        Mode::Skip => {}
+                    }
+                }
+                b'}' | b']' => {
+                    if self.depth == 0 {
+                        let pos = self.position(here);
+                        emit(Frame::Skipped(pos, SkipReason::Unbalanced));
+                        i += 1;
+                        continue;
+                    }
+                    self.depth -= 1;
+                    match self.mode {
+                        Mode::Whole => {
+                            if self.depth == 1 {
+                                // End of a nested value at depth 1: next string is a key.
+                                self.expect_key = true;
+                            }
+                            if self.depth == 0 {
+                                let end = i + 1;
+                                if !self.append(chunk.get(span..end).unwrap_or_default()) {
+                                    self.oversize(emit);
+                                } else {
+                                    emit(Frame::Record(self.pos, &self.buf));
+                                    self.index += 1;
+                                }
+                                self.buf.clear();
+                                self.mode = Mode::Top;
+                            }
+                        }
+                        Mode::Unwrap => {
+                            if self.in_elem && self.depth == self.elem_depth {
+                                let end = i + 1;
+                                if !self.append(chunk.get(span..end).unwrap_or_default()) {
+                                    self.oversize(emit);
+                                } else {
+                                    emit(Frame::Record(self.pos, &self.buf));
+                                    self.index += 1;
+                                }
+                                self.buf.clear();
+                                self.in_elem = false;
+                            } else if self.depth < self.wrap_depth {
+                                // The wrapper array closed.
+                                if self.depth == 0 {
+                                    self.mode = Mode::Top;
+                                } else {
+                                    // Rest of the wrapper object: skip it, no records inside.
+                                    self.begin_skip(Mode::Top, 0);
+                                }
+                            }
+                        }
+                        Mode::Skip => {
+                            if self.depth == self.skip_depth {
+                                self.mode = self.skip_return;
+                                if self.mode == Mode::Unwrap {
+                                    self.in_elem = false;
+                                }
+                            }
+                        }
+                        Mode::Top => {}
+                    }
+                }
+                _ => {
+                    if self.mode == Mode::Top {
+                        // A bare scalar at top level (number, true, garbage): skip to the next
+                        // structural character; report it once per run of garbage.
+                        self.pos = self.position(here);
+                        emit(Frame::Skipped(self.pos, SkipReason::NotAnObject));
+                        self.index += 1;
+                        self.mode = Mode::Skip;
+                        self.skip_return = Mode::Top;
+                        self.skip_depth = 0;
+                        // A scalar ends at whitespace; the skip ends at the next newline.
+                    } else if self.mode == Mode::Whole && self.depth == 1 {
+                        self.await_value = false;
+                        self.expect_key = true;
+                    }
+                }
+            }
+            if self.mode == Mode::Skip && self.depth == 0 && b == b'\n' {
+                self.mode = Mode::Top;
+            }
+            i += 1;
+            // Keep the capture bounded while streaming through a huge value.
+            if self.capturing() && i - span >= 64 * 1024 {
+                if !self.append(chunk.get(span..i).unwrap_or_default()) {
+                    self.oversize(emit);
+                }
+                span = i;
+            }
+        }
+        if self.capturing() && !self.append(chunk.get(span..i).unwrap_or_default()) {
+            self.oversize(emit);
+        }
+        self.offset += chunk.len() as u64;
+    }
+
+    fn position(&self, offset: u64) -> Position {
+        Position {
+            offset,
+            line: self.line,
+            index: self.index,
+        }
+    }
+
+    fn push_key(&mut self, b: u8) {
+        if self.key.len() < 32 {
+            self.key.push(b);
+        }
+    }
+
+    fn is_wrapper_key(&self) -> bool {
+        WRAPPER_KEYS.contains(&self.key.as_slice())
+    }
+
+    /// Appends to the current record; false when that would pass the limit.
+    fn append(&mut self, bytes: &[u8]) -> bool {
+        if self.buf.len() + bytes.len() > self.max_record {
+            return false;
+        }
+        self.buf.extend_from_slice(bytes);
+        true
+    }
+
+    fn begin_skip(&mut self, ret: Mode, depth: u32) {
+        self.skip_return = ret;
+        self.skip_depth = depth;
+        self.mode = Mode::Skip;
+    }
+
+    /// The current record passed the limit: report it and skip to its end.
+    fn oversize(&mut self, emit: &mut dyn FnMut(Frame<'_>)) {
+        emit(Frame::Skipped(
+            self.pos,
+            SkipReason::TooLarge {
+                limit: self.max_record,
+            },
+        ));
+        self.index += 1;
+        self.buf = Vec::new();
+        match self.mode {
+            Mode::Whole => self.begin_skip(Mode::Top, 0),
+            Mode::Unwrap => {
+                let d = self.elem_depth;
+                self.in_elem = false;
+                self.begin_skip(Mode::Unwrap, d);
+            }
+            Mode::Top | Mode::Skip => {}
+        }
+        if self.depth == self.skip_depth && self.mode == Mode::Skip {
+            // The value already closed in this very byte.
+            self.mode = self.skip_return;
+        }
+    }
+}
+
+/// Splits text into lines of at most `max_line` bytes (the newline and a trailing `\r` removed).
+#[derive(Debug)]
+pub struct LineFramer {
+    max_line: usize,
+}
+
+impl LineFramer {
+    /// A framer that keeps lines up to `max_line` bytes.
+    pub fn new(max_line: usize) -> Self {
+        LineFramer { max_line }
+    }
+
+    /// Reads `input` to its end, calling `emit` per line (`Frame::Record`) or oversized line.
+    pub fn run<R: BufRead>(
+        self,
+        input: &mut R,
+        emit: &mut dyn FnMut(Frame<'_>),
+    ) -> io::Result<Tail> {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut offset: u64 = 0;
+        let mut line: u64 = 1;
+        let mut start = Position {
+            offset: 0,
+            line: 1,
+            index: 0,
+        };
+        let mut too_long = false;
+        let mut index = 0u64;
+        loop {
+            let chunk = match input.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            let mut i = 0usize;
+            while i < n {
+                let rest = chunk.get(i..).unwrap_or_default();
+                let (piece, ended) = match memchr::memchr(b'\n', rest) {
+                    Some(k) => (rest.get(..k).unwrap_or_default(), true),
+                    None => (rest, false),
+                };
+                if !too_long {
+                    if buf.len() + piece.len() > self.max_line {
+                        too_long = true;
+                        buf.clear();
+                    } else {
+                        buf.extend_from_slice(piece);
+                    }
+                }
+                i += piece.len();
+                if ended {
+                    i += 1;
+                    if too_long {
+                        emit(Frame::Skipped(
+                            start,
+                            SkipReason::TooLarge {
+                                limit: self.max_line,
+                            },
+                        ));
+                    } else {
+                        if buf.last() == Some(&b'\r') {
+                            buf.pop();
+                        }
+                        emit(Frame::Record(start, &buf));
+                    }
+                    index += 1;
+                    buf.clear();
+                    too_long = false;
+                    line += 1;
+                    start = Position {
+                        offset: offset + i as u64,
+                        line,
+                        index,
+                    };
+                }
+            }
+            offset += n as u64;
+            input.consume(n);
+        }
+        let incomplete = !buf.is_empty() || too_long;
+        if too_long {
+            emit(Frame::Skipped(
+                start,
+                SkipReason::TooLarge {
+                    limit: self.max_line,
+                },
+            ));
+        } else if !buf.is_empty() {
+            // A last line without its newline: a finished file keeps it.
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            emit(Frame::Record(start, &buf));
+        }
+        Ok(Tail {
+            incomplete,
+            bytes: offset,
+            lines: line,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn frames_json(input: &[u8], max: usize) -> (Vec<(Position, String)>, Vec<SkipReason>, Tail) {
+        let mut recs = Vec::new();
+        let mut skips = Vec::new();
+        let mut r = io::BufReader::with_capacity(7, input);
+        let tail = JsonFramer::new(max)
+            .run(&mut r, &mut |f| match f {
+                Frame::Record(p, b) => recs.push((p, String::from_utf8(b.to_vec()).unwrap())),
+                Frame::Skipped(_, why) => skips.push(why),
+            })
+            .unwrap();
+        (recs, skips, tail)
+    }
+
+    #[test]
+    fn unwraps_records_wrapper_in_small_chunks() {
+        let input = br#"{"Records":[{"a":"x}"},{"b":[1,{"c":"\"]"}]}]}"#;
+        let (recs, skips, tail) = frames_json(input, 1000);
+        assert!(skips.is_empty());
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].1, r#"{"a":"x}"}"#);
+        assert_eq!(recs[1].1, r#"{"b":[1,{"c":"\"]"}]}"#);
+        assert!(!tail.incomplete);
+    }
+
+    #[test]
+    fn wrapper_key_need_not_come_first() {
+        let input =
+            br#"{"nextToken":"t","searchedLogStreams":[{"x":1}],"events":[{"message":"m"}]}"#;
+        let (recs, _, _) = frames_json(input, 1000);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].1, r#"{"message":"m"}"#);
+    }
+
+    #[test]
+    fn top_level_array_and_json_lines() {
+        let (recs, _, _) = frames_json(b"[\n {\"a\":1},\n {\"b\":2}\n]\n", 1000);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].0.line, 3);
+        let (recs, _, _) = frames_json(b"{\"a\":1}\n{\"b\":{\"Records\":[]}}\n", 1000);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].0.line, 2);
+        assert_eq!(recs[1].1, r#"{"b":{"Records":[]}}"#);
+    }
+
+    #[test]
+    fn oversized_record_is_skipped_and_the_next_kept() {
+        let big = format!(r#"{{"Records":[{{"a":"{}"}},{{"b":1}}]}}"#, "x".repeat(500));
+        let (recs, skips, _) = frames_json(big.as_bytes(), 100);
+        assert_eq!(skips, vec![SkipReason::TooLarge { limit: 100 }]);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].1, r#"{"b":1}"#);
+        assert_eq!(recs[0].0.index, 1);
+    }
+
+    #[test]
+    fn truncated_input_is_incomplete() {
+        let (recs, _, tail) = frames_json(br#"{"Records":[{"a":1},{"b":"#, 1000);
+        assert_eq!(recs.len(), 1);
+        assert!(tail.incomplete);
+    }
+
+    #[test]
+    fn broken_json_line_does_not_swallow_the_next() {
+        let (recs, skips, _) = frames_json(b"{\"a\":\"cut\n{\"b\":2}\n{\"c\":{\n}}\n", 1000);
+        assert_eq!(skips, vec![SkipReason::Unterminated]);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].1, r#"{"b":2}"#);
+        assert_eq!(recs[0].0.line, 2);
+    }
+
+    #[test]
+    fn lines_with_limit() {
+        let input = b"one\r\ntwo-is-long\nthree";
+        let mut got = Vec::new();
+        let mut skipped = Vec::new();
+        let mut r = io::BufReader::with_capacity(3, &input[..]);
+        LineFramer::new(5)
+            .run(&mut r, &mut |f| match f {
+                Frame::Record(p, b) => got.push((p.line, String::from_utf8(b.to_vec()).unwrap())),
+                Frame::Skipped(p, _) => skipped.push(p.line),
+            })
+            .unwrap();
+        assert_eq!(got, vec![(1, "one".to_string()), (3, "three".to_string())]);
+        assert_eq!(skipped, vec![2]);
+    }
+}

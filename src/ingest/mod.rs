@@ -1,0 +1,436 @@
+//! Ingest: files on disk → records and log events, streamed, with every problem reported.
+//!
+//! Input: a path (file or directory, recursive). Output: for each file, a sequence of
+//! [`Item`]s handed to a callback: JSON records (CloudTrail events, CloudWatch Logs events, Lambda
+//! JSON log records) as raw bytes, or text log events (one line plus its continuation lines), each
+//! with its [`Position`]; and [`Problem`]s for what could not be read.
+//!
+//! Invariants:
+//! - Formats are told by content, never by file name: gzip by its magic bytes, JSON by its first
+//!   byte, binary data by NUL bytes or invalid UTF-8 in the first block.
+//! - Memory is bounded by the limits in [`Limits`], not by the file size.
+//! - A file's identity is a content fingerprint (hash of its first KiB), so a renamed or copied
+//!   file is recognised as the same.
+
+pub mod framer;
+pub mod text;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::bufread::MultiGzDecoder;
+
+pub use framer::{Position, SkipReason};
+
+/// Size limits that keep memory bounded whatever the input.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest JSON record kept (CloudTrail caps events at 256 KiB; we allow much more).
+    pub max_record_bytes: usize,
+    /// Longest text line kept (CloudWatch Logs caps events at 256 KiB).
+    pub max_line_bytes: usize,
+    /// Largest multi-line text event kept; further continuation lines are dropped.
+    pub max_event_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_record_bytes: 8 * 1024 * 1024,
+            max_line_bytes: 1024 * 1024,
+            max_event_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// How a file's content was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// JSON: records, wrappers of records, or JSON lines.
+    Json,
+    /// Text lines: CloudWatch Logs exports, `aws logs tail` output, plain Lambda logs.
+    Text,
+}
+
+/// The evidence source a record or line came from, as written in a finding's evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A CloudTrail event (S3 delivery file, JSON lines, EventBridge envelope, lookup-events).
+    CloudTrail,
+    /// A CloudWatch Logs event: export line, `filter-log-events`, `aws logs tail`.
+    CloudWatch,
+    /// Plain Lambda log text without CloudWatch framing.
+    LambdaText,
+}
+
+impl SourceKind {
+    /// The name used in finding JSON and configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::CloudTrail => "cloudtrail",
+            SourceKind::CloudWatch => "cloudwatch",
+            SourceKind::LambdaText => "lambda-text",
+        }
+    }
+}
+
+/// One unit of input handed to the parser.
+#[derive(Debug)]
+pub enum Item<'a> {
+    /// The file is open: its content fingerprint, before any record.
+    Opened { fingerprint: u64 },
+    /// A JSON object.
+    Json(Position, &'a [u8]),
+    /// A text log event: its first line and continuation lines joined by `\n`.
+    Text(Position, &'a str),
+    /// Something that could not be read; the file goes on unless it is fatal for the file.
+    Problem(Problem),
+}
+
+/// What went wrong with part of a file. Each names where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A record or line skipped by the framer.
+    Skipped { pos: Position, reason: SkipReason },
+    /// A line with bytes that are not UTF-8 (kept with replacement characters).
+    InvalidUtf8 { line: u64 },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Skipped { pos, reason } => {
+                write!(
+                    f,
+                    "line {} (record {}): skipped, {reason}",
+                    pos.line, pos.index
+                )
+            }
+            Problem::InvalidUtf8 { line } => {
+                write!(
+                    f,
+                    "line {line}: not valid UTF-8, read with replacement characters"
+                )
+            }
+        }
+    }
+}
+
+/// Errors that stop reading one file (the run goes on with the others).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file could not be opened or read at all.
+    #[error("cannot read: {0}")]
+    Io(#[from] io::Error),
+    /// The gzip stream ended early or is corrupt; records before that point were kept.
+    #[error(
+        "gzip data is truncated or corrupt after {bytes} decompressed bytes (line {line}): {source}"
+    )]
+    Gzip {
+        bytes: u64,
+        line: u64,
+        source: io::Error,
+    },
+    /// The content is binary or otherwise not a log format.
+    #[error("not a log format: {0}")]
+    Unrecognised(String),
+    /// The JSON input ended inside a value.
+    #[error(
+        "JSON input ends inside a value at byte {bytes} (line {line}); records before it were kept"
+    )]
+    TruncatedJson { bytes: u64, line: u64 },
+}
+
+/// What reading one file produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Content fingerprint: xxh3 of the first KiB of the file as stored.
+    pub fingerprint: u64,
+    /// Whether the file was gzip-compressed.
+    pub gzip: bool,
+    /// How its content was recognised (None for an empty file).
+    pub shape: Option<Shape>,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    /// Stored bytes (compressed size for gzip).
+    pub stored_bytes: u64,
+}
+
+/// Lists the regular files under each path, recursively, in a stable order. Hidden files and
+/// directories (`.git`, editor swap files) and Markdown documents are skipped inside
+/// directories; a path given explicitly is always kept.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, io::Error)>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        walk(p, true, &mut files, &mut errors);
+    }
+    (files, errors)
+}
+
+fn walk(
+    p: &Path,
+    explicit: bool,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<(PathBuf, io::Error)>,
+) {
+    let hidden = p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.') && n != "." && n != "..");
+    if hidden && !explicit {
+        return;
+    }
+    // Documentation beside logs (a README in an export folder) is not a log.
+    let doc = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+    if doc && !explicit {
+        return;
+    }
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push((p.to_path_buf(), e));
+            return;
+        }
+    };
+    if meta.is_file() {
+        files.push(p.to_path_buf());
+    } else if meta.is_dir() {
+        let entries = match std::fs::read_dir(p) {
+            Ok(rd) => rd,
+            Err(e) => {
+                errors.push((p.to_path_buf(), e));
+                return;
+            }
+        };
+        let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        children.sort();
+        for c in children {
+            walk(&c, false, files, errors);
+        }
+    }
+}
+
+/// Computes the content fingerprint of a file from its first KiB.
+pub fn fingerprint(head: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(head.get(..1024).unwrap_or(head))
+}
+
+/// Reads one file and hands every item to `sink`. Returns what was learnt of the file, or the
+/// error that stopped reading it (items already handed over stay valid).
+pub fn read_file(
+    path: &Path,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Item<'_>),
+) -> Result<FileInfo, IngestError> {
+    let file = File::open(path)?;
+    let stored_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut raw = BufReader::with_capacity(256 * 1024, file);
+    let head = raw.fill_buf()?.to_vec();
+    let fp = fingerprint(&head);
+    sink(Item::Opened { fingerprint: fp });
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let mut info = FileInfo {
+        fingerprint: fp,
+        gzip,
+        shape: None,
+        bytes: 0,
+        stored_bytes,
+    };
+    if gzip {
+        let mut dec = BufReader::with_capacity(256 * 1024, MultiGzDecoder::new(raw));
+        read_stream(&mut dec, limits, sink, &mut info, true)?;
+    } else {
+        read_stream(&mut raw, limits, sink, &mut info, false)?;
+    }
+    Ok(info)
+}
+
+/// Reads an already opened stream (standard input for `explain`).
+pub fn read_reader(
+    reader: &mut dyn Read,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Item<'_>),
+) -> Result<FileInfo, IngestError> {
+    let mut raw = BufReader::with_capacity(256 * 1024, reader);
+    let head = raw.fill_buf()?.to_vec();
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    sink(Item::Opened {
+        fingerprint: fingerprint(&head),
+    });
+    let mut info = FileInfo {
+        fingerprint: fingerprint(&head),
+        gzip,
+        shape: None,
+        bytes: 0,
+        stored_bytes: 0,
+    };
+    if gzip {
+        let mut dec = BufReader::with_capacity(256 * 1024, MultiGzDecoder::new(raw));
+        read_stream(&mut dec, limits, sink, &mut info, true)?;
+    } else {
+        read_stream(&mut raw, limits, sink, &mut info, false)?;
+    }
+    Ok(info)
+}
+
+fn read_stream<R: BufRead>(
+    input: &mut R,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Item<'_>),
+    info: &mut FileInfo,
+    gzip: bool,
+) -> Result<(), IngestError> {
+    let gz_err = |bytes: u64, line: u64, e: io::Error| IngestError::Gzip {
+        bytes,
+        line,
+        source: e,
+    };
+    let head = match input.fill_buf() {
+        Ok(h) => h.to_vec(),
+        Err(e) if gzip => return Err(gz_err(0, 1, e)),
+        Err(e) => return Err(IngestError::Io(e)),
+    };
+    let Some(shape) = sniff(&head) else {
+        return if head.iter().all(|b| b.is_ascii_whitespace()) {
+            Ok(())
+        } else {
+            Err(IngestError::Unrecognised(describe_binary(&head)))
+        };
+    };
+    info.shape = Some(shape);
+    // Count bytes and lines actually read, for messages when a gzip stream breaks.
+    let mut counter = Counting {
+        inner: input,
+        bytes: 0,
+        lines: 1,
+    };
+    let result = match shape {
+        Shape::Json => {
+            framer::JsonFramer::new(limits.max_record_bytes).run(&mut counter, &mut |f| match f {
+                framer::Frame::Record(pos, bytes) => sink(Item::Json(pos, bytes)),
+                framer::Frame::Skipped(pos, reason) => {
+                    sink(Item::Problem(Problem::Skipped { pos, reason }))
+                }
+            })
+        }
+        Shape::Text => {
+            let mut asm = text::Assembler::new(limits.max_event_bytes);
+            let r =
+                framer::LineFramer::new(limits.max_line_bytes).run(
+                    &mut counter,
+                    &mut |f| match f {
+                        framer::Frame::Record(pos, bytes) => asm.push_line(pos, bytes, sink),
+                        framer::Frame::Skipped(pos, reason) => {
+                            sink(Item::Problem(Problem::Skipped { pos, reason }))
+                        }
+                    },
+                );
+            asm.finish(sink);
+            r
+        }
+    };
+    info.bytes = counter.bytes;
+    match result {
+        Ok(tail) => {
+            if shape == Shape::Json && tail.incomplete {
+                return Err(IngestError::TruncatedJson {
+                    bytes: tail.bytes,
+                    line: tail.lines,
+                });
+            }
+            Ok(())
+        }
+        Err(e) if gzip => Err(gz_err(counter.bytes, counter.lines, e)),
+        Err(e) => Err(IngestError::Io(e)),
+    }
+}
+
+/// Tells the shape of a stream from its first block, or None for empty or binary data.
+pub fn sniff(head: &[u8]) -> Option<Shape> {
+    let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let first = body.iter().position(|b| !b.is_ascii_whitespace())?;
+    let sample = body.get(..body.len().min(4096)).unwrap_or(body);
+    if sample.contains(&0) {
+        return None;
+    }
+    // Allow a multi-byte character cut at the end of the sample.
+    let valid = match std::str::from_utf8(sample) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() || e.valid_up_to() * 10 >= sample.len() * 9,
+    };
+    if !valid {
+        return None;
+    }
+    match body.get(first) {
+        Some(b'{') | Some(b'[') => Some(Shape::Json),
+        _ => Some(Shape::Text),
+    }
+}
+
+fn describe_binary(head: &[u8]) -> String {
+    if head.starts_with(b"PK\x03\x04") {
+        "a ZIP archive (unzip it first)".to_string()
+    } else if head.starts_with(b"BZh") {
+        "a bzip2 stream (only gzip is read)".to_string()
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        "a zstd stream (only gzip is read)".to_string()
+    } else if head.starts_with(b"SQLite format 3") {
+        "an SQLite database".to_string()
+    } else {
+        "binary data (NUL bytes or invalid UTF-8 in the first 4 KiB)".to_string()
+    }
+}
+
+/// A `BufRead` adaptor that counts bytes and newlines consumed.
+struct Counting<'a, R: BufRead> {
+    inner: &'a mut R,
+    bytes: u64,
+    lines: u64,
+}
+
+impl<R: BufRead> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        self.lines += memchr::memchr_iter(b'\n', buf.get(..n).unwrap_or_default()).count() as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counting<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let part = buf.get(..amt).unwrap_or(buf);
+            self.lines += memchr::memchr_iter(b'\n', part).count() as u64;
+        }
+        self.bytes += amt as u64;
+        self.inner.consume(amt);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"  {\"Records\":[]}"), Some(Shape::Json));
+        assert_eq!(sniff(b"\xef\xbb\xbf[{}]"), Some(Shape::Json));
+        assert_eq!(
+            sniff(b"2026-11-20T10:00:00.000Z START RequestId"),
+            Some(Shape::Text)
+        );
+        assert_eq!(sniff(b"\x00\x01\x02garbage"), None);
+        assert_eq!(sniff(b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6"), None);
+        assert_eq!(sniff(b"   \n"), None);
+    }
+}

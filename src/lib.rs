@@ -1,0 +1,16 @@
+//! whydenied: tells AWS Lambda users why a call was denied and exactly what to add to fix it.
+//!
+//! The modules are the stages of the data flow, each owning its types:
+//! `ingest` (files → records and log events) → `parse` (→ typed denials) → `diagnose` (→ kind,
+//! cause, principal) → `suggest` (→ the fix) → `store` (SQLite findings) → `report` (tables,
+//! JSON, markdown). `pipeline` wires them for `replay` and `explain`; `rules` holds the catalogs
+//! compiled in from `rules/`.
+
+pub mod diagnose;
+pub mod ingest;
+pub mod parse;
+pub mod pipeline;
+pub mod report;
+pub mod rules;
+pub mod store;
+pub mod suggest;

@@ -1,0 +1,706 @@
+//! The grammar of AWS access-denied messages.
+//!
+//! Input: the text of one error (any wrapper around it). Output: a typed [`Message`], or None when
+//! the text is not a denial. A `RegexSet` routes the text to a message family; each family has a
+//! small parser (nom for the authorization sentence, whose shape is regular and rich; plain
+//! string scanning for the fixed Lambda sentences). Quirks AWS writes are handled here and named
+//! in tests: S3 quotes the resource, SQS lower-cases actions, CloudTrail truncates at ~1 KiB with
+//! `...`, the IAM guide's "sessions policy", articles `a`/`an`/`the`, and the policy-ARN and
+//! authorization-id suffixes.
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, tag_no_case, take_till1, take_until};
+use nom::combinator::{opt, value};
+use nom::sequence::{delimited, preceded};
+use nom::{IResult, Parser};
+use regex::{Regex, RegexSet};
+
+/// The kind of policy a message blames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyType {
+    Identity,
+    Resource,
+    Scp,
+    Rcp,
+    Boundary,
+    Session,
+    VpcEndpoint,
+    Trust,
+}
+
+impl PolicyType {
+    /// Snake-case name used in causes (`no_<name>_allow`, `explicit_deny_<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyType::Identity => "identity",
+            PolicyType::Resource => "resource",
+            PolicyType::Scp => "scp",
+            PolicyType::Rcp => "rcp",
+            PolicyType::Boundary => "boundary",
+            PolicyType::Session => "session",
+            PolicyType::VpcEndpoint => "vpc_endpoint",
+            PolicyType::Trust => "trust",
+        }
+    }
+
+    /// How people call it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PolicyType::Identity => "identity-based policy",
+            PolicyType::Resource => "resource-based policy",
+            PolicyType::Scp => "service control policy",
+            PolicyType::Rcp => "resource control policy",
+            PolicyType::Boundary => "permissions boundary",
+            PolicyType::Session => "session policy",
+            PolicyType::VpcEndpoint => "VPC endpoint policy",
+            PolicyType::Trust => "role trust policy",
+        }
+    }
+}
+
+/// Why the message says the request was denied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// `because no <type> allows the <action> action`.
+    Implicit(PolicyType),
+    /// `with an explicit deny in a|an|the <type>`.
+    Explicit(PolicyType),
+    /// `with an explicit deny` and no type (older messages).
+    ExplicitUntyped,
+    /// `because <something else>` (S3 SSE-C, Block Public Access...): kept verbatim.
+    Other(String),
+    /// No reason given (legacy messages, `Access Denied`).
+    Unstated,
+}
+
+/// A Lambda trigger-setup or invoke-permission sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LambdaError {
+    /// `The provided execution role does not have permissions to call <Op> on <Svc>`.
+    RoleLacks { operation: String, service: String },
+    /// `Cannot access stream <arn>. Please ensure the role can perform the A, B, and C Actions`.
+    CannotAccessStream {
+        stream: Option<String>,
+        operations: Vec<String>,
+    },
+    /// `The role defined for the function cannot be assumed by Lambda.` / `Please add Lambda as a
+    /// Trusted Entity`.
+    TrustLambda,
+    /// S3 `Unable to validate the following destination configurations` (`sqs` when the text
+    /// says the destination queue does not allow S3).
+    S3Destination { queue: bool },
+    /// API Gateway `Invalid permissions on Lambda function`.
+    ApiGatewayInvoke,
+    /// `elasticloadbalancing principal does not have permission to invoke <arn>`.
+    ElbInvoke { function_arn: Option<String> },
+    /// `Lambda was unable to decrypt the environment variables because KMS access was denied`.
+    KmsEnvDenied,
+    /// `... because the KMS key used is disabled`.
+    KmsDisabled,
+    /// `... the KMS key is invalid for CreateGrant`.
+    KmsCreateGrant,
+}
+
+/// The family a message belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Family {
+    /// `User: X is not authorized to perform: A ...`.
+    Authorization,
+    /// One of the Lambda sentences.
+    Lambda(LambdaError),
+    /// An access-denied error without detail (`Access Denied`, `You are not authorized to perform
+    /// this operation.`, `Access to the resource ... is denied.`).
+    Bare,
+}
+
+/// One parsed denial message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub family: Family,
+    /// The principal as the message names it (an ARN, or `anonymous`).
+    pub principal: Option<String>,
+    /// The action as written (case not yet normalised), for `Lambda` the IAM action it implies.
+    pub action: Option<String>,
+    /// Further actions the message names (`Cannot access stream ... GetRecords, ...`).
+    pub more_actions: Vec<String>,
+    /// The resource as written, quotes removed.
+    pub resource: Option<String>,
+    pub reason: Reason,
+    /// `transitively through a <type>`.
+    pub via: Option<PolicyType>,
+    /// The policy ARN suffix (`: arn:...` or `, with policy ARN: arn:...`).
+    pub policy_arn: Option<String>,
+    /// `... with the following authorization id: <id>`.
+    pub authorization_id: Option<String>,
+    /// An `Encoded authorization failure message` was attached.
+    pub encoded: bool,
+    /// The text was cut (CloudTrail keeps ~1 KiB and ends it with `...`).
+    pub truncated: bool,
+    /// Error code from a wrapper (`An error occurred (AccessDenied) ...`).
+    pub error_code: Option<String>,
+    /// API operation from a wrapper (`when calling the GetObject operation`).
+    pub operation: Option<String>,
+    /// Service from a wrapper (Go SDK `operation error S3: GetObject`).
+    pub service: Option<String>,
+    /// The message text, white space folded.
+    pub text: String,
+}
+
+/// Compiled patterns, built once and shared.
+#[derive(Debug)]
+pub struct Grammar {
+    route: RegexSet,
+    cli: Regex,
+    go: Regex,
+    cfn: Regex,
+    php: Regex,
+    json_code: Regex,
+    sqs_url: Regex,
+    bare_phrase: Regex,
+}
+
+const R_AUTHZ: usize = 0;
+const R_ROLE_LACKS: usize = 1;
+const R_STREAM: usize = 2;
+const R_TRUST: usize = 3;
+const R_S3_DEST: usize = 4;
+const R_APIGW: usize = 5;
+const R_ELB: usize = 6;
+const R_KMS: usize = 7;
+const R_BARE: usize = 8;
+
+/// The routing patterns; also the cheap prefilter for records and lines.
+pub const ROUTES: [&str; 9] = [
+    r"(?i)is not authorized to perform",
+    r"(?i)role\s+does\s+not\s+have\s+permissions?\s+to\s+call",
+    r"(?i)cannot access stream",
+    r"(?i)cannot be assumed by lambda|add lambda as a trusted entity",
+    r"(?i)unable to validate the following destination configurations",
+    r"(?i)invalid permissions on lambda function",
+    r"(?i)principal does not have permission to invoke",
+    r"(?i)unable to decrypt the environment variables|KMSAccessDeniedException|KMSDisabledException|invalid for CreateGrant",
+    r"(?i)\bAccessDenied(?:Exception)?\b|\bUnauthorizedOperation\b|not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b",
+];
+
+impl Grammar {
+    /// Compiles the patterns.
+    pub fn new() -> Result<Grammar, regex::Error> {
+        Ok(Grammar {
+            route: RegexSet::new(ROUTES)?,
+            cli: Regex::new(r"An error occurred \(([\w.]+)\) when calling the (\w+) operation")?,
+            go: Regex::new(
+                r"operation error ([\w .-]+?): (\w+), https response error StatusCode: \d+, RequestID: [\w-]*, (?:api error )?(\w+):",
+            )?,
+            cfn: Regex::new(
+                r"\(Service: ([\w .-]+?)[;,] Status Code: \d+[;,] (?:Error Code: (\w+)|HandlerErrorCode: (\w+))",
+            )?,
+            php: Regex::new(
+                r#"Error executing "(\w+)" on "[^"]*"; AWS HTTP error: .*?\b(AccessDenied\w*)"#,
+            )?,
+            json_code: Regex::new(
+                r#""(?:errorType|code|Code|name|__type)"\s*:\s*"([\w.#:-]*(?:AccessDenied|Unauthorized)\w*)""#,
+            )?,
+            bare_phrase: Regex::new(
+                r"(?i)not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b",
+            )?,
+            sqs_url: Regex::new(
+                r"https://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com(?:\.cn)?/(\d{12})/([\w.-]+)",
+            )?,
+        })
+    }
+
+    /// Whether a bare (detail-less) denial uses one of AWS's own phrases rather than only an
+    /// error code.
+    pub fn is_bare_phrase(&self, text: &str) -> bool {
+        self.bare_phrase.is_match(text)
+    }
+
+    /// Whether the text may hold a denial (the cheap check before any parsing).
+    pub fn may_match(&self, text: &str) -> bool {
+        self.route.is_match(text)
+    }
+
+    /// Parses a denial out of `text`, or None when the text is not one.
+    pub fn parse(&self, text: &str) -> Option<Message> {
+        let routes = self.route.matches(text);
+        if !routes.matched_any() {
+            return None;
+        }
+        let folded = fold_ws(text);
+        let t = folded.as_str();
+        let mut m = if routes.matched(R_AUTHZ)
+            && t.to_ascii_lowercase()
+                .contains("is not authorized to perform")
+        {
+            authorization(t).unwrap_or_else(|| bare(t))
+        } else if routes.matched(R_ROLE_LACKS) {
+            role_lacks(t).unwrap_or_else(|| bare(t))
+        } else if routes.matched(R_STREAM) {
+            stream(t)
+        } else if routes.matched(R_TRUST) {
+            lambda_msg(t, LambdaError::TrustLambda)
+        } else if routes.matched(R_S3_DEST) {
+            let queue = t.to_ascii_lowercase().contains("destination queue");
+            lambda_msg(t, LambdaError::S3Destination { queue })
+        } else if routes.matched(R_APIGW) {
+            lambda_msg(t, LambdaError::ApiGatewayInvoke)
+        } else if routes.matched(R_ELB) {
+            let arn = after(t, "permission to invoke ").and_then(token);
+            lambda_msg(t, LambdaError::ElbInvoke { function_arn: arn })
+        } else if routes.matched(R_KMS) {
+            let l = t.to_ascii_lowercase();
+            let e = if l.contains("is disabled") || l.contains("kmsdisabledexception") {
+                LambdaError::KmsDisabled
+            } else if l.contains("creategrant") {
+                LambdaError::KmsCreateGrant
+            } else {
+                LambdaError::KmsEnvDenied
+            };
+            lambda_msg(t, e)
+        } else if routes.matched(R_BARE) {
+            bare(t)
+        } else {
+            return None;
+        };
+        self.wrappers(t, &mut m);
+        if m.family == Family::Bare
+            && m.resource.is_none()
+            && let Some(c) = self.sqs_url.captures(t)
+        {
+            let (r, a, q) = (cap(&c, 1), cap(&c, 2), cap(&c, 3));
+            m.resource = Some(format!("arn:aws:sqs:{r}:{a}:{q}"));
+        }
+        Some(m)
+    }
+
+    fn wrappers(&self, t: &str, m: &mut Message) {
+        if let Some(c) = self.cli.captures(t) {
+            m.error_code = Some(cap(&c, 1));
+            m.operation = Some(cap(&c, 2));
+        } else if let Some(c) = self.go.captures(t) {
+            m.service = Some(cap(&c, 1));
+            m.operation = Some(cap(&c, 2));
+            m.error_code = Some(cap(&c, 3));
+        } else if let Some(c) = self.php.captures(t) {
+            m.operation = Some(cap(&c, 1));
+            m.error_code = Some(cap(&c, 2));
+        }
+        if let Some(c) = self.cfn.captures(t) {
+            m.service.get_or_insert_with(|| cap(&c, 1));
+            if m.error_code.is_none() {
+                let code = c
+                    .get(2)
+                    .or_else(|| c.get(3))
+                    .map(|x| x.as_str().to_string());
+                m.error_code = code;
+            }
+        }
+        if m.error_code.is_none()
+            && let Some(c) = self.json_code.captures(t)
+        {
+            m.error_code = Some(cap(&c, 1));
+        }
+    }
+}
+
+fn cap(c: &regex::Captures<'_>, i: usize) -> String {
+    c.get(i).map(|x| x.as_str().to_string()).unwrap_or_default()
+}
+
+/// Folds every run of white space (newlines, tabs, double spaces) into one space.
+pub fn fold_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for ch in s.trim().chars() {
+        if ch.is_whitespace() {
+            space = true;
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn empty(family: Family, t: &str) -> Message {
+    Message {
+        family,
+        principal: None,
+        action: None,
+        more_actions: Vec::new(),
+        resource: None,
+        reason: Reason::Unstated,
+        via: None,
+        policy_arn: None,
+        authorization_id: None,
+        encoded: t.contains("Encoded authorization failure message"),
+        truncated: t.ends_with("...") || t.ends_with('…'),
+        error_code: None,
+        operation: None,
+        service: None,
+        text: t.to_string(),
+    }
+}
+
+fn bare(t: &str) -> Message {
+    empty(Family::Bare, t)
+}
+
+fn lambda_msg(t: &str, e: LambdaError) -> Message {
+    let mut m = empty(Family::Lambda(e), t);
+    m.reason = Reason::Unstated;
+    m
+}
+
+fn after<'a>(t: &'a str, needle: &str) -> Option<&'a str> {
+    let l = t.to_ascii_lowercase();
+    l.find(&needle.to_ascii_lowercase())
+        .and_then(|i| t.get(i + needle.len()..))
+}
+
+/// The next white-space-delimited token, without trailing punctuation or quotes.
+fn token(s: &str) -> Option<String> {
+    let tok = s.split_whitespace().next()?;
+    let tok = tok.trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    let tok = tok.trim_end_matches(['.', ',', ';', ')', ']']);
+    if tok.is_empty() || tok.ends_with("...") {
+        None
+    } else {
+        Some(tok.to_string())
+    }
+}
+
+fn policy_type(i: &str) -> IResult<&str, PolicyType> {
+    alt((
+        value(PolicyType::Identity, tag_no_case("identity-based policy")),
+        value(PolicyType::Identity, tag_no_case("identity based policy")),
+        value(PolicyType::Resource, tag_no_case("resource-based policy")),
+        value(PolicyType::Resource, tag_no_case("resource based policy")),
+        value(PolicyType::Scp, tag_no_case("service control policy")),
+        value(PolicyType::Rcp, tag_no_case("resource control policy")),
+        value(
+            PolicyType::Boundary,
+            tag_no_case("permissions boundary policy"),
+        ),
+        value(PolicyType::Boundary, tag_no_case("permissions boundary")),
+        value(PolicyType::Session, tag_no_case("sessions policy")),
+        value(PolicyType::Session, tag_no_case("session policy")),
+        value(PolicyType::VpcEndpoint, tag_no_case("VPC endpoint policy")),
+        value(PolicyType::Trust, tag_no_case("role trust policy")),
+        value(PolicyType::Trust, tag_no_case("trust policy")),
+    ))
+    .parse(i)
+}
+
+fn article(i: &str) -> IResult<&str, &str> {
+    alt((tag_no_case("an "), tag_no_case("a "), tag_no_case("the "))).parse(i)
+}
+
+/// `because no <type> allows the <action> action`
+fn because_no(i: &str) -> IResult<&str, Reason> {
+    let (i, t) = preceded(tag_no_case("because no "), policy_type).parse(i)?;
+    let (i, _) = opt((
+        tag_no_case(" allows the "),
+        take_till1(|c: char| c == ' '),
+        opt(tag_no_case(" action")),
+    ))
+    .parse(i)?;
+    Ok((i, Reason::Implicit(t)))
+}
+
+/// `with an explicit deny [in a|an|the <type> [transitively through a|an|the <type>]]`
+fn explicit(i: &str) -> IResult<&str, (Reason, Option<PolicyType>)> {
+    let (i, _) = tag_no_case("with an explicit deny").parse(i)?;
+    let (i, t) = opt(preceded((tag_no_case(" in "), article), policy_type)).parse(i)?;
+    let (i, via) = opt(preceded(
+        (tag_no_case(" transitively through "), article),
+        policy_type,
+    ))
+    .parse(i)?;
+    let reason = match t {
+        Some(t) => Reason::Explicit(t),
+        None => Reason::ExplicitUntyped,
+    };
+    Ok((i, (reason, via)))
+}
+
+/// Older wording: `due to an explicit deny in a Service Control Policy`.
+fn due_to(i: &str) -> IResult<&str, Reason> {
+    let (i, t) = preceded(
+        (tag_no_case("due to an explicit deny in "), article),
+        policy_type,
+    )
+    .parse(i)?;
+    Ok((i, Reason::Explicit(t)))
+}
+
+/// `: arn:...` or `, with policy ARN: arn:...`
+fn policy_arn(i: &str) -> IResult<&str, &str> {
+    preceded(
+        alt((
+            tag(": "),
+            tag_no_case(", with policy ARN: "),
+            tag_no_case(" with policy ARN: "),
+        )),
+        take_till1(|c: char| c == ' '),
+    )
+    .parse(i)
+}
+
+/// `on resource: "arn"` or `on resource: arn`
+fn on_resource(i: &str) -> IResult<&str, &str> {
+    preceded(
+        tag_no_case(" on resource: "),
+        alt((
+            delimited(tag("\""), take_until("\""), tag("\"")),
+            take_till1(|c: char| c == ' '),
+        )),
+    )
+    .parse(i)
+}
+
+/// Parses `User: <principal> is not authorized to perform: <action> [on resource: <r>] [reason]`.
+fn authorization(t: &str) -> Option<Message> {
+    let lower = t.to_ascii_lowercase();
+    let at = lower.find(" is not authorized to perform")?;
+    let before = t.get(..at)?;
+    // The principal is what follows the last `User: ` (or `Principal `) before the verb.
+    let principal = before
+        .rfind("User: ")
+        .and_then(|i| before.get(i + 6..))
+        .map(|p| p.trim().trim_matches('"').to_string())
+        .filter(|p| !p.is_empty() && !p.contains(' '));
+    let rest = t.get(at + " is not authorized to perform".len()..)?;
+    let rest = rest.strip_prefix(':').unwrap_or(rest);
+    let rest = rest.strip_prefix(' ')?;
+    let (rest, action_raw) = take_till1::<_, _, nom::error::Error<&str>>(|c: char| c == ' ')
+        .parse(rest)
+        .ok()?;
+    let mut m = empty(Family::Authorization, t);
+    m.principal = principal;
+    let action = action_raw.trim_end_matches(['.', ',', ';', '"', '\'']);
+    if action.contains(':') && !action.ends_with("...") && !action.ends_with('…') {
+        m.action = Some(action.to_string());
+    }
+    let mut rest = rest;
+    if let Ok((r, res)) = on_resource(rest) {
+        let res = res.trim_end_matches([',', ';']);
+        let res = if res.ends_with('.') && !res.ends_with("...") {
+            res.trim_end_matches('.')
+        } else {
+            res
+        };
+        if !res.ends_with("...") && !res.ends_with('…') && !res.is_empty() {
+            m.resource = Some(res.to_string());
+        }
+        rest = r;
+    }
+    let rest = rest.trim_start_matches([',', '.']);
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    if let Ok((r, reason)) = because_no(rest) {
+        m.reason = reason;
+        rest_suffix(r, &mut m);
+    } else if let Ok((r, (reason, via))) = explicit(rest) {
+        m.reason = reason;
+        m.via = via;
+        rest_suffix(r, &mut m);
+    } else if let Ok((r, reason)) = due_to(rest) {
+        m.reason = reason;
+        rest_suffix(r, &mut m);
+    } else if let Some(other) = rest.strip_prefix("because ") {
+        let end = other.find(". ").unwrap_or(other.len());
+        m.reason = Reason::Other(format!("because {}", other.get(..end).unwrap_or(other)));
+    }
+    if let Some(id) = after(t, "with the following authorization id: ").and_then(token) {
+        m.authorization_id = Some(id);
+    }
+    Some(m)
+}
+
+fn rest_suffix(r: &str, m: &mut Message) {
+    if let Ok((_, arn)) = policy_arn(r) {
+        let arn = arn.trim_end_matches(['.', ',', ';']);
+        if arn.starts_with("arn:") && !arn.ends_with("...") {
+            m.policy_arn = Some(arn.to_string());
+        }
+    }
+}
+
+/// `... role does not have permissions to call <Op> on <Svc>`
+fn role_lacks(t: &str) -> Option<Message> {
+    let lower = t.to_ascii_lowercase();
+    let i = lower.find(" to call ")?;
+    let rest = t.get(i + " to call ".len()..)?;
+    let mut words = rest.split(' ');
+    let op = words.next()?.trim_matches('*').to_string();
+    let on = words.next()?;
+    if !on.eq_ignore_ascii_case("on") {
+        return None;
+    }
+    let svc = words
+        .next()?
+        .trim_end_matches(['.', ',', ';', ':', ')', '"'])
+        .trim_matches('*');
+    let svc = svc.to_string();
+    let mut m = lambda_msg(
+        t,
+        LambdaError::RoleLacks {
+            operation: op,
+            service: svc,
+        },
+    );
+    m.reason = Reason::Implicit(PolicyType::Identity);
+    Some(m)
+}
+
+/// `Cannot access stream <arn>. Please ensure the role can perform the A, B, and C Actions ...`
+fn stream(t: &str) -> Message {
+    let arn = after(t, "cannot access stream ").and_then(|r| {
+        let tok = r.split_whitespace().next()?;
+        let tok = tok.strip_suffix('.').unwrap_or(tok);
+        tok.starts_with("arn:").then(|| tok.to_string())
+    });
+    let mut ops = Vec::new();
+    if let Some(list) = after(t, "can perform the ") {
+        let end = list
+            .to_ascii_lowercase()
+            .find(" actions")
+            .unwrap_or(list.len());
+        for part in list.get(..end).unwrap_or_default().split([',', ' ']) {
+            let w = part.trim().trim_end_matches("...").trim_end_matches('…');
+            if !w.is_empty()
+                && !w.eq_ignore_ascii_case("and")
+                && w.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                ops.push(w.to_string());
+            }
+        }
+    }
+    let mut m = lambda_msg(
+        t,
+        LambdaError::CannotAccessStream {
+            stream: arn.clone(),
+            operations: ops,
+        },
+    );
+    m.resource = arn;
+    m.reason = Reason::Implicit(PolicyType::Identity);
+    m
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn p(t: &str) -> Message {
+        Grammar::new().unwrap().parse(t).unwrap()
+    }
+
+    #[test]
+    fn enhanced_implicit_with_resource() {
+        let m = p(
+            "User: arn:aws:iam::123456789012:user/John is not authorized to perform: codedeploy:ListDeployments on resource: arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:* because no permissions boundary allows the codedeploy:ListDeployments action",
+        );
+        assert_eq!(
+            m.principal.as_deref(),
+            Some("arn:aws:iam::123456789012:user/John")
+        );
+        assert_eq!(m.action.as_deref(), Some("codedeploy:ListDeployments"));
+        assert_eq!(
+            m.resource.as_deref(),
+            Some("arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:*")
+        );
+        assert_eq!(m.reason, Reason::Implicit(PolicyType::Boundary));
+    }
+
+    #[test]
+    fn s3_quoted_resource_and_double_space() {
+        let m = p(
+            "An error occurred (AccessDenied) when calling the GetObject operation: User: arn:aws:iam::777788889999:user/MaryMajor  is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::amzn-s3-demo-bucket1/object name\" with an explicit deny in a resource control policy",
+        );
+        assert_eq!(
+            m.resource.as_deref(),
+            Some("arn:aws:s3:::amzn-s3-demo-bucket1/object name")
+        );
+        assert_eq!(m.reason, Reason::Explicit(PolicyType::Rcp));
+        assert_eq!(m.error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(m.operation.as_deref(), Some("GetObject"));
+    }
+
+    #[test]
+    fn policy_arn_suffix_and_transitive() {
+        let m = p(
+            "User: arn:aws:sts::1:assumed-role/A/x is not authorized to perform: sqs:receivemessage on resource: arn:aws:sqs:us-east-2:7:q with an explicit deny in a service control policy: arn:aws:organizations::0:policy/o-y/service_control_policy/p-k",
+        );
+        assert_eq!(m.action.as_deref(), Some("sqs:receivemessage"));
+        assert_eq!(
+            m.policy_arn.as_deref(),
+            Some("arn:aws:organizations::0:policy/o-y/service_control_policy/p-k")
+        );
+        let m = p(
+            "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: SNS:Publish on resource: arn:aws:sns:us-east-1:4:t with an explicit deny in a VPC endpoint policy transitively through a service control policy",
+        );
+        assert_eq!(m.reason, Reason::Explicit(PolicyType::VpcEndpoint));
+        assert_eq!(m.via, Some(PolicyType::Scp));
+    }
+
+    #[test]
+    fn truncated_ec2_message() {
+        let m = p(
+            "You are not authorized to perform this operation. User: arn:aws:sts::7:assumed-role/r/s is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:ca-south-3r:7:instance/* because no identity-based policy allows the ec2:RunInstances action. Encoded authorization failure message: T-kSWIRFn32...",
+        );
+        assert_eq!(m.reason, Reason::Implicit(PolicyType::Identity));
+        assert!(m.encoded && m.truncated);
+        assert_eq!(
+            m.resource.as_deref(),
+            Some("arn:aws:ec2:ca-south-3r:7:instance/*")
+        );
+    }
+
+    #[test]
+    fn lambda_sentences() {
+        let m = p(
+            "Resource handler returned message: \"Invalid request provided: The provided execution role does not have permissions to call ReceiveMessage on SQS (Service: Lambda, Status Code: 400, HandlerErrorCode: InvalidRequest)",
+        );
+        assert_eq!(
+            m.family,
+            Family::Lambda(LambdaError::RoleLacks {
+                operation: "ReceiveMessage".into(),
+                service: "SQS".into()
+            })
+        );
+        assert_eq!(m.error_code.as_deref(), Some("InvalidRequest"));
+        let m = p(
+            "The function execution\nrole does not have permissions to call ReceiveMessage on SQS: provider=aws@6.66.2",
+        );
+        assert!(matches!(
+            m.family,
+            Family::Lambda(LambdaError::RoleLacks { .. })
+        ));
+        let m = p(
+            "Cannot access stream arn:aws:dynamodb:ap-northeast-2:5:table/t/stream/2020-10-21T05:15:39.587. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM.",
+        );
+        assert_eq!(
+            m.resource.as_deref(),
+            Some("arn:aws:dynamodb:ap-northeast-2:5:table/t/stream/2020-10-21T05:15:39.587")
+        );
+        match m.family {
+            Family::Lambda(LambdaError::CannotAccessStream { operations, .. }) => {
+                assert_eq!(
+                    operations,
+                    vec![
+                        "GetRecords",
+                        "GetShardIterator",
+                        "DescribeStream",
+                        "ListStreams"
+                    ]
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Parse: records and log events → typed [`Denial`]s.
+//!
+//! Input: the [`crate::ingest::Item`]s of a file (JSON record bytes or text events). Output: for
+//! each item, `Ok(Some(Denial))` when it records an access denial or a Lambda permission error,
+//! `Ok(None)` when it does not, or a [`ParseError`] naming what was wrong with it.
+//!
+//! Invariants:
+//! - Cheap first: a record is looked at only if a byte search finds `"errorCode"` or the routing
+//!   patterns match; only then is it deserialised, borrowing from the input.
+//! - A CloudTrail record whose `errorCode` says access denied always yields a denial, even when
+//!   its message is missing or unreadable (the action then comes from the event name).
+//! - Structured fields win over message text: CloudTrail's `userIdentity` names the caller even
+//!   where the message's ARN is redacted or scrambled.
+
+pub mod arn;
+pub mod message;
+mod record;
+
+use std::borrow::Cow;
+
+use jiff::Timestamp;
+
+pub use message::{Family, Grammar, LambdaError, Message, PolicyType, Reason};
+
+use crate::ingest::SourceKind;
+use crate::rules::Rules;
+
+/// What was wrong with one record.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not valid JSON, or JSON of an unexpected shape.
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// JSON that is none of the record shapes we know.
+    #[error("a JSON object that is not a CloudTrail event or a log event (keys: {0})")]
+    UnknownShape(String),
+}
+
+/// Request details of a control-plane call, from CloudTrail `requestParameters`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// The function's name (a name, partial ARN or ARN in the request, reduced to the name).
+    pub function_name: Option<String>,
+    /// The function's ARN when the request gives one.
+    pub function_arn: Option<String>,
+    /// An event source mapping's source (queue, stream, cluster).
+    pub event_source_arn: Option<String>,
+    /// The execution role in CreateFunction / UpdateFunctionConfiguration.
+    pub role: Option<String>,
+    /// S3 bucket and key.
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    /// Dead-letter or destination target.
+    pub target_arn: Option<String>,
+    /// Functions and queues named as S3 notification destinations.
+    pub lambda_targets: Vec<String>,
+    pub queue_targets: Vec<String>,
+    /// A KMS key named in the request.
+    pub kms_key: Option<String>,
+    /// The resource ARN the request is about, where it can be built from the parameters.
+    pub resource_arn: Option<String>,
+    /// ELB target group.
+    pub target_group: Option<String>,
+    /// An API Gateway REST API id.
+    pub api_id: Option<String>,
+}
+
+/// One observed denial with all the context its source gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Denial {
+    /// The parsed message (family, reason, suffixes).
+    pub message: Message,
+    /// The denied action, canonical case; for several (a stream's list), the first.
+    pub action: Option<String>,
+    /// Every action the message names, canonical case (includes `action`).
+    pub actions: Vec<String>,
+    /// The resource, from the message or the request.
+    pub resource: Option<String>,
+    pub source: SourceKind,
+    pub time: Option<Timestamp>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// The identity that made the call, as logged (a session ARN for assumed roles).
+    pub caller: Option<String>,
+    /// The IAM role or user behind the caller (with its path when the log gives it).
+    pub caller_iam: Option<String>,
+    /// The Lambda function whose code or configuration met the denial.
+    pub function: Option<String>,
+    /// CloudTrail event identity.
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    pub event_source: Option<String>,
+    /// The record's error code (CloudTrail `errorCode`, a log's `errorType`).
+    pub error_code: Option<String>,
+    pub request: Request,
+    /// A CloudWatch Logs event id, when the source gives one.
+    pub log_event_id: Option<String>,
+}
+
+/// Parser state shared by all records: the grammar and the catalogs.
+#[derive(Debug)]
+pub struct Parser<'r> {
+    grammar: Grammar,
+    rules: &'r Rules,
+}
+
+impl<'r> Parser<'r> {
+    /// Builds the parser.
+    pub fn new(rules: &'r Rules) -> Result<Self, regex::Error> {
+        Ok(Parser {
+            grammar: Grammar::new()?,
+            rules,
+        })
+    }
+
+    /// The message grammar.
+    pub fn grammar(&self) -> &Grammar {
+        &self.grammar
+    }
+
+    /// Parses one JSON record (CloudTrail event, EventBridge envelope, lookup-events entry,
+    /// CloudWatch Logs event, Lambda JSON log record).
+    pub fn json(&self, bytes: &[u8]) -> Result<Option<Denial>, ParseError> {
+        record::json(self, bytes)
+    }
+
+    /// Parses one text log event (a line and its continuation lines).
+    pub fn text(&self, text: &str, source: SourceKind) -> Option<Denial> {
+        record::text(self, text, source, None)
+    }
+
+    /// Parses a bare message (no record around it), as given to `explain` or in tests.
+    pub fn message(&self, text: &str) -> Option<Denial> {
+        let m = self.grammar.parse(text)?;
+        let mut d = self.denial_from_message(m, SourceKind::LambdaText);
+        self.resolve_caller(&mut d, None);
+        Some(d)
+    }
+
+    /// Builds a denial from a parsed message, filling the actions it implies.
+    fn denial_from_message(&self, m: Message, source: SourceKind) -> Denial {
+        let (actions, resource) = self.message_actions(&m);
+        Denial {
+            action: actions.first().cloned(),
+            actions,
+            resource,
+            source,
+            time: None,
+            account: None,
+            region: None,
+            caller: m.principal.clone(),
+            caller_iam: None,
+            function: None,
+            event_id: None,
+            event_name: None,
+            event_source: None,
+            error_code: m.error_code.clone(),
+            request: Request::default(),
+            log_event_id: None,
+            message: m,
+        }
+    }
+
+    /// The actions and resource a message names, in canonical case.
+    fn message_actions(&self, m: &Message) -> (Vec<String>, Option<String>) {
+        let r = self.rules;
+        let mut resource = m.resource.clone();
+        let actions: Vec<String> = match &m.family {
+            Family::Authorization => m.action.iter().map(|a| r.canonical_action(a)).collect(),
+            Family::Bare => {
+                // `An error occurred (AccessDenied) when calling the PutObject operation: Access
+                // Denied`: the operation and service of a wrapper name the action when known.
+                match (&m.service, &m.operation) {
+                    (Some(svc), Some(op)) => {
+                        let prefix = r.prefix_for_service_word(svc);
+                        let a = format!("{prefix}:{op}");
+                        if r.is_known_action(&a) {
+                            vec![r.canonical_action(&a)]
+                        } else {
+                            Vec::new()
+                        }
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            Family::Lambda(e) => match e {
+                LambdaError::RoleLacks { operation, service } => {
+                    let prefix = r.prefix_for_service_word(service);
+                    vec![r.canonical_action(&format!("{prefix}:{operation}"))]
+                }
+                LambdaError::CannotAccessStream { stream, operations } => {
+                    let prefix = stream
+                        .as_deref()
+                        .and_then(arn::Arn::parse)
+                        .map(|a| a.service.to_string())
+                        .unwrap_or_else(|| "kinesis".to_string());
+                    let mut v: Vec<String> = operations
+                        .iter()
+                        .map(|o| r.canonical_action(&format!("{prefix}:{o}")))
+                        .collect();
+                    if v.is_empty() {
+                        v.push(r.canonical_action(&format!("{prefix}:GetRecords")));
+                    }
+                    v
+                }
+                LambdaError::TrustLambda => vec!["sts:AssumeRole".to_string()],
+                LambdaError::S3Destination { queue: true } => vec!["sqs:SendMessage".to_string()],
+                LambdaError::S3Destination { queue: false } | LambdaError::ApiGatewayInvoke => {
+                    vec!["lambda:InvokeFunction".to_string()]
+                }
+                LambdaError::ElbInvoke { function_arn } => {
+                    if resource.is_none() {
+                        resource = function_arn.clone();
+                    }
+                    vec!["lambda:InvokeFunction".to_string()]
+                }
+                LambdaError::KmsEnvDenied | LambdaError::KmsDisabled => {
+                    vec!["kms:Decrypt".to_string()]
+                }
+                LambdaError::KmsCreateGrant => vec!["kms:CreateGrant".to_string()],
+            },
+        };
+        (actions, resource)
+    }
+
+    /// Fills `caller_iam`, `account` and `function` from the caller ARN. `lambda_hint` says
+    /// whether the source shows the call came from a Lambda function (its user agent, or a
+    /// function's own log); None means "unknown, judge by the session name".
+    fn resolve_caller(&self, d: &mut Denial, lambda_hint: Option<bool>) {
+        let Some(caller) = d.caller.clone() else {
+            return;
+        };
+        let Some(p) = arn::Principal::parse(&caller) else {
+            return;
+        };
+        if d.caller_iam.is_none() {
+            d.caller_iam = Some(p.iam_arn());
+        }
+        if d.account.is_none() && !p.account.is_empty() {
+            d.account = Some(p.account.to_string());
+        }
+        if d.function.is_none()
+            && let Some(session) = p.session
+        {
+            let likely = arn::looks_like_function_session(session);
+            let is_fn = match lambda_hint {
+                Some(h) => h && likely,
+                None => likely,
+            };
+            if is_fn {
+                d.function = Some(session.to_string());
+            }
+        }
+    }
+}
+
+/// Parses CloudTrail's and the logs' time formats: RFC 3339, `2024-06-02 20:16:32.000000000`
+/// (UTC assumed), and epoch milliseconds.
+pub fn parse_time(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Some(t);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = s.parse().ok()?;
+        // Milliseconds for anything after 2001 in ms; seconds otherwise.
+        return if n > 100_000_000_000 {
+            Timestamp::from_millisecond(n).ok()
+        } else {
+            Timestamp::from_second(n).ok()
+        };
+    }
+    let fixed: Cow<'_, str> = if s.len() > 10 && s.as_bytes().get(10) == Some(&b' ') {
+        Cow::Owned(format!("{}T{}", s.get(..10)?, s.get(11..)?))
+    } else {
+        Cow::Borrowed(s)
+    };
+    if let Ok(t) = fixed.parse::<Timestamp>() {
+        return Some(t);
+    }
+    let dt: jiff::civil::DateTime = fixed.trim_end_matches('Z').parse().ok()?;
+    dt.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            parse_time("2026-11-20T10:04:11Z").unwrap().to_string(),
+            "2026-11-20T10:04:11Z"
+        );
+        assert_eq!(
+            parse_time("2024-06-02 20:16:32.000000000")
+                .unwrap()
+                .to_string(),
+            "2024-06-02T20:16:32Z"
+        );
+        assert_eq!(
+            parse_time("1560948335625").unwrap().to_string(),
+            "2019-06-19T12:45:35.625Z"
+        );
+        assert_eq!(
+            parse_time("2026-09-01T21:42:57.837000+00:00")
+                .unwrap()
+                .to_string(),
+            "2026-09-01T21:42:57.837Z"
+        );
+        assert!(parse_time("yesterday").is_none());
+    }
+}

@@ -1,0 +1,614 @@
+//! Record shapes: CloudTrail events (plain, EventBridge `detail`, lookup-events `CloudTrailEvent`),
+//! CloudWatch Logs events (`filter-log-events`, subscription `logEvents`, `aws logs tail
+//! --format none`), Lambda JSON log records, and text log events.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::{Denial, ParseError, Parser, Request, arn, parse_time};
+use crate::ingest::SourceKind;
+use crate::ingest::text::starts_with_timestamp;
+use crate::parse::message::Family;
+
+/// A string field that tolerates other JSON types: numbers become their text, anything else
+/// (objects, arrays, booleans, null) becomes absent. Real exports are not always typed as
+/// documented, and one odd field must not cost the whole record.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Lenient<'a>(pub Option<Cow<'a, str>>);
+
+impl<'a> Lenient<'a> {
+    fn get(&self) -> Option<&str> {
+        self.0.as_deref().filter(|s| !s.is_empty())
+    }
+    fn owned(&self) -> Option<String> {
+        self.get().map(str::to_string)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Lenient<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Owned(v))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Owned(format!("{v}")))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(V(std::marker::PhantomData))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// An object field that tolerates a non-object value (absent then).
+#[derive(Debug, Default)]
+pub(crate) struct Obj<T>(pub Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw: &'de RawValue = <&RawValue>::deserialize(d)?;
+        Ok(Obj(T::deserialize(raw).ok()))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Issuer<'a> {
+    #[serde(borrow, default)]
+    arn: Lenient<'a>,
+    #[serde(borrow, default, rename = "accountId")]
+    account_id: Lenient<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SessionContext<'a> {
+    #[serde(borrow, default, rename = "sessionIssuer")]
+    session_issuer: Obj<Issuer<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct UserIdentity<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Lenient<'a>,
+    #[serde(borrow, default)]
+    arn: Lenient<'a>,
+    #[serde(borrow, default, rename = "accountId")]
+    account_id: Lenient<'a>,
+    #[serde(borrow, default, rename = "invokedBy")]
+    invoked_by: Lenient<'a>,
+    #[serde(borrow, default, rename = "sessionContext")]
+    session_context: Obj<SessionContext<'a>>,
+}
+
+/// Every field of every JSON record shape we read; absent ones stay empty.
+#[derive(Debug, Default, Deserialize)]
+struct JsonRecord<'a> {
+    // CloudTrail
+    #[serde(borrow, default, rename = "eventVersion")]
+    event_version: Lenient<'a>,
+    #[serde(borrow, default, rename = "eventTime")]
+    event_time: Lenient<'a>,
+    #[serde(borrow, default, rename = "eventSource")]
+    event_source: Lenient<'a>,
+    #[serde(borrow, default, rename = "eventName")]
+    event_name: Lenient<'a>,
+    #[serde(borrow, default, rename = "awsRegion")]
+    aws_region: Lenient<'a>,
+    #[serde(borrow, default, rename = "errorCode")]
+    error_code: Lenient<'a>,
+    #[serde(borrow, default, rename = "errorMessage")]
+    error_message: Lenient<'a>,
+    #[serde(borrow, default, rename = "eventID")]
+    event_id: Lenient<'a>,
+    #[serde(borrow, default, rename = "recipientAccountId")]
+    recipient_account_id: Lenient<'a>,
+    #[serde(borrow, default, rename = "userAgent")]
+    user_agent: Lenient<'a>,
+    #[serde(borrow, default, rename = "userIdentity")]
+    user_identity: Obj<UserIdentity<'a>>,
+    #[serde(borrow, default, rename = "requestParameters")]
+    request_parameters: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "@timestamp")]
+    at_timestamp: Lenient<'a>,
+    // EventBridge envelope and lookup-events
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "CloudTrailEvent")]
+    cloudtrail_event: Lenient<'a>,
+    // CloudWatch Logs events and Lambda JSON logs
+    #[serde(borrow, default)]
+    message: Lenient<'a>,
+    #[serde(borrow, default)]
+    timestamp: Lenient<'a>,
+    #[serde(borrow, default, rename = "eventId")]
+    log_event_id: Lenient<'a>,
+    #[serde(borrow, default)]
+    id: Lenient<'a>,
+    #[serde(borrow, default, rename = "logStreamName")]
+    log_stream_name: Lenient<'a>,
+    #[serde(borrow, default, rename = "errorType")]
+    error_type: Lenient<'a>,
+    #[serde(borrow, default)]
+    time: Lenient<'a>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Lenient<'a>,
+}
+
+impl JsonRecord<'_> {
+    fn is_cloudtrail(&self) -> bool {
+        self.event_name.get().is_some()
+            && (self.event_source.get().is_some() || self.event_version.get().is_some())
+    }
+}
+
+const MAX_NESTING: u8 = 3;
+
+/// Entry point for one JSON record.
+pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<Option<super::Denial>, ParseError> {
+    // Cheap skip: no error field and no denial wording means nothing to do.
+    let has_error = memchr::memmem::find(bytes, b"\"errorCode\"").is_some();
+    if !has_error {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Ok(None);
+        };
+        if !p.grammar.may_match(text) {
+            return Ok(None);
+        }
+    }
+    json_value(p, bytes, 0)
+}
+
+fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>, ParseError> {
+    let rec: JsonRecord<'_> = serde_json::from_slice(bytes)?;
+    if rec.is_cloudtrail() {
+        return Ok(cloudtrail(p, &rec, bytes));
+    }
+    if depth < MAX_NESTING {
+        if let Some(detail) = rec.detail {
+            return json_value(p, detail.get().as_bytes(), depth + 1);
+        }
+        if let Some(inner) = rec.cloudtrail_event.get() {
+            return json_value(p, inner.as_bytes(), depth + 1);
+        }
+    }
+    if rec.kind.get().is_some_and(|k| k.starts_with("platform.")) {
+        return Ok(None);
+    }
+    // A CloudWatch Logs event: its message is a log line of its own.
+    if let Some(msg) = rec.message.get()
+        && (rec.log_stream_name.get().is_some()
+            || rec.log_event_id.get().is_some()
+            || rec.id.get().is_some()
+            || rec
+                .timestamp
+                .get()
+                .is_some_and(|t| t.bytes().all(|b| b.is_ascii_digit())))
+    {
+        let mut d = text(p, msg, SourceKind::CloudWatch, rec.timestamp.get());
+        if let Some(d) = d.as_mut() {
+            d.log_event_id = rec.log_event_id.owned().or_else(|| rec.id.owned());
+        }
+        return Ok(d);
+    }
+    // A Lambda JSON log record (`level` or `log_level`): the error text is in errorMessage or
+    // message.
+    let msg = rec.error_message.get().or_else(|| rec.message.get());
+    if let Some(msg) = msg {
+        let mut d = match p.grammar.parse(msg) {
+            Some(m) => p.denial_from_message(m, SourceKind::LambdaText),
+            None => match rec.error_type.get() {
+                Some(t) if is_denied_code(t) => {
+                    let m = bare_message(p, msg, t);
+                    p.denial_from_message(m, SourceKind::LambdaText)
+                }
+                _ => return Ok(None),
+            },
+        };
+        if d.error_code.is_none() {
+            d.error_code = rec.error_type.owned();
+        }
+        d.time = rec.timestamp.get().or(rec.time.get()).and_then(parse_time);
+        p.resolve_caller(&mut d, Some(true));
+        return Ok(Some(d));
+    }
+    if rec.error_code.get().is_some() {
+        // An errorCode without eventName: not CloudTrail as we know it, but say so.
+        return Err(ParseError::UnknownShape(keys_of(bytes)));
+    }
+    Ok(None)
+}
+
+fn keys_of(bytes: &[u8]) -> String {
+    let map: Result<std::collections::BTreeMap<&str, IgnoredAny>, _> =
+        serde_json::from_slice(bytes);
+    match map {
+        Ok(m) => m.keys().take(8).copied().collect::<Vec<_>>().join(", "),
+        Err(_) => "?".to_string(),
+    }
+}
+
+/// Error codes that mean access was denied: `AccessDenied`, `AccessDeniedException`,
+/// `Client.UnauthorizedOperation`, `UnauthorizedOperation`, `KMSAccessDeniedException`...
+pub(crate) fn is_denied_code(code: &str) -> bool {
+    let l = code.to_ascii_lowercase();
+    l.contains("accessdenied")
+        || l.contains("unauthorized")
+        || l == "authorizationerror"
+        || l == "authorizationerrorexception"
+}
+
+fn bare_message(p: &Parser<'_>, msg: &str, code: &str) -> super::Message {
+    let text = if msg.trim().is_empty() { code } else { msg };
+    let mut m = p
+        .grammar
+        .parse(text)
+        .filter(|m| m.family == Family::Bare)
+        .unwrap_or_else(|| super::Message {
+            family: Family::Bare,
+            principal: None,
+            action: None,
+            more_actions: Vec::new(),
+            resource: None,
+            reason: super::Reason::Unstated,
+            via: None,
+            policy_arn: None,
+            authorization_id: None,
+            encoded: false,
+            truncated: text.ends_with("..."),
+            error_code: None,
+            operation: None,
+            service: None,
+            text: super::message::fold_ws(text),
+        });
+    m.error_code = Some(code.to_string());
+    m
+}
+
+fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Denial> {
+    let code = rec.error_code.get();
+    let msg = rec.error_message.get().unwrap_or_default();
+    let denied = code.is_some_and(is_denied_code);
+    let parsed = if code.is_some() && !msg.is_empty() {
+        p.grammar.parse(msg)
+    } else {
+        None
+    };
+    // Other error codes count only when the message is a permission error we know
+    // (InvalidParameterValueException for Lambda setup, SNS's AuthorizationError).
+    let m = match (denied, parsed) {
+        (_, Some(m)) if m.family != Family::Bare => m,
+        (true, Some(m)) => m,
+        (true, None) => bare_message(p, msg, code.unwrap_or_default()),
+        (false, _) => return None,
+    };
+    let mut d = p.denial_from_message(m, SourceKind::CloudTrail);
+    d.error_code = code.map(str::to_string);
+    d.event_id = rec.event_id.owned();
+    d.event_name = rec.event_name.owned();
+    d.event_source = rec.event_source.owned();
+    d.time = rec
+        .event_time
+        .get()
+        .or(rec.at_timestamp.get())
+        .and_then(parse_time);
+    d.region = rec.aws_region.owned();
+    let ui = rec.user_identity.0.as_ref();
+    let issuer = ui
+        .and_then(|u| u.session_context.0.as_ref())
+        .and_then(|s| s.session_issuer.0.as_ref());
+    d.account = rec
+        .recipient_account_id
+        .owned()
+        .or_else(|| ui.and_then(|u| u.account_id.owned()));
+    // The caller: the structured identity beats the message (which may be redacted).
+    if let Some(u) = ui {
+        if let Some(a) = u.arn.get() {
+            d.caller = Some(a.to_string());
+        } else if u.kind.get() == Some("AWSService") {
+            d.caller = u.invoked_by.owned();
+        }
+        d.caller_iam = issuer
+            .and_then(|i| i.arn.owned())
+            .filter(|a| a.contains(":role/") || a.contains(":user/"));
+        if d.account.is_none() {
+            d.account = issuer.and_then(|i| i.account_id.owned());
+        }
+    }
+    let from_lambda = rec
+        .user_agent
+        .get()
+        .is_some_and(|ua| ua.contains("AWS_Lambda") || ua.contains("exec-env/AWS_Lambda"));
+    p.resolve_caller(&mut d, Some(from_lambda));
+    if let Some(raw) = rec.request_parameters {
+        d.request = request(raw, d.region.as_deref(), d.account.as_deref());
+    }
+    if d.function.is_none() {
+        d.function = d.request.function_name.clone();
+    }
+    // Where the message names no action, the event does.
+    if d.actions.is_empty()
+        && let (Some(src), Some(name)) = (rec.event_source.get(), rec.event_name.get())
+    {
+        let acts = p.rules.actions_for_event(src, name);
+        d.actions = acts.into_iter().take(1).collect();
+        d.action = d.actions.first().cloned();
+    }
+    if d.resource.is_none() {
+        d.resource = d.request.resource_arn.clone();
+    }
+    Some(d)
+}
+
+/// The request parameters we use, read from the raw JSON without requiring any of them.
+fn request(raw: &RawValue, region: Option<&str>, account: Option<&str>) -> Request {
+    let v: serde_json::Value = match serde_json::from_str(raw.get()) {
+        Ok(v) => v,
+        Err(_) => return Request::default(),
+    };
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let mut r = Request::default();
+    if let Some(f) = s("functionName").or_else(|| s("FunctionName")) {
+        r.function_name = arn::function_name(&f);
+        if f.starts_with("arn:") {
+            r.function_arn = Some(f);
+        }
+    }
+    r.event_source_arn = s("eventSourceArn").or_else(|| s("EventSourceArn"));
+    r.role = s("role").or_else(|| s("Role"));
+    r.bucket = s("bucketName");
+    r.key = s("key");
+    r.kms_key = s("kMSKeyArn")
+        .or_else(|| s("kmsKeyArn"))
+        .or_else(|| s("keyId"));
+    r.target_group = s("targetGroupArn");
+    r.api_id = s("restApiId");
+    r.target_arn = v
+        .get("deadLetterConfig")
+        .and_then(|d| d.get("targetArn"))
+        .and_then(|x| x.as_str())
+        .map(str::to_string);
+    if let Some(cfg) = v.get("NotificationConfiguration") {
+        collect_notification_targets(cfg, &mut r);
+    }
+    if r.resource_arn.is_none() {
+        r.resource_arn = match (&r.bucket, &r.key) {
+            (Some(b), Some(k)) => Some(format!("arn:aws:s3:::{b}/{k}")),
+            (Some(b), None) => Some(format!("arn:aws:s3:::{b}")),
+            _ => None,
+        };
+    }
+    if r.resource_arn.is_none() {
+        r.resource_arn = r
+            .function_arn
+            .clone()
+            .or_else(|| s("topicArn"))
+            .or_else(|| s("roleArn"))
+            .or_else(|| s("secretId").filter(|x| x.starts_with("arn:")))
+            .or_else(|| s("resourceArn"));
+    }
+    if r.resource_arn.is_none()
+        && let (Some(region), Some(account)) = (region, account)
+    {
+        if let Some(name) = &r.function_name {
+            if s("functionName").is_some() {
+                r.resource_arn = Some(format!("arn:aws:lambda:{region}:{account}:function:{name}"));
+            }
+        } else if let Some(t) = s("tableName") {
+            r.resource_arn = Some(format!("arn:aws:dynamodb:{region}:{account}:table/{t}"));
+        } else if let Some(q) = s("queueUrl").and_then(|u| u.rsplit('/').next().map(str::to_string))
+        {
+            r.resource_arn = Some(format!("arn:aws:sqs:{region}:{account}:{q}"));
+        }
+    }
+    r
+}
+
+/// S3 notification configurations name their targets under several spellings
+/// (`CloudFunctionConfiguration.CloudFunction`, `LambdaFunctionConfiguration.LambdaFunctionArn`,
+/// `QueueConfiguration.Queue`), each either an object or a list.
+fn collect_notification_targets(v: &serde_json::Value, r: &mut Request) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, val) in map {
+                if let Some(s) = val.as_str() {
+                    if k == "CloudFunction" || k == "LambdaFunctionArn" || k == "Function" {
+                        r.lambda_targets.push(s.to_string());
+                    } else if k == "Queue" || k == "QueueArn" {
+                        r.queue_targets.push(s.to_string());
+                    }
+                } else {
+                    collect_notification_targets(val, r);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for i in items {
+                collect_notification_targets(i, r);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parses one text log event. `time_hint` is the event time from a JSON wrapper (ms or RFC 3339).
+pub(super) fn text(
+    p: &Parser<'_>,
+    event: &str,
+    source: SourceKind,
+    time_hint: Option<&str>,
+) -> Option<Denial> {
+    if !p.grammar.may_match(event) {
+        return None;
+    }
+    let (stamp, body, framed) = split_prefix(event);
+    let source = if framed && source == SourceKind::LambdaText {
+        SourceKind::CloudWatch
+    } else {
+        source
+    };
+    // An embedded JSON object (Lambda JSON logs, Node's `Invoke Error {...}`) holds the message
+    // unescaped in errorMessage or message.
+    let (text_to_parse, json_code, json_time): (Cow<'_, str>, Option<String>, Option<String>) =
+        match body.find('{') {
+            Some(i) => {
+                match serde_json::from_str::<JsonRecord<'_>>(body.get(i..).unwrap_or_default()) {
+                    Ok(rec) => match rec.error_message.get().or_else(|| rec.message.get()) {
+                        Some(m) => (
+                            Cow::Owned(format!("{} {m}", body.get(..i).unwrap_or_default())),
+                            rec.error_type.owned(),
+                            rec.timestamp.owned().or_else(|| rec.time.owned()),
+                        ),
+                        None => (Cow::Borrowed(body), rec.error_type.owned(), None),
+                    },
+                    Err(_) => (Cow::Borrowed(body), None, None),
+                }
+            }
+            None => (Cow::Borrowed(body), None, None),
+        };
+    let m = p.grammar.parse(&text_to_parse)?;
+    // In free text an error code alone (`AccessDenied` in a sentence or a table) is not a
+    // denial: it needs an SDK wrapper, an error type, or one of AWS's own phrases.
+    if m.family == Family::Bare
+        && m.error_code.is_none()
+        && json_code.is_none()
+        && !p.grammar.is_bare_phrase(&m.text)
+    {
+        return None;
+    }
+    let mut d = p.denial_from_message(m, source);
+    if d.error_code.is_none() {
+        d.error_code = json_code;
+    }
+    d.time = stamp
+        .and_then(parse_time)
+        .or_else(|| time_hint.and_then(parse_time))
+        .or_else(|| json_time.as_deref().and_then(parse_time))
+        .or_else(|| inner_time(body));
+    // A function's own log: the session in its messages is the function.
+    p.resolve_caller(&mut d, Some(true));
+    Some(d)
+}
+
+/// Splits `<timestamp> [<log stream>] <message>` (CloudWatch export, `aws logs tail`). Returns
+/// the timestamp, the message, and whether a CloudWatch prefix was found.
+fn split_prefix(event: &str) -> (Option<&str>, &str, bool) {
+    if !starts_with_timestamp(event) {
+        return (None, event, false);
+    }
+    // Node's text format is `<ts>\t<requestId>\tLEVEL\t...`: the timestamp is part of the
+    // message there, not a CloudWatch prefix.
+    let Some(sp) = event.find([' ', '\t']) else {
+        return (Some(event), "", false);
+    };
+    let (ts, rest) = (
+        event.get(..sp).unwrap_or_default(),
+        event.get(sp + 1..).unwrap_or_default(),
+    );
+    if event.as_bytes().get(sp) == Some(&b'\t') {
+        return (Some(ts), rest, false);
+    }
+    // `aws logs tail` detailed format: `<ts> <stream> <message>`; Lambda streams look like
+    // `2026/09/01/[$LATEST]0cea...`.
+    if let Some((stream, msg)) = rest.split_once(' ')
+        && stream.len() > 11
+        && stream.as_bytes().get(4) == Some(&b'/')
+        && stream.contains('[')
+    {
+        return (Some(ts), msg, true);
+    }
+    (Some(ts), rest, true)
+}
+
+/// The time in `[ERROR]\t<ts>\t<requestId>\t...` (Python) lines.
+fn inner_time(body: &str) -> Option<jiff::Timestamp> {
+    body.split('\t')
+        .take(3)
+        .find(|f| starts_with_timestamp(f))
+        .and_then(parse_time)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::rules::Rules;
+
+    #[test]
+    fn cloudtrail_record_with_structured_identity() {
+        let rules = Rules::embedded().unwrap();
+        let p = Parser::new(&rules).unwrap();
+        let rec = br#"{"eventVersion":"1.09","eventTime":"2024-08-02T08:30:00Z","eventSource":"organizations.amazonaws.com","eventName":"LeaveOrganization","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::999:assumed-role/r/aws-go-sdk-1 is not authorized to perform: organizations:LeaveOrganization on resource: * because no identity-based policy allows the organizations:LeaveOrganization action","eventID":"e1","recipientAccountId":"307578594326","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::307578594326:assumed-role/r/aws-go-sdk-1","accountId":"307578594326","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::307578594326:role/path/r","accountId":"307578594326"}}}}"#;
+        let d = p.json(rec).unwrap().unwrap();
+        assert_eq!(
+            d.caller_iam.as_deref(),
+            Some("arn:aws:iam::307578594326:role/path/r")
+        );
+        assert_eq!(d.account.as_deref(), Some("307578594326"));
+        assert_eq!(d.action.as_deref(), Some("organizations:LeaveOrganization"));
+        assert_eq!(d.function, None);
+    }
+
+    #[test]
+    fn records_without_errors_are_skipped_cheaply() {
+        let rules = Rules::embedded().unwrap();
+        let p = Parser::new(&rules).unwrap();
+        assert!(
+            p.json(br#"{"eventName":"GetObject","eventSource":"s3.amazonaws.com"}"#)
+                .unwrap()
+                .is_none()
+        );
+        assert!(p.json(b"{not json").unwrap().is_none());
+        assert!(p.json(br#"{"errorCode":"AccessDenied""#).is_err());
+    }
+
+    #[test]
+    fn tail_prefix_is_split() {
+        let (ts, msg, framed) =
+            split_prefix("2026-09-01T21:42:57.837000+00:00 2026/09/01/[$LATEST]0cea [ERROR] x");
+        assert_eq!(ts, Some("2026-09-01T21:42:57.837000+00:00"));
+        assert_eq!(msg, "[ERROR] x");
+        assert!(framed);
+        let (ts, msg, framed) = split_prefix("2023-04-14T09:23:16.008Z\tid\tERROR\tInvoke Error");
+        assert_eq!(ts, Some("2023-04-14T09:23:16.008Z"));
+        assert_eq!(msg, "id\tERROR\tInvoke Error");
+        assert!(!framed);
+    }
+}

@@ -1,0 +1,350 @@
+//! The pipeline: files → items → denials → diagnoses → stored findings.
+//!
+//! `replay` runs it over archived files with one worker thread per core reading, decompressing
+//! and parsing files in parallel, and one writer (the calling thread) owning the database and
+//! committing batches. Channels are bounded, so a slow disk slows the readers instead of growing
+//! memory. `explain` runs the same per-item steps into an in-memory [`Aggregate`] instead.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use crate::diagnose::{self, Diagnosis};
+use crate::ingest::{self, Item, Limits, Position, SourceKind};
+use crate::parse::{Denial, Parser};
+use crate::report::escape;
+use crate::rules::Rules;
+use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
+
+/// How many diagnoses a worker gathers before handing them to the writer.
+const BATCH: usize = 512;
+
+/// Options of a replay.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub limits: Limits,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+}
+
+/// What a replay did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub counters: RunCounters,
+    /// Ids of the findings the replayed input belongs to.
+    pub finding_ids: HashSet<String>,
+}
+
+/// Progress reports while replaying.
+pub trait Progress {
+    /// A file is done; `bytes` is its stored size.
+    fn file_done(&mut self, bytes: u64, totals: &RunCounters);
+    /// A problem to show the user (already escaped).
+    fn problem(&mut self, line: &str);
+}
+
+/// One unit of work the readers send to the writer.
+enum Msg {
+    Batch(Vec<(Diagnosis, Evidence)>),
+    Problem(String),
+    FileDone {
+        bytes: u64,
+        records: u64,
+        denials: u64,
+        errors: u64,
+    },
+}
+
+/// Builds the natural key of a piece of evidence.
+pub fn evidence_key(d: &Denial, fingerprint: u64, pos: Position) -> String {
+    if let Some(id) = &d.event_id {
+        let msg_hash = xxhash_rust::xxh3::xxh3_64(d.message.text.as_bytes());
+        let time = d.time.map(|t| t.as_millisecond()).unwrap_or(0);
+        return format!(
+            "ct:{id}|{time}|{}|{msg_hash:016x}",
+            d.event_name.as_deref().unwrap_or_default()
+        );
+    }
+    if let Some(id) = &d.log_event_id {
+        return format!("cw:{id}");
+    }
+    format!("fp:{fingerprint:016x}:{}", pos.offset)
+}
+
+/// Turns one denial into a diagnosis and its evidence.
+pub fn observe(
+    d: &Denial,
+    rules: &Rules,
+    file: &str,
+    fingerprint: u64,
+    pos: Position,
+) -> (Diagnosis, Evidence) {
+    let diag = diagnose::diagnose(d, rules);
+    let ev = Evidence {
+        source: d.source.as_str().to_string(),
+        file: file.to_string(),
+        record: pos.index,
+        line: pos.line,
+        event_id: d.event_id.clone(),
+        event_name: d.event_name.clone(),
+        time: d.time.map(|t| store::format_ms(t.as_millisecond())),
+        function: d.function.clone(),
+        key: evidence_key(d, fingerprint, pos),
+        time_ms: d.time.map(|t| t.as_millisecond()),
+    };
+    (diag, ev)
+}
+
+/// What to read: a file, or an open stream (standard input).
+pub enum Input<'a> {
+    Path(&'a Path),
+    Reader(&'a mut dyn std::io::Read),
+}
+
+/// Reads one input through the parser, calling `out` per diagnosis and `problem` per problem.
+/// Returns (records, denials, errors, stored bytes).
+pub fn process_file(
+    source: Input<'_>,
+    display: &str,
+    parser: &Parser<'_>,
+    rules: &Rules,
+    limits: &Limits,
+    out: &mut dyn FnMut(Diagnosis, Evidence),
+    problem: &mut dyn FnMut(String),
+) -> (u64, u64, u64, u64) {
+    let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
+    let name = escape(display);
+    let mut fp = 0u64;
+    let mut sink = |item: Item<'_>| match item {
+        Item::Opened { fingerprint } => fp = fingerprint,
+        Item::Json(pos, bytes) => {
+            records += 1;
+            match parser.json(bytes) {
+                Ok(Some(d)) => {
+                    denials += 1;
+                    let (diag, ev) = observe(&d, rules, display, fp, pos);
+                    out(diag, ev);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    errors += 1;
+                    problem(format!(
+                        "{name}: line {} (record {}): {}",
+                        pos.line,
+                        pos.index,
+                        escape(&e.to_string())
+                    ));
+                }
+            }
+        }
+        Item::Text(pos, text) => {
+            records += 1;
+            if let Some(d) = parser.text(text, SourceKind::LambdaText) {
+                denials += 1;
+                let (diag, ev) = observe(&d, rules, display, fp, pos);
+                out(diag, ev);
+            }
+        }
+        Item::Problem(p) => {
+            errors += 1;
+            problem(format!("{name}: {}", escape(&p.to_string())));
+        }
+    };
+    let result = match source {
+        Input::Path(path) => ingest::read_file(path, limits, &mut sink),
+        Input::Reader(r) => ingest::read_reader(r, limits, &mut sink),
+    };
+    let stored = match result {
+        Ok(info) => info.stored_bytes,
+        Err(e) => {
+            errors += 1;
+            problem(format!("{name}: {}", escape(&e.to_string())));
+            0
+        }
+    };
+    (records, denials, errors, stored)
+}
+
+/// Replays files and directories into the store.
+pub fn replay(
+    paths: &[PathBuf],
+    store: &mut Store,
+    rules: &Rules,
+    opts: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Outcome, StoreError> {
+    let (files, walk_errors) = ingest::discover(paths);
+    let mut outcome = Outcome::default();
+    for (p, e) in walk_errors {
+        outcome.counters.errors += 1;
+        progress.problem(&format!(
+            "{}: {}",
+            escape(&p.display().to_string()),
+            escape(&e.to_string())
+        ));
+    }
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        n => n,
+    }
+    .clamp(1, 16)
+    .min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 4);
+    let mut store_error: Option<StoreError> = None;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let files = &files;
+            let next = &next;
+            let limits = opts.limits;
+            scope.spawn(move || {
+                let Ok(parser) = Parser::new(rules) else {
+                    return;
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let display = path.display().to_string();
+                    let mut batch = Vec::new();
+                    let mut problems = Vec::new();
+                    let (records, denials, errors, bytes) = process_file(
+                        Input::Path(path),
+                        &display,
+                        &parser,
+                        rules,
+                        &limits,
+                        &mut |d, e| {
+                            batch.push((d, e));
+                            if batch.len() >= BATCH {
+                                let full = std::mem::take(&mut batch);
+                                let _ = tx.send(Msg::Batch(full));
+                            }
+                        },
+                        &mut |p| problems.push(p),
+                    );
+                    for p in problems {
+                        let _ = tx.send(Msg::Problem(p));
+                    }
+                    if !batch.is_empty() {
+                        let _ = tx.send(Msg::Batch(batch));
+                    }
+                    if tx
+                        .send(Msg::FileDone {
+                            bytes,
+                            records,
+                            denials,
+                            errors,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // The writer: this thread owns the database.
+        for msg in rx.iter() {
+            match msg {
+                Msg::Batch(b) => {
+                    if store_error.is_some() {
+                        continue;
+                    }
+                    for (d, _) in &b {
+                        outcome.finding_ids.insert(d.id());
+                    }
+                    match store.record(&b) {
+                        Ok(n) => outcome.counters.new_evidence += n,
+                        Err(e) => store_error = Some(e),
+                    }
+                }
+                Msg::Problem(p) => progress.problem(&p),
+                Msg::FileDone {
+                    bytes,
+                    records,
+                    denials,
+                    errors,
+                } => {
+                    let c = &mut outcome.counters;
+                    c.files += 1;
+                    c.records += records;
+                    c.denials += denials;
+                    c.errors += errors;
+                    c.bytes += bytes;
+                    progress.file_done(bytes, c);
+                }
+            }
+        }
+    });
+    match store_error {
+        Some(e) => Err(e),
+        None => Ok(outcome),
+    }
+}
+
+/// In-memory findings for `explain`: the same keys and counting as the store, nothing written.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    findings: BTreeMap<String, Finding>,
+    seen: HashSet<String>,
+    order: Vec<String>,
+}
+
+impl Aggregate {
+    /// Adds one observation.
+    pub fn add(&mut self, d: Diagnosis, e: Evidence) {
+        if !self.seen.insert(e.key.clone()) {
+            return;
+        }
+        let id = d.id();
+        let t = e.time.clone();
+        let f = self.findings.entry(id.clone()).or_insert_with(|| {
+            self.order.push(id.clone());
+            Finding {
+                id: id.clone(),
+                kind: d.kind.as_str().to_string(),
+                cause: d.cause.clone(),
+                first_seen: t.clone(),
+                last_seen: t.clone(),
+                count: 0,
+                account: d.account.clone(),
+                region: d.region.clone(),
+                principal: d.principal.clone(),
+                function: d.function.clone(),
+                action: d.action.clone(),
+                resource: d.resource.clone(),
+                message: d.message.clone(),
+                evidence: Vec::new(),
+                policy_state: d.policy_state.clone(),
+                explanation: d.explanation.clone(),
+                fix: d.fix.clone(),
+            }
+        });
+        f.count += 1;
+        if let Some(t) = &t {
+            if f.first_seen.as_ref().is_none_or(|x| t < x) {
+                f.first_seen = Some(t.clone());
+            }
+            if f.last_seen.as_ref().is_none_or(|x| t > x) {
+                f.last_seen = Some(t.clone());
+            }
+        }
+        f.evidence.push(e);
+    }
+
+    /// The findings, newest first.
+    pub fn into_findings(self) -> Vec<Finding> {
+        let mut v: Vec<Finding> = self.findings.into_values().collect();
+        v.sort_by(|a, b| {
+            b.last_seen
+                .cmp(&a.last_seen)
+                .then(b.count.cmp(&a.count))
+                .then(a.id.cmp(&b.id))
+        });
+        v
+    }
+}

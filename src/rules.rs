@@ -1,0 +1,355 @@
+//! The catalogs under `rules/`, compiled into the binary so that it needs nothing at run time.
+//!
+//! - `actions.txt`: every IAM action in its canonical case, to normalise `sqs:receivemessage`.
+//! - `api_actions.txt`: CloudTrail event names whose IAM action is not `<prefix>:<eventName>`.
+//! - `managed_policies.json`: AWS managed policies a Lambda user meets, and which may be suggested.
+//! - `lambda_setup.json`: Lambda trigger-setup errors, the actions each needs, the managed policy
+//!   that grants them, and the service principals that invoke functions.
+//!
+//! Loading is a pure function of the embedded text, done once per process and passed explicitly.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+const ACTIONS: &str = include_str!("../rules/actions.txt");
+const API_ACTIONS: &str = include_str!("../rules/api_actions.txt");
+const MANAGED: &str = include_str!("../rules/managed_policies.json");
+const SETUP: &str = include_str!("../rules/lambda_setup.json");
+
+/// A catalog file that does not parse: a build of the project with a broken `rules/` file.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// A JSON catalog did not match its schema.
+    #[error("rules/{file}: {source}")]
+    Json {
+        file: &'static str,
+        source: serde_json::Error,
+    },
+    /// A line of a text catalog is malformed.
+    #[error("rules/{file} line {line}: {what}")]
+    Line {
+        file: &'static str,
+        line: usize,
+        what: &'static str,
+    },
+}
+
+/// IAM access level of an action, from the service reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessLevel {
+    Read,
+    List,
+    Write,
+    Permissions,
+    Tagging,
+}
+
+/// An AWS managed policy as shipped in `rules/managed_policies.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManagedPolicy {
+    pub name: String,
+    pub arn: String,
+    pub version: String,
+    /// What Lambda feature it is made for.
+    pub feature: String,
+    /// Whether it may be named as a fix.
+    pub suggest: bool,
+    /// The policy document (default version).
+    pub document: serde_json::Value,
+}
+
+/// One grant of a setup fix: actions on a resource.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Grant {
+    pub actions: Vec<String>,
+    /// `event_source`, `target`, `key`, `star`, or a template containing `{source}`.
+    pub resource: String,
+}
+
+/// A Lambda feature whose setup checks the execution role.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Setup {
+    pub feature: String,
+    /// Actions a message may name for this feature.
+    pub when: Vec<String>,
+    pub grants: Vec<Grant>,
+    #[serde(default)]
+    pub managed_policy: Option<String>,
+    #[serde(default)]
+    pub kms_when_encrypted: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct SetupFile {
+    service_words: HashMap<String, String>,
+    setups: Vec<Setup>,
+    invoke_principals: HashMap<String, String>,
+    trust_statement: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct ManagedFile {
+    policies: Vec<ManagedPolicy>,
+}
+
+/// All catalogs, loaded.
+#[derive(Debug)]
+pub struct Rules {
+    /// `prefix:action` lower-cased → (canonical `prefix:Action`, level).
+    actions: HashMap<String, (String, AccessLevel)>,
+    /// Known service prefixes.
+    prefixes: HashMap<String, ()>,
+    /// eventSource host (minus `.amazonaws.com`) → IAM prefix, where they differ.
+    hosts: HashMap<String, String>,
+    /// `prefix eventName` → actions.
+    api: HashMap<String, Vec<String>>,
+    /// Managed policies by ARN.
+    pub managed: Vec<ManagedPolicy>,
+    /// Setups in catalog order.
+    pub setups: Vec<Setup>,
+    /// Service words of Lambda messages (`SQS`, `EC2`) → IAM prefix, keys upper-case.
+    service_words: HashMap<String, String>,
+    /// Service (IAM prefix or short name) → principal that invokes functions.
+    pub invoke_principals: HashMap<String, String>,
+    /// The trust statement Lambda needs.
+    pub trust_statement: serde_json::Value,
+}
+
+impl Rules {
+    /// Loads the catalogs compiled into the binary.
+    pub fn embedded() -> Result<Rules, RulesError> {
+        let mut actions = HashMap::with_capacity(21_000);
+        let mut prefixes = HashMap::new();
+        for (n, line) in ACTIONS.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let mut fields = line.split(' ');
+            let prefix = fields.next().ok_or(RulesError::Line {
+                file: "actions.txt",
+                line: n + 1,
+                what: "no prefix",
+            })?;
+            prefixes.insert(prefix.to_string(), ());
+            for f in fields {
+                let (name, level) = f.rsplit_once('/').ok_or(RulesError::Line {
+                    file: "actions.txt",
+                    line: n + 1,
+                    what: "action without /level",
+                })?;
+                let level = match level {
+                    "R" => AccessLevel::Read,
+                    "L" => AccessLevel::List,
+                    "W" => AccessLevel::Write,
+                    "P" => AccessLevel::Permissions,
+                    "T" => AccessLevel::Tagging,
+                    _ => {
+                        return Err(RulesError::Line {
+                            file: "actions.txt",
+                            line: n + 1,
+                            what: "unknown access level",
+                        });
+                    }
+                };
+                let canon = format!("{prefix}:{name}");
+                actions.insert(canon.to_ascii_lowercase(), (canon, level));
+            }
+        }
+        let mut hosts = HashMap::new();
+        let mut api = HashMap::new();
+        for (n, line) in API_ACTIONS.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = line.split(' ').collect();
+            match f.as_slice() {
+                ["@host", host, prefix] => {
+                    hosts.insert((*host).to_string(), (*prefix).to_string());
+                }
+                [prefix, event, acts] => {
+                    api.insert(
+                        format!("{prefix} {event}"),
+                        acts.split(',').map(str::to_string).collect(),
+                    );
+                }
+                _ => {
+                    return Err(RulesError::Line {
+                        file: "api_actions.txt",
+                        line: n + 1,
+                        what: "expected 3 fields",
+                    });
+                }
+            }
+        }
+        let managed: ManagedFile = serde_json::from_str(MANAGED).map_err(|e| RulesError::Json {
+            file: "managed_policies.json",
+            source: e,
+        })?;
+        let setup: SetupFile = serde_json::from_str(SETUP).map_err(|e| RulesError::Json {
+            file: "lambda_setup.json",
+            source: e,
+        })?;
+        Ok(Rules {
+            actions,
+            prefixes,
+            hosts,
+            api,
+            managed: managed.policies,
+            setups: setup.setups,
+            service_words: setup
+                .service_words
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_uppercase(), v))
+                .collect(),
+            invoke_principals: setup.invoke_principals,
+            trust_statement: setup.trust_statement,
+        })
+    }
+
+    /// The canonical spelling of an action (`sqs:receivemessage` → `sqs:ReceiveMessage`). An
+    /// unknown action keeps its own spelling with the prefix lower-cased.
+    pub fn canonical_action(&self, action: &str) -> String {
+        if let Some((c, _)) = self.actions.get(&action.to_ascii_lowercase()) {
+            return c.clone();
+        }
+        match action.split_once(':') {
+            Some((p, a)) => format!("{}:{a}", p.to_ascii_lowercase()),
+            None => action.to_string(),
+        }
+    }
+
+    /// Whether the catalog knows this action (any case).
+    pub fn is_known_action(&self, action: &str) -> bool {
+        self.actions.contains_key(&action.to_ascii_lowercase())
+    }
+
+    /// Access level of a known action.
+    pub fn access_level(&self, action: &str) -> Option<AccessLevel> {
+        self.actions
+            .get(&action.to_ascii_lowercase())
+            .map(|(_, l)| *l)
+    }
+
+    /// Whether `prefix` is a known IAM service prefix.
+    pub fn is_prefix(&self, prefix: &str) -> bool {
+        self.prefixes.contains_key(prefix)
+    }
+
+    /// The IAM prefix for a CloudTrail `eventSource` (`monitoring.amazonaws.com` → `cloudwatch`).
+    pub fn prefix_for_event_source(&self, event_source: &str) -> String {
+        let host = event_source
+            .strip_suffix(".amazonaws.com")
+            .unwrap_or(event_source);
+        if let Some(p) = self.hosts.get(host) {
+            return p.clone();
+        }
+        host.rsplit('.').next().unwrap_or(host).to_string()
+    }
+
+    /// The IAM actions a CloudTrail event checks, first the main one. `eventName` may carry
+    /// Lambda's API-version suffix (`ListFunctions20150331`, `AddPermission20150331v2`).
+    pub fn actions_for_event(&self, event_source: &str, event_name: &str) -> Vec<String> {
+        let prefix = self.prefix_for_event_source(event_source);
+        let name = strip_api_version(event_name);
+        if let Some(acts) = self.api.get(&format!("{prefix} {name}")) {
+            return acts.clone();
+        }
+        vec![self.canonical_action(&format!("{prefix}:{name}"))]
+    }
+
+    /// The IAM prefix for a service word of a Lambda message (`SQS`, `EC2`, `XRAY`).
+    pub fn prefix_for_service_word(&self, word: &str) -> String {
+        let up = word.trim().to_ascii_uppercase();
+        self.service_words
+            .get(&up)
+            .cloned()
+            .unwrap_or_else(|| up.to_ascii_lowercase())
+    }
+
+    /// The setup feature a missing action belongs to.
+    pub fn setup_for_action(&self, action: &str) -> Option<&Setup> {
+        self.setups
+            .iter()
+            .find(|s| s.when.iter().any(|w| w.eq_ignore_ascii_case(action)))
+    }
+
+    /// A managed policy by ARN.
+    pub fn managed_by_arn(&self, arn: &str) -> Option<&ManagedPolicy> {
+        self.managed.iter().find(|m| m.arn == arn)
+    }
+}
+
+/// `ListFunctions20150331` → `ListFunctions`; `AddPermission20150331v2` → `AddPermission`.
+pub fn strip_api_version(event_name: &str) -> &str {
+    let b = event_name.as_bytes();
+    let mut end = b.len();
+    // Optional `v<digits>` after the date.
+    let mut i = end;
+    while i > 0 && b.get(i - 1).is_some_and(u8::is_ascii_digit) {
+        i -= 1;
+    }
+    if i < end && i > 0 && b.get(i - 1) == Some(&b'v') {
+        end = i - 1;
+    }
+    let mut j = end;
+    while j > 0 && b.get(j - 1).is_some_and(u8::is_ascii_digit) {
+        j -= 1;
+    }
+    if end - j == 8 && j > 0 {
+        event_name.get(..j).unwrap_or(event_name)
+    } else {
+        event_name
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogs_load_and_normalise() {
+        let r = Rules::embedded().unwrap();
+        assert_eq!(
+            r.canonical_action("sqs:receivemessage"),
+            "sqs:ReceiveMessage"
+        );
+        assert_eq!(r.canonical_action("SNS:Publish"), "sns:Publish");
+        assert_eq!(r.canonical_action("foo:Bar"), "foo:Bar");
+        assert_eq!(
+            r.actions_for_event("lambda.amazonaws.com", "ListFunctions20150331"),
+            vec!["lambda:ListFunctions"]
+        );
+        assert_eq!(
+            r.actions_for_event("s3.amazonaws.com", "GetBucketLifecycle"),
+            vec!["s3:GetLifecycleConfiguration"]
+        );
+        assert_eq!(
+            r.prefix_for_event_source("monitoring.amazonaws.com"),
+            "cloudwatch"
+        );
+        assert_eq!(r.prefix_for_service_word("XRAY"), "xray");
+        assert!(r.setup_for_action("sqs:ReceiveMessage").is_some());
+        assert!(
+            r.managed
+                .iter()
+                .any(|m| m.name == "AWSLambdaSQSQueueExecutionRole")
+        );
+    }
+
+    #[test]
+    fn strips_lambda_api_versions() {
+        assert_eq!(strip_api_version("ListFunctions20150331"), "ListFunctions");
+        assert_eq!(
+            strip_api_version("AddPermission20150331v2"),
+            "AddPermission"
+        );
+        assert_eq!(
+            strip_api_version("UpdateFunctionConfiguration20150331v2"),
+            "UpdateFunctionConfiguration"
+        );
+        assert_eq!(strip_api_version("GetObject"), "GetObject");
+        assert_eq!(strip_api_version("PutObject2"), "PutObject2");
+    }
+}

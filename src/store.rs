@@ -1,0 +1,531 @@
+//! Store: the only module with SQL. Findings, their evidence, and run counters in SQLite.
+//!
+//! Invariants:
+//! - A finding is keyed by (principal, action, resource, cause); its `count` is the number of its
+//!   evidence rows, and an evidence row has a natural unique key (CloudTrail `eventID` with the
+//!   event's time and name, a CloudWatch Logs `eventId`, else file fingerprint + offset). So
+//!   reading the same input twice, or after a crash, never counts a denial twice.
+//! - Writes happen in batches, one transaction each; a batch is all or nothing.
+//! - The database file is created 0600 in a 0700 directory; WAL mode.
+//! - The schema version lives in `PRAGMA user_version`; a newer database is refused, not touched.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::diagnose::Diagnosis;
+use crate::suggest::Fix;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Store failures. All are fatal for the command (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database {path}: cannot create: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this whydenied ({SCHEMA_VERSION}); upgrade whydenied"
+    )]
+    TooNew { path: PathBuf, found: i64 },
+    #[error("database {path} is writable by other users; refusing to use it (chmod 600)")]
+    WorldWritable { path: PathBuf },
+}
+
+/// One piece of evidence for a finding, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub source: String,
+    pub file: String,
+    pub record: u64,
+    pub line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
+    pub time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// The natural key that makes it unique.
+    #[serde(skip)]
+    pub key: String,
+    #[serde(skip)]
+    pub time_ms: Option<i64>,
+}
+
+/// A finding as CONTRACT.md shapes it (field order included).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub kind: String,
+    pub cause: String,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub count: u64,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub principal: Option<String>,
+    pub function: Option<String>,
+    pub action: Option<String>,
+    pub resource: Option<String>,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+    pub policy_state: String,
+    pub explanation: Vec<String>,
+    pub fix: Fix,
+}
+
+/// Filters of `report`.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub function: Option<String>,
+    pub role: Option<String>,
+    pub account: Option<String>,
+    pub cause: Option<String>,
+    pub id: Option<String>,
+}
+
+/// Counters of one replay, kept for `stats` and the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounters {
+    pub files: u64,
+    pub records: u64,
+    pub denials: u64,
+    pub new_evidence: u64,
+    pub errors: u64,
+    pub bytes: u64,
+}
+
+/// Formats epoch milliseconds as RFC 3339 UTC with second precision.
+pub fn format_ms(ms: i64) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => ms.to_string(),
+    }
+}
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn sq(path: &Path) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Store {
+    /// Opens (creating 0600 if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        create_private(path)?;
+        let conn = Connection::open(path).map_err(sq(path))?;
+        let mut s = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        s.init()?;
+        Ok(s)
+    }
+
+    /// Opens an existing database without creating or migrating it (for `explain`): None when
+    /// there is none.
+    pub fn open_existing(path: &Path) -> Result<Option<Store>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(sq(path))?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sq(path))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        Ok(Some(Store {
+            conn,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    fn init(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sq(&path))?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            )
+            .map_err(sq(&path))?;
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sq(&path))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { path, found });
+        }
+        if found < 1 {
+            let tx = self.conn.transaction().map_err(sq(&path))?;
+            tx.execute_batch(SCHEMA_V1).map_err(sq(&path))?;
+            tx.execute_batch("PRAGMA user_version = 1")
+                .map_err(sq(&path))?;
+            tx.commit().map_err(sq(&path))?;
+        }
+        Ok(())
+    }
+
+    /// Stores a batch of diagnosed denials with their evidence in one transaction. Returns how
+    /// many were new (evidence not seen before).
+    pub fn record(&mut self, batch: &[(Diagnosis, Evidence)]) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let now = Timestamp::now().as_millisecond();
+        let tx = self.conn.transaction().map_err(sq(&path))?;
+        let mut new = 0u64;
+        {
+            let mut seen = tx
+                .prepare_cached("SELECT 1 FROM evidence WHERE ukey = ?1")
+                .map_err(sq(&path))?;
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO findings (id, key, kind, cause, first_seen, last_seen, count, account, region,
+                        principal, function, action, resource, message, policy_state, explanation, fix, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
+                     ON CONFLICT(id) DO UPDATE SET
+                        count = count + 1,
+                        first_seen = CASE WHEN ?5 IS NULL THEN first_seen WHEN first_seen IS NULL OR ?5 < first_seen THEN ?5 ELSE first_seen END,
+                        last_seen = CASE WHEN ?5 IS NULL THEN last_seen WHEN last_seen IS NULL OR ?5 > last_seen THEN ?5 ELSE last_seen END,
+                        account = COALESCE(account, excluded.account),
+                        region = COALESCE(region, excluded.region),
+                        function = COALESCE(function, excluded.function),
+                        message = CASE WHEN ?5 IS NOT NULL AND (last_seen IS NULL OR ?5 >= last_seen) THEN excluded.message ELSE message END,
+                        explanation = excluded.explanation,
+                        fix = excluded.fix,
+                        updated_at = excluded.updated_at",
+                )
+                .map_err(sq(&path))?;
+            let mut ev = tx
+                .prepare_cached(
+                    "INSERT INTO evidence (finding_id, ukey, source, file, record, line, event_id, event_name, time, time_text, function)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(sq(&path))?;
+            for (d, e) in batch {
+                let exists = seen
+                    .query_row(params![e.key], |_| Ok(()))
+                    .optional()
+                    .map_err(sq(&path))?
+                    .is_some();
+                if exists {
+                    continue;
+                }
+                let id = d.id();
+                let explanation =
+                    serde_json::to_string(&d.explanation).unwrap_or_else(|_| "[]".into());
+                let fix = serde_json::to_string(&d.fix).unwrap_or_else(|_| "{}".into());
+                upsert
+                    .execute(params![
+                        id,
+                        d.key(),
+                        d.kind.as_str(),
+                        d.cause,
+                        e.time_ms,
+                        d.account,
+                        d.region,
+                        d.principal,
+                        d.function,
+                        d.action,
+                        d.resource,
+                        d.message,
+                        d.policy_state,
+                        explanation,
+                        fix,
+                        now
+                    ])
+                    .map_err(sq(&path))?;
+                ev.execute(params![
+                    id,
+                    e.key,
+                    e.source,
+                    e.file,
+                    e.record as i64,
+                    e.line as i64,
+                    e.event_id,
+                    e.event_name,
+                    e.time_ms,
+                    e.time,
+                    e.function
+                ])
+                .map_err(sq(&path))?;
+                new += 1;
+            }
+        }
+        tx.commit().map_err(sq(&path))?;
+        Ok(new)
+    }
+
+    /// Records the counters of a finished replay.
+    pub fn record_run(
+        &mut self,
+        command: &str,
+        started_ms: i64,
+        c: &RunCounters,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute(
+                "INSERT INTO runs (command, started, finished, files, records, denials, new_evidence, errors, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    command,
+                    started_ms,
+                    Timestamp::now().as_millisecond(),
+                    c.files as i64,
+                    c.records as i64,
+                    c.denials as i64,
+                    c.new_evidence as i64,
+                    c.errors as i64,
+                    c.bytes as i64
+                ],
+            )
+            .map_err(sq(&path))?;
+        Ok(())
+    }
+
+    /// Findings matching the query, newest first, with their evidence.
+    pub fn findings(&self, q: &Query) -> Result<Vec<Finding>, StoreError> {
+        let path = self.path.clone();
+        let mut sql = String::from(
+            "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
+                    resource, message, policy_state, explanation, fix FROM findings WHERE 1=1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut bind = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(s) = q.since_ms {
+            bind(&mut sql, " AND last_seen >= ?", s.into());
+        }
+        if let Some(u) = q.until_ms {
+            bind(&mut sql, " AND first_seen <= ?", u.into());
+        }
+        if let Some(f) = &q.function {
+            bind(&mut sql, " AND function = ?", f.clone().into());
+        }
+        if let Some(a) = &q.account {
+            bind(&mut sql, " AND account = ?", a.clone().into());
+        }
+        if let Some(c) = &q.cause {
+            bind(&mut sql, " AND cause = ?", c.clone().into());
+        }
+        if let Some(id) = &q.id {
+            bind(&mut sql, " AND id LIKE ? || '%'", id.clone().into());
+        }
+        if let Some(r) = &q.role {
+            if r.starts_with("arn:") {
+                bind(&mut sql, " AND principal = ?", r.clone().into());
+            } else {
+                // A role name, with or without its path.
+                let name = r.trim_start_matches('/').to_string();
+                bind(
+                    &mut sql,
+                    " AND (principal LIKE '%:role/' || ?",
+                    name.clone().into(),
+                );
+                bind(
+                    &mut sql,
+                    " OR principal LIKE '%:role/%/' || ?)",
+                    name.into(),
+                );
+            }
+        }
+        sql.push_str(" ORDER BY last_seen IS NULL, last_seen DESC, count DESC, id");
+        let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let explanation: String = r.get(14)?;
+                let fix: String = r.get(15)?;
+                let first: Option<i64> = r.get(3)?;
+                let last: Option<i64> = r.get(4)?;
+                let count: i64 = r.get(5)?;
+                Ok(Finding {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    cause: r.get(2)?,
+                    first_seen: first.map(format_ms),
+                    last_seen: last.map(format_ms),
+                    count: count.max(0) as u64,
+                    account: r.get(6)?,
+                    region: r.get(7)?,
+                    principal: r.get(8)?,
+                    function: r.get(9)?,
+                    action: r.get(10)?,
+                    resource: r.get(11)?,
+                    message: r.get(12)?,
+                    evidence: Vec::new(),
+                    policy_state: r.get(13)?,
+                    explanation: serde_json::from_str(&explanation).unwrap_or_default(),
+                    fix: serde_json::from_str(&fix).unwrap_or_else(|_| Fix {
+                        target: "none".into(),
+                        managed_policy_arn: None,
+                        statement: None,
+                        commands: Vec::new(),
+                        verified: None,
+                        notes: Vec::new(),
+                    }),
+                })
+            })
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(sq(&path))?);
+        }
+        let mut ev = self
+            .conn
+            .prepare_cached(
+                "SELECT source, file, record, line, event_id, event_name, time_text, function, ukey, time
+                 FROM evidence WHERE finding_id = ?1 ORDER BY time IS NULL, time, id",
+            )
+            .map_err(sq(&path))?;
+        for f in &mut out {
+            let rows = ev
+                .query_map(params![f.id], |r| {
+                    let record: i64 = r.get(2)?;
+                    let line: i64 = r.get(3)?;
+                    Ok(Evidence {
+                        source: r.get(0)?,
+                        file: r.get(1)?,
+                        record: record.max(0) as u64,
+                        line: line.max(0) as u64,
+                        event_id: r.get(4)?,
+                        event_name: r.get(5)?,
+                        time: r.get(6)?,
+                        function: r.get(7)?,
+                        key: r.get(8)?,
+                        time_ms: r.get(9)?,
+                    })
+                })
+                .map_err(sq(&path))?;
+            for e in rows {
+                f.evidence.push(e.map_err(sq(&path))?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+const SCHEMA_V1: &str = "
+CREATE TABLE findings (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    first_seen INTEGER,
+    last_seen INTEGER,
+    count INTEGER NOT NULL DEFAULT 0,
+    account TEXT,
+    region TEXT,
+    principal TEXT,
+    function TEXT,
+    action TEXT,
+    resource TEXT,
+    message TEXT NOT NULL,
+    policy_state TEXT NOT NULL,
+    explanation TEXT NOT NULL,
+    fix TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX findings_last_seen ON findings(last_seen);
+CREATE INDEX findings_function ON findings(function);
+CREATE TABLE evidence (
+    id INTEGER PRIMARY KEY,
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    ukey TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    file TEXT NOT NULL,
+    record INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    event_id TEXT,
+    event_name TEXT,
+    time INTEGER,
+    time_text TEXT,
+    function TEXT
+);
+CREATE INDEX evidence_finding ON evidence(finding_id);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    finished INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    denials INTEGER NOT NULL,
+    new_evidence INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+";
+
+/// Creates the database file 0600 (and its directory 0700) before SQLite opens it, so it is
+/// never readable by others, not even for a moment. Refuses a world-writable existing file.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+    }
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            if m.permissions().mode() & 0o002 != 0 {
+                return Err(StoreError::WorldWritable {
+                    path: path.to_path_buf(),
+                });
+            }
+            Ok(())
+        }
+        Err(_) => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?;
+            Ok(())
+        }
+    }
+}
