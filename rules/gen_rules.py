@@ -60,6 +60,8 @@ HOSTS = {
 FIXES = {
     ("s3", "DeleteBucketIntelligentTieringConfiguration"): ["s3:PutIntelligentTieringConfiguration"],
     ("s3", "DeleteBucketOwnershipControls"): ["s3:PutBucketOwnershipControls"],
+    # CloudTrail names the DeletePublicAccessBlock API after the bucket; IAM has no Delete action.
+    ("s3", "DeleteBucketPublicAccessBlock"): ["s3:PutBucketPublicAccessBlock"],
     ("sqs", "ChangeMessageVisibilityBatch"): ["sqs:ChangeMessageVisibility"],
     ("sqs", "DeleteMessageBatch"): ["sqs:DeleteMessage"],
     ("sqs", "SendMessageBatch"): ["sqs:SendMessage"],

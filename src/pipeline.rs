@@ -12,7 +12,7 @@ use std::sync::mpsc;
 
 use crate::diagnose::{self, Diagnosis};
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
-use crate::parse::{Denial, Parser};
+use crate::parse::{Denial, ParseError, Parser};
 use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
@@ -58,13 +58,8 @@ enum Msg {
 
 /// Builds the natural key of a piece of evidence.
 pub fn evidence_key(d: &Denial, fingerprint: u64, pos: Position) -> String {
-    if let Some(id) = &d.event_id {
-        let msg_hash = xxhash_rust::xxh3::xxh3_64(d.message.text.as_bytes());
-        let time = d.time.map(|t| t.as_millisecond()).unwrap_or(0);
-        return format!(
-            "ct:{id}|{time}|{}|{msg_hash:016x}",
-            d.event_name.as_deref().unwrap_or_default()
-        );
+    if let Some(k) = &d.event_key {
+        return format!("ct:{k}");
     }
     if let Some(id) = &d.log_event_id {
         return format!("cw:{id}");
@@ -116,6 +111,8 @@ pub fn process_file(
     let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
     let name = escape(display);
     let mut fp = 0u64;
+    let mut unknown = 0u64;
+    let mut first_unknown: Option<(u64, String)> = None;
     let mut sink = |item: Item<'_>| match item {
         Item::Opened { fingerprint } => fp = fingerprint,
         Item::Json(pos, bytes) => {
@@ -127,6 +124,11 @@ pub fn process_file(
                     out(diag, ev);
                 }
                 Ok(None) => {}
+                Err(ParseError::UnknownShape(keys)) => {
+                    // Reported once per file below: a whole file of foreign JSON is one problem.
+                    unknown += 1;
+                    first_unknown.get_or_insert((pos.line, keys));
+                }
                 Err(e) => {
                     errors += 1;
                     problem(format!(
@@ -155,6 +157,13 @@ pub fn process_file(
         Input::Path(path) => ingest::read_file(path, limits, &mut sink),
         Input::Reader(r) => ingest::read_reader(r, limits, &mut sink),
     };
+    if let Some((line, keys)) = first_unknown {
+        errors += 1;
+        problem(format!(
+            "{name}: {unknown} JSON record(s) with an errorCode are neither CloudTrail events nor log events (first at line {line}, keys: {}); skipped",
+            escape(&keys)
+        ));
+    }
     let stored = match result {
         Ok(info) => info.stored_bytes,
         Err(e) => {

@@ -100,6 +100,8 @@ pub struct Rules {
     actions: HashMap<String, (String, AccessLevel)>,
     /// Known service prefixes.
     prefixes: HashMap<String, ()>,
+    /// Lower-cased action name (no prefix) → the prefixes that have it.
+    by_name: HashMap<String, Vec<String>>,
     /// eventSource host (minus `.amazonaws.com`) → IAM prefix, where they differ.
     hosts: HashMap<String, String>,
     /// `prefix eventName` → actions.
@@ -121,6 +123,7 @@ impl Rules {
     pub fn embedded() -> Result<Rules, RulesError> {
         let mut actions = HashMap::with_capacity(21_000);
         let mut prefixes = HashMap::new();
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
         for (n, line) in ACTIONS.lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
                 continue;
@@ -154,6 +157,10 @@ impl Rules {
                 };
                 let canon = format!("{prefix}:{name}");
                 actions.insert(canon.to_ascii_lowercase(), (canon, level));
+                by_name
+                    .entry(name.to_ascii_lowercase())
+                    .or_insert_with(Vec::new)
+                    .push(prefix.to_string());
             }
         }
         let mut hosts = HashMap::new();
@@ -193,6 +200,7 @@ impl Rules {
         Ok(Rules {
             actions,
             prefixes,
+            by_name,
             hosts,
             api,
             managed: managed.policies,
@@ -258,13 +266,60 @@ impl Rules {
         vec![self.canonical_action(&format!("{prefix}:{name}"))]
     }
 
-    /// The IAM prefix for a service word of a Lambda message (`SQS`, `EC2`, `XRAY`).
+    /// The IAM prefix for a service word of a message (`SQS`, `EC2`, `XRAY`, SDK names such as
+    /// `Amazon S3`, `AWSKMS`, `AmazonDynamoDBv2`).
     pub fn prefix_for_service_word(&self, word: &str) -> String {
         let up = word.trim().to_ascii_uppercase();
-        self.service_words
-            .get(&up)
-            .cloned()
-            .unwrap_or_else(|| up.to_ascii_lowercase())
+        if let Some(p) = self.service_words.get(&up) {
+            return p.clone();
+        }
+        let squeezed: String = up.chars().filter(|c| !c.is_whitespace()).collect();
+        let core = squeezed
+            .strip_prefix("AMAZON")
+            .or_else(|| squeezed.strip_prefix("AWS"))
+            .unwrap_or(&squeezed);
+        let core = core.strip_suffix("V2").unwrap_or(core);
+        if let Some(p) = self.service_words.get(core) {
+            return p.clone();
+        }
+        core.to_ascii_lowercase()
+    }
+
+    /// The action an API operation name means when no service is given: the only prefix that
+    /// has it, or among several the most common service for Lambda users.
+    pub fn action_for_operation(&self, op: &str) -> Option<String> {
+        const COMMON: [&str; 22] = [
+            "s3",
+            "dynamodb",
+            "sqs",
+            "sns",
+            "lambda",
+            "kms",
+            "secretsmanager",
+            "ssm",
+            "sts",
+            "iam",
+            "ec2",
+            "logs",
+            "cloudwatch",
+            "kinesis",
+            "events",
+            "states",
+            "xray",
+            "ecr",
+            "ecs",
+            "rds",
+            "apigateway",
+            "cloudformation",
+        ];
+        let prefixes = self.by_name.get(&op.to_ascii_lowercase())?;
+        let prefix = if prefixes.len() == 1 {
+            prefixes.first()?
+        } else {
+            let common = COMMON.iter().find(|c| prefixes.iter().any(|p| p == *c))?;
+            prefixes.iter().find(|p| p == common)?
+        };
+        Some(self.canonical_action(&format!("{prefix}:{op}")))
     }
 
     /// The setup feature a missing action belongs to.

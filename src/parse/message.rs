@@ -142,6 +142,8 @@ pub struct Message {
     pub operation: Option<String>,
     /// Service from a wrapper (Go SDK `operation error S3: GetObject`).
     pub service: Option<String>,
+    /// `service`/`operation` come from a CloudTrail row (`ec2.amazonaws.com CreateNetworkInterface`).
+    pub event_row: bool,
     /// The message text, white space folded.
     pub text: String,
 }
@@ -157,6 +159,9 @@ pub struct Grammar {
     json_code: Regex,
     sqs_url: Regex,
     bare_phrase: Regex,
+    denied_by: Regex,
+    perform: Regex,
+    ct_row: Regex,
 }
 
 const R_AUTHZ: usize = 0;
@@ -168,9 +173,12 @@ const R_APIGW: usize = 5;
 const R_ELB: usize = 6;
 const R_KMS: usize = 7;
 const R_BARE: usize = 8;
+const R_DENIED_BY: usize = 9;
+const R_CIPHER: usize = 10;
+const R_FRAGMENT: usize = 11;
 
 /// The routing patterns; also the cheap prefilter for records and lines.
-pub const ROUTES: [&str; 9] = [
+pub const ROUTES: [&str; 12] = [
     r"(?i)is not authorized to perform",
     r"(?i)role\s+does\s+not\s+have\s+permissions?\s+to\s+call",
     r"(?i)cannot access stream",
@@ -180,6 +188,9 @@ pub const ROUTES: [&str; 9] = [
     r"(?i)principal does not have permission to invoke",
     r"(?i)unable to decrypt the environment variables|KMSAccessDeniedException|KMSDisabledException|invalid for CreateGrant",
     r"(?i)\bAccessDenied(?:Exception)?\b|\bUnauthorizedOperation\b|not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b",
+    r"(?i)access has been denied by \S+,? please make sure",
+    r"(?i)ciphertext refers to a customer master key",
+    r"(?i)because no [\w -]+ allows the \S+ action|with an explicit deny in (?:a|an|the) [\w -]+ polic",
 ];
 
 impl Grammar {
@@ -203,10 +214,48 @@ impl Grammar {
             bare_phrase: Regex::new(
                 r"(?i)not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b",
             )?,
+            denied_by: Regex::new(
+                r"(?i)access has been denied by (\S+?),? please make sure your (.+?) ha(?:ve|s) permissions? to \*?(\w+)\*?(?: for (\S+?))?[.,]?(?:\s|$)",
+            )?,
+            perform: Regex::new(r"(?i)not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)")?,
+            ct_row: Regex::new(
+                r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)?)\.amazonaws\.com\s+([A-Z][A-Za-z0-9]+)\s",
+            )?,
             sqs_url: Regex::new(
                 r"https://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com(?:\.cn)?/(\d{12})/([\w.-]+)",
             )?,
         })
+    }
+
+    /// `Your access has been denied by S3, please make sure your request credentials have
+    /// permission to GetObject for bucket/key` (Lambda control plane). When the sentence blames
+    /// the execution role it is a setup error; otherwise the caller's own permission.
+    fn denied_by(&self, t: &str) -> Option<Message> {
+        let c = self.denied_by.captures(t)?;
+        let (svc, who, op) = (cap(&c, 1), cap(&c, 2), cap(&c, 3));
+        if who.to_ascii_lowercase().contains("execution role") {
+            let mut m = lambda_msg(
+                t,
+                LambdaError::RoleLacks {
+                    operation: op,
+                    service: svc,
+                },
+            );
+            m.reason = Reason::Implicit(PolicyType::Identity);
+            return Some(m);
+        }
+        let mut m = bare(t);
+        m.family = Family::Authorization;
+        m.service = Some(svc.clone());
+        m.operation = Some(op);
+        if let Some(r) = c.get(4).map(|x| x.as_str().trim_end_matches(['.', ','])) {
+            if svc.eq_ignore_ascii_case("s3") && !r.starts_with("arn:") {
+                m.resource = Some(format!("arn:aws:s3:::{r}"));
+            } else {
+                m.resource = Some(r.to_string());
+            }
+        }
+        Some(m)
     }
 
     /// Whether a bare (detail-less) denial uses one of AWS's own phrases rather than only an
@@ -228,11 +277,19 @@ impl Grammar {
         }
         let folded = fold_ws(text);
         let t = folded.as_str();
-        let mut m = if routes.matched(R_AUTHZ)
-            && t.to_ascii_lowercase()
-                .contains("is not authorized to perform")
-        {
-            authorization(t).unwrap_or_else(|| bare(t))
+        let lower = t.to_ascii_lowercase();
+        let mut m = if routes.matched(R_AUTHZ) && lower.contains("is not authorized to perform") {
+            let mut m = authorization(t).unwrap_or_else(|| bare(t));
+            // Lambda's environment-variable error quotes KMS's own message: the kind is KMS,
+            // the action, resource and reason come from the quoted message.
+            if routes.matched(R_KMS) && lower.contains("environment variables") {
+                m.family = Family::Lambda(LambdaError::KmsEnvDenied);
+            }
+            m
+        } else if routes.matched(R_DENIED_BY) {
+            self.denied_by(t).unwrap_or_else(|| bare(t))
+        } else if routes.matched(R_FRAGMENT) {
+            fragment(t).unwrap_or_else(|| bare(t))
         } else if routes.matched(R_ROLE_LACKS) {
             role_lacks(t).unwrap_or_else(|| bare(t))
         } else if routes.matched(R_STREAM) {
@@ -257,8 +314,22 @@ impl Grammar {
                 LambdaError::KmsEnvDenied
             };
             lambda_msg(t, e)
+        } else if routes.matched(R_CIPHER) {
+            // KMS could not decrypt: the key does not exist here or the caller may not use it.
+            let mut m = bare(t);
+            m.action = Some("kms:Decrypt".to_string());
+            m
         } else if routes.matched(R_BARE) {
-            bare(t)
+            let mut m = bare(t);
+            if let Some(c) = self.perform.captures(t) {
+                m.action = Some(cap(&c, 1));
+            } else if let Some(c) = self.ct_row.captures(t) {
+                // A CloudTrail console row: `... ec2.amazonaws.com CreateNetworkInterface ...`.
+                m.service = Some(cap(&c, 1));
+                m.operation = Some(cap(&c, 2));
+                m.event_row = true;
+            }
+            m
         } else {
             return None;
         };
@@ -276,7 +347,7 @@ impl Grammar {
     fn wrappers(&self, t: &str, m: &mut Message) {
         if let Some(c) = self.cli.captures(t) {
             m.error_code = Some(cap(&c, 1));
-            m.operation = Some(cap(&c, 2));
+            m.operation.get_or_insert_with(|| cap(&c, 2));
         } else if let Some(c) = self.go.captures(t) {
             m.service = Some(cap(&c, 1));
             m.operation = Some(cap(&c, 2));
@@ -341,6 +412,7 @@ fn empty(family: Family, t: &str) -> Message {
         error_code: None,
         operation: None,
         service: None,
+        event_row: false,
         text: t.to_string(),
     }
 }
@@ -527,6 +599,29 @@ fn rest_suffix(r: &str, m: &mut Message) {
             m.policy_arn = Some(arn.to_string());
         }
     }
+}
+
+/// A reason clause without the sentence before it (`because no identity-based policy allows
+/// the iam:PassRole action`), as CloudFormation sometimes cuts it.
+fn fragment(t: &str) -> Option<Message> {
+    let lower = t.to_ascii_lowercase();
+    let mut m = empty(Family::Authorization, t);
+    if let Some(i) = lower.find("because no ") {
+        let rest = t.get(i..)?;
+        let (_, reason) = because_no(rest).ok()?;
+        m.reason = reason;
+        let a = after(rest, " allows the ")?;
+        let action = a.split([' ', '(']).next()?.trim_end_matches(['.', ',']);
+        if action.contains(':') {
+            m.action = Some(action.to_string());
+        }
+    } else if let Some(i) = lower.find("with an explicit deny") {
+        let (r, (reason, via)) = explicit(t.get(i..)?).ok()?;
+        m.reason = reason;
+        m.via = via;
+        rest_suffix(r, &mut m);
+    }
+    Some(m)
 }
 
 /// `... role does not have permissions to call <Op> on <Svc>`

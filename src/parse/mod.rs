@@ -88,6 +88,8 @@ pub struct Denial {
     pub function: Option<String>,
     /// CloudTrail event identity.
     pub event_id: Option<String>,
+    /// A key that identifies the event itself across files and deliveries.
+    pub event_key: Option<String>,
     pub event_name: Option<String>,
     pub event_source: Option<String>,
     /// The record's error code (CloudTrail `errorCode`, a log's `errorType`).
@@ -152,6 +154,7 @@ impl<'r> Parser<'r> {
             caller_iam: None,
             function: None,
             event_id: None,
+            event_key: None,
             event_name: None,
             event_source: None,
             error_code: m.error_code.clone(),
@@ -166,23 +169,10 @@ impl<'r> Parser<'r> {
         let r = self.rules;
         let mut resource = m.resource.clone();
         let actions: Vec<String> = match &m.family {
-            Family::Authorization => m.action.iter().map(|a| r.canonical_action(a)).collect(),
-            Family::Bare => {
-                // `An error occurred (AccessDenied) when calling the PutObject operation: Access
-                // Denied`: the operation and service of a wrapper name the action when known.
-                match (&m.service, &m.operation) {
-                    (Some(svc), Some(op)) => {
-                        let prefix = r.prefix_for_service_word(svc);
-                        let a = format!("{prefix}:{op}");
-                        if r.is_known_action(&a) {
-                            vec![r.canonical_action(&a)]
-                        } else {
-                            Vec::new()
-                        }
-                    }
-                    _ => Vec::new(),
-                }
-            }
+            Family::Authorization | Family::Bare => match &m.action {
+                Some(a) => vec![r.canonical_action(a)],
+                None => self.operation_action(m).into_iter().collect(),
+            },
             Family::Lambda(e) => match e {
                 LambdaError::RoleLacks { operation, service } => {
                     let prefix = r.prefix_for_service_word(service);
@@ -221,6 +211,25 @@ impl<'r> Parser<'r> {
             },
         };
         (actions, resource)
+    }
+
+    /// The action a wrapper's service and operation name (`An error occurred (AccessDenied) when
+    /// calling the GetObject operation`), when the catalog knows it; with no service, the
+    /// operation's name alone where it is unambiguous.
+    fn operation_action(&self, m: &Message) -> Option<String> {
+        let r = self.rules;
+        let op = m.operation.as_deref()?;
+        if m.event_row {
+            let src = format!("{}.amazonaws.com", m.service.as_deref().unwrap_or_default());
+            return r.actions_for_event(&src, op).into_iter().next();
+        }
+        if let Some(svc) = &m.service {
+            let a = format!("{}:{op}", r.prefix_for_service_word(svc));
+            if r.is_known_action(&a) {
+                return Some(r.canonical_action(&a));
+            }
+        }
+        r.action_for_operation(op)
     }
 
     /// Fills `caller_iam`, `account` and `function` from the caller ARN. `lambda_hint` says
