@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
 
 use crate::store::Finding;
 
@@ -94,30 +94,24 @@ pub fn fix_summary(f: &Finding) -> String {
     if let Some(m) = &f.fix.managed_policy_arn {
         return format!("attach {}", m.rsplit('/').next().unwrap_or(m));
     }
-    match f.fix.target.as_str() {
-        "none" => f.fix.notes.first().cloned().unwrap_or_else(|| "-".into()),
-        t => {
-            let acts = f
-                .fix
-                .statement
-                .as_ref()
-                .and_then(|s| s.get("Action"))
-                .map(|a| match a {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Array(v) => v
-                        .iter()
-                        .filter_map(|x| x.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    _ => String::new(),
-                })
-                .unwrap_or_default();
-            if acts.is_empty() {
-                format!("change {t}")
-            } else {
-                format!("allow {acts} in {t}")
-            }
+    let service = f
+        .fix
+        .statement
+        .as_ref()
+        .and_then(|s| s.get("Principal"))
+        .and_then(|p| p.get("Service"))
+        .and_then(|s| s.as_str());
+    match (f.fix.target.as_str(), f.cause.as_str()) {
+        ("resource_policy", _) if service.is_some() => {
+            format!("add-permission for {}", service.unwrap_or_default())
         }
+        ("trust_policy", _) => "trust lambda.amazonaws.com".to_string(),
+        (t, c) if c.starts_with("explicit_deny") => {
+            format!("narrow the Deny ({})", t.replace('_', " "))
+        }
+        ("none", _) => "see notes".to_string(),
+        (t, _) if f.fix.statement.is_some() => format!("add Allow to {}", t.replace('_', " ")),
+        (t, _) => format!("change {}", t.replace('_', " ")),
     }
 }
 
@@ -126,32 +120,31 @@ fn table(findings: &[Finding], width: u16) -> String {
         return "No findings.\n".to_string();
     }
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
+    t.load_style(presets::UTF8_HORIZONTAL_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(width.max(60))
-        .set_header(vec![
-            "ID",
-            "LAST SEEN",
-            "N",
-            "WHO",
-            "ACTION",
-            "CAUSE",
-            "FIX",
-        ]);
+        .set_header(vec!["ID / SEEN", "FUNCTION / ACTION", "CAUSE / FIX"]);
+    if let Some(c) = t.column_mut(0) {
+        c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(16)));
+    }
     for f in findings {
         let last = f
             .last_seen
             .as_deref()
-            .map(|s| s.get(..16).unwrap_or(s).replace('T', " "))
+            .map(|s| s.get(5..16).unwrap_or(s).replace('T', " "))
             .unwrap_or_else(|| "-".into());
         t.add_row(vec![
-            escape(f.id.get(..8).unwrap_or(&f.id)),
-            last,
-            f.count.to_string(),
-            escape(&subject(f)),
-            escape(f.action.as_deref().unwrap_or("-")),
-            escape(&f.cause),
-            escape(&fix_summary(f)),
+            format!(
+                "{}\n{}× {last}",
+                escape(f.id.get(..8).unwrap_or(&f.id)),
+                f.count
+            ),
+            format!(
+                "{}\n{}",
+                escape(&subject(f)),
+                escape(f.action.as_deref().unwrap_or("-"))
+            ),
+            format!("{}\n{}", escape(&f.cause), escape(&fix_summary(f))),
         ]);
     }
     let mut s = t.to_string();

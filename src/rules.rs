@@ -159,7 +159,7 @@ impl Rules {
                 actions.insert(canon.to_ascii_lowercase(), (canon, level));
                 by_name
                     .entry(name.to_ascii_lowercase())
-                    .or_insert_with(Vec::new)
+                    .or_default()
                     .push(prefix.to_string());
             }
         }

@@ -358,12 +358,19 @@ pub fn sniff(head: &[u8]) -> Option<Shape> {
     if sample.contains(&0) {
         return None;
     }
-    // Allow a multi-byte character cut at the end of the sample.
-    let valid = match std::str::from_utf8(sample) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none() || e.valid_up_to() * 10 >= sample.len() * 9,
-    };
-    if !valid {
+    // Text in a legacy encoding (a Latin-1 byte here and there) is still text; mostly invalid
+    // UTF-8 or many control bytes is not.
+    let mut invalid = 0usize;
+    let mut control = 0usize;
+    for chunk in sample.utf8_chunks() {
+        invalid += chunk.invalid().len();
+        control += chunk
+            .valid()
+            .bytes()
+            .filter(|b| b.is_ascii_control() && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b))
+            .count();
+    }
+    if (invalid + control) * 20 > sample.len() {
         return None;
     }
     match body.get(first) {

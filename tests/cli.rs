@@ -1,0 +1,450 @@
+//! Integration tests that run the real `whydenied` binary on real files in temporary directories.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+fn run(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_whydenied"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("WHYDENIED_DB")
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Vec<Value> {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+const DENIED: &str = r#"{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"PutItem","awsRegion":"eu-west-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/app-role/app-fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/T because no identity-based policy allows the dynamodb:PutItem action","eventID":"EVENT-ID","recipientAccountId":"111122223333","userAgent":"Boto3/1.34 exec-env/AWS_Lambda_python3.12","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/app-role/app-fn","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/app-role","accountId":"111122223333"}}}}"#;
+
+fn denied(id: &str) -> String {
+    DENIED.replace("EVENT-ID", id)
+}
+
+#[test]
+fn replay_samples_twice_counts_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let s = samples();
+    let first = run(&db, &["replay", "--format", "json", s.to_str().unwrap()]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let a = json(&first);
+    assert_eq!(
+        a.len(),
+        11,
+        "samples/README.md lists 13 denials in 11 findings"
+    );
+    let total: u64 = a.iter().map(|f| f["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 13);
+    assert!(
+        stderr(&first).contains("13 denials (13 new)"),
+        "{}",
+        stderr(&first)
+    );
+    let second = run(&db, &["replay", "--format", "json", s.to_str().unwrap()]);
+    assert_eq!(second.status.code(), Some(0));
+    assert!(
+        stderr(&second).contains("13 denials (0 new)"),
+        "{}",
+        stderr(&second)
+    );
+    let report = run(&db, &["report", "--format", "json"]);
+    let b = json(&report);
+    assert_eq!(b.len(), 11);
+    assert_eq!(
+        b.iter().map(|f| f["count"].as_u64().unwrap()).sum::<u64>(),
+        13
+    );
+    // The database is private.
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn findings_have_the_contract_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let out = run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    for f in json(&out) {
+        for key in [
+            "id",
+            "kind",
+            "cause",
+            "first_seen",
+            "last_seen",
+            "count",
+            "account",
+            "region",
+            "principal",
+            "function",
+            "action",
+            "resource",
+            "message",
+            "evidence",
+            "policy_state",
+            "explanation",
+            "fix",
+        ] {
+            assert!(f.get(key).is_some(), "{key} missing in {f}");
+        }
+        assert_eq!(f["id"].as_str().unwrap().len(), 16);
+        assert!(
+            ["access_denied", "trigger_setup", "invoke_permission", "kms"]
+                .contains(&f["kind"].as_str().unwrap())
+        );
+        assert_eq!(f["policy_state"], "unknown");
+        assert!(f["fix"]["verified"].is_null());
+        for key in [
+            "target",
+            "managed_policy_arn",
+            "statement",
+            "commands",
+            "verified",
+            "notes",
+        ] {
+            assert!(f["fix"].get(key).is_some(), "fix.{key} missing");
+        }
+        for e in f["evidence"].as_array().unwrap() {
+            for key in ["source", "file", "record", "time"] {
+                assert!(e.get(key).is_some(), "evidence.{key} missing");
+            }
+        }
+        let t = f["last_seen"].as_str().unwrap();
+        assert!(t.ends_with('Z') && t.len() == 20, "RFC 3339 seconds: {t}");
+    }
+    // The SQS mapping failure names the managed policy and its least-privilege statement.
+    let report = run(
+        &db,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--function",
+            "orders-worker",
+            "--cause",
+            "no_identity_allow",
+        ],
+    );
+    let sqs: Vec<Value> = json(&report)
+        .into_iter()
+        .filter(|f| f["action"] == "sqs:ReceiveMessage")
+        .collect();
+    assert_eq!(sqs.len(), 1);
+    let f = &sqs[0];
+    assert_eq!(f["kind"], "trigger_setup");
+    assert_eq!(
+        f["fix"]["managed_policy_arn"],
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+    );
+    assert_eq!(
+        f["fix"]["statement"]["Resource"],
+        "arn:aws:sqs:eu-west-1:111122223333:orders-queue"
+    );
+    assert_eq!(
+        f["evidence"][0]["event_name"],
+        "CreateEventSourceMapping20150331"
+    );
+}
+
+#[test]
+fn report_filters_and_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    let by_role = json(&run(
+        &db,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--role",
+            "invoice-render-role",
+        ],
+    ));
+    assert_eq!(by_role.len(), 1);
+    assert_eq!(by_role[0]["action"], "s3:GetObject");
+    assert_eq!(by_role[0]["count"], 2);
+    let by_arn = json(&run(
+        &db,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--role",
+            "arn:aws:iam::111122223333:role/invoice-render-role",
+        ],
+    ));
+    assert_eq!(by_arn.len(), 1);
+    let by_account = json(&run(
+        &db,
+        &["report", "--format", "json", "--account", "999999999999"],
+    ));
+    assert!(by_account.is_empty());
+    let old = json(&run(
+        &db,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--until",
+            "2020-01-01T00:00:00Z",
+        ],
+    ));
+    assert!(old.is_empty());
+    let recent = json(&run(&db, &["report", "--format", "json", "--since", "1h"]));
+    assert!(
+        recent.is_empty(),
+        "sample events are from 2026-11-20, not the last hour"
+    );
+    let all_since = json(&run(
+        &db,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--since",
+            "2026-11-20T00:00:00Z",
+        ],
+    ));
+    assert_eq!(all_since.len(), 11);
+    let jsonl = run(&db, &["report", "--format", "jsonl"]);
+    let lines: Vec<&str> = std::str::from_utf8(&jsonl.stdout)
+        .unwrap()
+        .lines()
+        .collect();
+    assert_eq!(lines.len(), 11);
+    for l in lines {
+        serde_json::from_str::<Value>(l).unwrap();
+    }
+    let md = run(&db, &["report", "--format", "markdown"]);
+    assert!(String::from_utf8_lossy(&md.stdout).starts_with("# whydenied findings"));
+    let table = run(&db, &["report", "--format", "table"]);
+    let text = String::from_utf8(table.stdout).unwrap();
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80 columns: {line}");
+    }
+    assert!(text.contains("orders-worker"));
+    let bad = run(&db, &["report", "--since", "yesterday-ish"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn bad_inputs_are_named_counted_and_the_rest_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // One good file among the bad ones.
+    std::fs::write(logs.join("good.jsonl"), format!("{}\n", denied("good-1"))).unwrap();
+    std::fs::write(
+        logs.join("broken.jsonl"),
+        format!(
+            "{{\"errorCode\": \"AccessDenied\", \"eventName\n{}\n",
+            denied("after-broken")
+        ),
+    )
+    .unwrap();
+    let records: Vec<String> = (1..=300).map(|i| denied(&format!("gz-{i}"))).collect();
+    let full = gzip(format!("{{\"Records\":[{}]}}", records.join(",")).as_bytes());
+    std::fs::write(logs.join("truncated.json.gz"), &full[..full.len() * 2 / 3]).unwrap();
+    std::fs::write(
+        logs.join("garbage.bin"),
+        [0u8, 159, 146, 150, 0, 1, 2, 3, 255, 254],
+    )
+    .unwrap();
+    std::fs::write(logs.join("empty.log"), b"").unwrap();
+    let mut latin1 = b"2026-11-20T10:00:00.000Z caf\xe9 ".to_vec();
+    latin1.extend_from_slice(
+        b"An error occurred (AccessDenied) when calling the GetObject operation: Access Denied\n",
+    );
+    std::fs::write(logs.join("latin1.log"), latin1).unwrap();
+    let mut huge = vec![b'x'; 50 * 1024 * 1024];
+    huge.push(b'\n');
+    huge.extend_from_slice(b"2026-11-20T10:00:00.000Z [ERROR] ClientError: An error occurred (AccessDeniedException) when calling the GetParameter operation: User: arn:aws:sts::111122223333:assumed-role/r/fn-after-huge is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:eu-west-1:111122223333:parameter/p because no identity-based policy allows the ssm:GetParameter action\n");
+    std::fs::write(logs.join("huge-line.log"), huge).unwrap();
+    let db = dir.path().join("w.db");
+    let out = run(&db, &["replay", "--format", "json", logs.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for name in [
+        "broken.jsonl",
+        "truncated.json.gz",
+        "garbage.bin",
+        "latin1.log",
+        "huge-line.log",
+    ] {
+        assert!(err.contains(name), "{name} not named: {err}");
+    }
+    assert!(err.contains("line 1"), "the broken line is named: {err}");
+    assert!(
+        !err.contains("empty.log"),
+        "an empty file is not an error: {err}"
+    );
+    let findings = json(&out);
+    let ids: Vec<&str> = findings
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().unwrap())
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    assert!(ids.contains(&"good-1"));
+    assert!(
+        ids.contains(&"after-broken"),
+        "the line after a broken one is read"
+    );
+    assert!(
+        ids.contains(&"gz-1"),
+        "records before the gzip truncation are kept"
+    );
+    let functions: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    assert!(
+        functions.contains(&"fn-after-huge"),
+        "the line after an oversized one is read"
+    );
+    assert!(
+        findings.iter().any(|f| f["action"] == "s3:GetObject"),
+        "a non-UTF-8 line is still read"
+    );
+}
+
+#[test]
+fn explain_reads_stdin_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_whydenied"))
+        .arg("--db")
+        .arg(&db)
+        .args(["explain", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n{}\n", denied("a"), denied("a")).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let f = json(&out);
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        f[0]["count"], 1,
+        "the same event twice is one piece of evidence"
+    );
+    assert_eq!(f[0]["function"], "app-fn");
+    assert_eq!(f[0]["principal"], "arn:aws:iam::111122223333:role/app-role");
+    assert!(!db.exists(), "explain created a database");
+    let m = run(
+        &db,
+        &[
+            "explain",
+            "--format",
+            "json",
+            "-m",
+            "The provided execution role does not have permissions to call PutTraceSegments on XRAY",
+        ],
+    );
+    let f = json(&m);
+    assert_eq!(f[0]["action"], "xray:PutTraceSegments");
+    assert_eq!(
+        f[0]["fix"]["managed_policy_arn"],
+        "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
+    );
+}
+
+#[test]
+fn hostile_text_is_escaped_and_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    // S3 quotes the resource, so a key may hold anything, spaces and quotes included.
+    let evil = DENIED
+        .replace("app-fn", "app-fn\\u001b]0;pwned\\u0007")
+        .replace(
+            "dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/T",
+            "s3:GetObject on resource: \\\"arn:aws:s3:::b/reports/'; rm -rf ~; echo '.csv\\\"",
+        )
+        .replace("EVENT-ID", "evil");
+    let file = dir.path().join("evil.jsonl");
+    std::fs::write(&file, format!("{evil}\n")).unwrap();
+    let out = run(
+        &db,
+        &["replay", "--format", "table", file.to_str().unwrap()],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains('\u{1b}'),
+        "raw ESC reached the terminal: {text:?}"
+    );
+    let out = run(&db, &["report", "--format", "json"]);
+    let f = json(&out);
+    let cmd = f[0]["fix"]["commands"][0].as_str().unwrap();
+    let words = shlex::split(cmd).unwrap();
+    assert_eq!(
+        words[0..4],
+        ["aws", "iam", "put-role-policy", "--role-name"]
+    );
+    let doc_at = words.iter().position(|w| w == "--policy-document").unwrap();
+    let doc: Value = serde_json::from_str(&words[doc_at + 1]).unwrap();
+    assert_eq!(
+        doc["Statement"][0]["Resource"],
+        "arn:aws:s3:::b/reports/'; rm -rf ~; echo '.csv"
+    );
+}
+
+#[test]
+fn usage_and_fatal_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&dir.path().join("w.db"), &["replay"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&dir.path().join("w.db"), &["no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A database path under a file cannot be created.
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    let out = run(&file.join("w.db"), &["replay", samples().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("w.db"));
+    // A report before any replay says what to do.
+    let out = run(&dir.path().join("none.db"), &["report"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("replay"));
+}
