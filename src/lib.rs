@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod ingest;
 pub mod parse;
 pub mod pipeline;
+pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod store;

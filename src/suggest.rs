@@ -73,44 +73,7 @@ pub fn command(args: &[&str]) -> String {
         .join(" ")
 }
 
-/// Whether an action pattern (with `*` and `?`) matches an action, case-insensitively.
-pub fn action_matches(pattern: &str, action: &str) -> bool {
-    wildcard(
-        pattern.to_ascii_lowercase().as_bytes(),
-        action.to_ascii_lowercase().as_bytes(),
-    )
-}
-
-fn wildcard(p: &[u8], s: &[u8]) -> bool {
-    // Iterative glob with backtracking on the last `*`.
-    let (mut pi, mut si) = (0usize, 0usize);
-    let (mut star, mut mark) = (None::<usize>, 0usize);
-    while si < s.len() {
-        match p.get(pi) {
-            Some(b'*') => {
-                star = Some(pi);
-                mark = si;
-                pi += 1;
-            }
-            Some(&c) if c == b'?' || Some(&c) == s.get(si) => {
-                pi += 1;
-                si += 1;
-            }
-            _ => match star {
-                Some(st) => {
-                    pi = st + 1;
-                    mark += 1;
-                    si = mark;
-                }
-                None => return false,
-            },
-        }
-    }
-    while p.get(pi) == Some(&b'*') {
-        pi += 1;
-    }
-    pi == p.len()
-}
+pub use crate::policy::wildcard::action_matches;
 
 fn as_list(v: Option<&Value>) -> Vec<String> {
     match v {
@@ -588,17 +551,6 @@ fn deny_fix(need: &Need) -> Fix {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wildcards() {
-        assert!(action_matches("sqs:*", "sqs:ReceiveMessage"));
-        assert!(action_matches("SQS:receive*", "sqs:ReceiveMessage"));
-        assert!(action_matches("s3:Get?bject", "s3:GetObject"));
-        assert!(!action_matches("s3:Put*", "s3:GetObject"));
-        assert!(action_matches("*", "x:y"));
-        assert!(action_matches("a*b*c", "aXXbYYc"));
-        assert!(!action_matches("a*b*c", "aXXbYY"));
-    }
 
     #[test]
     fn quoting_is_inert() {

@@ -528,7 +528,7 @@ fn on_resource(i: &str) -> IResult<&str, &str> {
         tag_no_case(" on resource: "),
         alt((
             delimited(tag("\""), take_until("\""), tag("\"")),
-            take_till1(|c: char| c == ' '),
+            take_till1(|c: char| c == ' ' || c == '<'),
         )),
     )
     .parse(i)
@@ -548,9 +548,10 @@ fn authorization(t: &str) -> Option<Message> {
     let rest = t.get(at + " is not authorized to perform".len()..)?;
     let rest = rest.strip_prefix(':').unwrap_or(rest);
     let rest = rest.strip_prefix(' ')?;
-    let (rest, action_raw) = take_till1::<_, _, nom::error::Error<&str>>(|c: char| c == ' ')
-        .parse(rest)
-        .ok()?;
+    let (rest, action_raw) =
+        take_till1::<_, _, nom::error::Error<&str>>(|c: char| c == ' ' || c == '<')
+            .parse(rest)
+            .ok()?;
     let mut m = empty(Family::Authorization, t);
     m.principal = principal;
     let action = action_raw.trim_end_matches(['.', ',', ';', '"', '\'']);

@@ -186,8 +186,13 @@ const MAX_NESTING: u8 = 3;
 /// Entry point for one JSON record.
 pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<Option<super::Denial>, ParseError> {
     // Cheap skip: no error field and no denial wording means nothing to do.
-    let has_error = memchr::memmem::find(bytes, b"\"errorCode\"").is_some();
+    // `errorCode` without quotes also finds the escaped key inside a lookup-events string.
+    let has_error = memchr::memmem::find(bytes, b"errorCode").is_some();
     if !has_error {
+        // A CloudTrail event without an error is no denial, whatever its parameters say.
+        if memchr::memmem::find(bytes, b"\"eventSource\"").is_some() {
+            return Ok(None);
+        }
         let Ok(text) = std::str::from_utf8(bytes) else {
             return Ok(None);
         };

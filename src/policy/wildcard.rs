@@ -1,0 +1,293 @@
+//! Wildcards and policy variables.
+//!
+//! `*` matches any run of characters and `?` exactly one. Actions match case-insensitively; ARNs
+//! and most strings case-sensitively. In ARNs each of the six colon-separated fields is matched on
+//! its own, so a `*` never reaches across a colon into another field (the resource field, the
+//! sixth, keeps any further colons). Policy variables (`${aws:username}`, `${aws:PrincipalTag/team}`,
+//! `${aws:username, 'default'}`, and the escapes `${*}`, `${?}`, `${$}`) are replaced by their
+//! values from the request context before matching, and what they insert matches literally.
+
+use super::condition::{KeyState, Lookup};
+
+/// A piece of a compiled pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    Star,
+    One,
+}
+
+/// Why a pattern could not be decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VarError {
+    /// A variable's key is not in the request context (the element does not match).
+    Absent(String),
+    /// A variable's key is not known from the log.
+    Unknown(String),
+}
+
+fn compile(pattern: &str, ctx: Option<&dyn Lookup>) -> Result<Vec<Tok>, VarError> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(ch) = rest.chars().next() {
+        if rest.starts_with("${") {
+            if let Some(end) = rest.find('}') {
+                let inner = rest.get(2..end).unwrap_or_default();
+                rest = rest.get(end + 1..).unwrap_or_default();
+                match inner {
+                    "*" => out.push(Tok::Lit('*')),
+                    "?" => out.push(Tok::Lit('?')),
+                    "$" => out.push(Tok::Lit('$')),
+                    var => {
+                        let (key, default) = match var.split_once(',') {
+                            Some((k, d)) => {
+                                (k.trim(), Some(d.trim().trim_matches('\'').to_string()))
+                            }
+                            None => (var.trim(), None),
+                        };
+                        let value = match ctx.map(|c| c.get(key)) {
+                            Some(KeyState::Present(v)) => v.first().cloned().unwrap_or_default(),
+                            Some(KeyState::Absent) | None => match default {
+                                Some(d) => d,
+                                None => return Err(VarError::Absent(key.to_string())),
+                            },
+                            Some(KeyState::Unknown) => match default {
+                                Some(_) | None => return Err(VarError::Unknown(key.to_string())),
+                            },
+                        };
+                        out.extend(value.chars().map(Tok::Lit));
+                    }
+                }
+                continue;
+            }
+        }
+        out.push(match ch {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        });
+        rest = rest.get(ch.len_utf8()..).unwrap_or_default();
+    }
+    Ok(out)
+}
+
+fn glob(p: &[Tok], s: &[char], fold: bool) -> bool {
+    let eq = |a: char, b: char| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut pi, mut si) = (0usize, 0usize);
+    let (mut star, mut mark) = (None::<usize>, 0usize);
+    while si < s.len() {
+        match (p.get(pi), s.get(si)) {
+            (Some(Tok::Star), _) => {
+                star = Some(pi);
+                mark = si;
+                pi += 1;
+            }
+            (Some(Tok::One), Some(_)) => {
+                pi += 1;
+                si += 1;
+            }
+            (Some(Tok::Lit(c)), Some(&x)) if eq(*c, x) => {
+                pi += 1;
+                si += 1;
+            }
+            _ => match star {
+                Some(st) => {
+                    pi = st + 1;
+                    mark += 1;
+                    si = mark;
+                }
+                None => return false,
+            },
+        }
+    }
+    while p.get(pi) == Some(&Tok::Star) {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Matches `value` against a glob `pattern` (no policy variables).
+pub fn matches(pattern: &str, value: &str, case_insensitive: bool) -> bool {
+    let toks = compile_plain(pattern);
+    let chars: Vec<char> = value.chars().collect();
+    glob(&toks, &chars, case_insensitive)
+}
+
+fn compile_plain(pattern: &str) -> Vec<Tok> {
+    pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        })
+        .collect()
+}
+
+/// Matches an action against an `Action` pattern: case-insensitive, `*` and `?`.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    // Fast paths for the common shapes.
+    if pattern == "*" {
+        return true;
+    }
+    if !pattern.contains(['*', '?']) {
+        return pattern.eq_ignore_ascii_case(action);
+    }
+    matches(pattern, action, true)
+}
+
+/// Matches a string against a pattern with policy variables resolved from `ctx`.
+pub fn matches_with(
+    pattern: &str,
+    value: &str,
+    case_insensitive: bool,
+    ctx: &dyn Lookup,
+) -> Result<bool, VarError> {
+    if !pattern.contains("${") {
+        return Ok(matches(pattern, value, case_insensitive));
+    }
+    let toks = compile(pattern, Some(ctx))?;
+    let chars: Vec<char> = value.chars().collect();
+    Ok(glob(&toks, &chars, case_insensitive))
+}
+
+/// Matches an ARN against an ARN pattern field by field (see the module documentation). `*`
+/// alone matches anything, ARN or not; a pattern or value with fewer than six fields is matched
+/// as one plain glob.
+pub fn arn_matches(pattern: &str, arn: &str, ctx: Option<&dyn Lookup>) -> Result<bool, VarError> {
+    if pattern == "*" {
+        return Ok(true);
+    }
+    let pf: Vec<&str> = pattern.splitn(6, ':').collect();
+    let vf: Vec<&str> = arn.splitn(6, ':').collect();
+    if pf.len() != 6 || vf.len() != 6 {
+        // Not ARNs (a bare function name, `*`-only fields): plain case-sensitive glob.
+        return match ctx {
+            Some(c) => matches_with(pattern, arn, false, c),
+            None => Ok(matches(pattern, arn, false)),
+        };
+    }
+    for (p, v) in pf.iter().zip(vf.iter()) {
+        let toks = compile(p, ctx)?;
+        let chars: Vec<char> = v.chars().collect();
+        if !glob(&toks, &chars, false) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::policy::condition::MapContext;
+
+    /// A naive reference: recursive glob on bytes.
+    fn naive(p: &[u8], s: &[u8], fold: bool) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => {
+                naive(&p[1..], s, fold) || (!s.is_empty() && naive(p, &s[1..], fold))
+            }
+            (Some(b'?'), Some(_)) => naive(&p[1..], &s[1..], fold),
+            (Some(a), Some(b)) if a == b || (fold && a.eq_ignore_ascii_case(b)) => {
+                naive(&p[1..], &s[1..], fold)
+            }
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn glob_agrees_with_the_naive_reference() {
+        // A deterministic sweep of short patterns and strings over a small alphabet.
+        let alphabet = [b'a', b'A', b'b', b'*', b'?', b':'];
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let plen = (next() % 7) as usize;
+            let slen = (next() % 8) as usize;
+            let p: Vec<u8> = (0..plen).map(|_| alphabet[(next() % 6) as usize]).collect();
+            let s: Vec<u8> = (0..slen).map(|_| alphabet[(next() % 3) as usize]).collect();
+            let ps = String::from_utf8(p.clone()).unwrap();
+            let ss = String::from_utf8(s.clone()).unwrap();
+            for fold in [false, true] {
+                assert_eq!(
+                    matches(&ps, &ss, fold),
+                    naive(&p, &s, fold),
+                    "{ps:?} vs {ss:?} fold={fold}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn actions_fold_case_arns_do_not() {
+        assert!(action_matches("SQS:Receive*", "sqs:ReceiveMessage"));
+        assert!(action_matches("s3:Get?bject", "s3:GetObject"));
+        assert!(!action_matches("s3:Get?bject", "s3:GetObjectAcl"));
+        assert!(arn_matches("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b", None).unwrap());
+        assert!(!arn_matches("arn:aws:s3:::Bucket/*", "arn:aws:s3:::bucket/a", None).unwrap());
+        // `*` does not cross into another field.
+        assert!(!arn_matches("arn:aws:iam::*:role/*", "arn:aws:iam::1:user/role/x", None).unwrap());
+        assert!(!arn_matches("arn:aws:*:us-east-1:1:x", "arn:aws:s3:us-west-2:1:x", None).unwrap());
+        assert!(arn_matches("arn:aws:iam::*:role/*", "arn:aws:iam::1:role/x", None).unwrap());
+        // The resource field keeps its colons.
+        assert!(
+            arn_matches(
+                "arn:aws:lambda:*:*:function:f*",
+                "arn:aws:lambda:us-east-1:1:function:fn:PROD",
+                None
+            )
+            .unwrap()
+        );
+        assert!(arn_matches("*", "anything", None).unwrap());
+    }
+
+    #[test]
+    fn policy_variables() {
+        let mut ctx = MapContext::default();
+        ctx.set("aws:username", &["alice*"]);
+        ctx.absent("aws:PrincipalTag/team");
+        let c: &dyn Lookup = &ctx;
+        assert!(
+            arn_matches(
+                "arn:aws:s3:::home/${aws:username}/*",
+                "arn:aws:s3:::home/alice*/x",
+                Some(c)
+            )
+            .unwrap()
+        );
+        // The inserted `*` is literal.
+        assert!(
+            !arn_matches(
+                "arn:aws:s3:::home/${aws:username}/*",
+                "arn:aws:s3:::home/alicebob/x",
+                Some(c)
+            )
+            .unwrap()
+        );
+        assert!(matches_with("a${*}b", "a*b", false, c).unwrap());
+        assert!(!matches_with("a${*}b", "axb", false, c).unwrap());
+        assert!(matches_with("${aws:PrincipalTag/team, 'none'}", "none", false, c).unwrap());
+        assert_eq!(
+            matches_with("${aws:PrincipalTag/team}", "x", false, c),
+            Err(VarError::Absent("aws:PrincipalTag/team".into()))
+        );
+        assert_eq!(
+            matches_with("${aws:SourceIp}", "x", false, c),
+            Err(VarError::Unknown("aws:SourceIp".into()))
+        );
+    }
+}
