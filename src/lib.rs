@@ -7,6 +7,7 @@
 //! compiled in from `rules/`.
 
 pub mod diagnose;
+pub mod evaluate;
 pub mod ingest;
 pub mod parse;
 pub mod pipeline;

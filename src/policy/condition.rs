@@ -42,6 +42,9 @@ pub trait Lookup {
 pub struct MapContext {
     values: std::collections::HashMap<String, Vec<String>>,
     absent: std::collections::HashSet<String>,
+    /// Key prefixes (lower-cased, e.g. `aws:principaltag/`) whose unset keys are absent: the
+    /// principal's tags are known, so a tag not among them is certainly not there.
+    absent_prefixes: Vec<String>,
     /// Every key not set is absent (for tests and for `simulate` with a closed context).
     pub closed: bool,
 }
@@ -72,6 +75,11 @@ impl MapContext {
         self.values.remove(&k);
         self.absent.insert(k);
     }
+    /// Marks every unset key under a prefix (`aws:PrincipalTag/`) as absent.
+    pub fn absent_prefix(&mut self, prefix: &str) {
+        self.absent_prefixes.push(prefix.to_ascii_lowercase());
+    }
+
     /// Whether the key has been set or marked absent.
     pub fn knows(&self, key: &str) -> bool {
         let k = key.to_ascii_lowercase();
@@ -85,7 +93,13 @@ impl Lookup for MapContext {
         if let Some(v) = self.values.get(&k) {
             return KeyState::Present(v);
         }
-        if self.closed || self.absent.contains(&k) {
+        if self.closed
+            || self.absent.contains(&k)
+            || self
+                .absent_prefixes
+                .iter()
+                .any(|p| k.starts_with(p.as_str()))
+        {
             KeyState::Absent
         } else {
             KeyState::Unknown
