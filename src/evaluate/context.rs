@@ -112,10 +112,8 @@ impl RequestContext {
                 m.set_owned("aws:RequestedRegion", vec![a.region.to_string()]);
             }
         }
-        if !m.knows("aws:RequestedRegion") {
-            if let Some(r) = facts.region {
-                m.set_owned("aws:RequestedRegion", vec![r.to_string()]);
-            }
+        if let (false, Some(r)) = (m.knows("aws:RequestedRegion"), facts.region) {
+            m.set_owned("aws:RequestedRegion", vec![r.to_string()]);
         }
         if let Some(ip) = facts
             .source_ip

@@ -10,6 +10,7 @@
 //! 4. Otherwise identity-based policies must allow, intersected with the permissions boundary and
 //!    the session policies where there are any.
 //! 5. Across accounts, both the identity side and the resource side must allow.
+//!
 //! A service principal (S3, API Gateway... invoking a function) is judged by the resource policy
 //! alone.
 //!
@@ -321,7 +322,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             for p in level {
                 collect(p, &mut f);
             }
-            deny.extend(f.deny.drain(..));
+            deny.append(&mut f.deny);
             merge(&mut maybe_deny, std::mem::take(&mut f.maybe_deny));
             required.push((PolicyKind::Scp, f.allow_tri(), f.allow));
         }
@@ -338,7 +339,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             for p in level {
                 collect(p, &mut f);
             }
-            deny.extend(f.deny.drain(..));
+            deny.append(&mut f.deny);
             merge(&mut maybe_deny, std::mem::take(&mut f.maybe_deny));
             required.push((PolicyKind::Rcp, f.allow_tri(), f.allow));
         }
@@ -355,7 +356,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
                 && res.allow.iter().any(|r| r.index == s.index)
         });
     }
-    deny.extend(res.deny.drain(..));
+    deny.append(&mut res.deny);
     merge(&mut maybe_deny, std::mem::take(&mut res.maybe_deny));
 
     // Identity side, boundary, session.
@@ -373,7 +374,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             collect(p, &mut session);
         }
         for f in [&mut id, &mut boundary, &mut session] {
-            deny.extend(f.deny.drain(..));
+            deny.append(&mut f.deny);
             merge(&mut maybe_deny, std::mem::take(&mut f.maybe_deny));
         }
     }

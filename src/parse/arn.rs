@@ -191,6 +191,8 @@ pub fn function_name(s: &str) -> Option<String> {
             let rest = s.get(i + "function:".len()..)?;
             rest.split(':').next()?
         }
+        // An ARN that is not a function's names no function.
+        None if s.starts_with("arn:") => return None,
         None => s.split(':').next()?,
     };
     (!name.is_empty()).then(|| name.to_string())

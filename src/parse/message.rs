@@ -179,18 +179,18 @@ const R_FRAGMENT: usize = 11;
 
 /// The routing patterns; also the cheap prefilter for records and lines.
 pub const ROUTES: [&str; 12] = [
-    r"(?i)is not authorized to perform",
+    r"(?i)is\s+not\s+authorized\s+to\s+perform",
     r"(?i)role\s+does\s+not\s+have\s+permissions?\s+to\s+call",
-    r"(?i)cannot access stream",
-    r"(?i)cannot be assumed by lambda|add lambda as a trusted entity",
-    r"(?i)unable to validate the following destination configurations",
-    r"(?i)invalid permissions on lambda function",
-    r"(?i)principal does not have permission to invoke",
-    r"(?i)unable to decrypt the environment variables|KMSAccessDeniedException|KMSDisabledException|invalid for CreateGrant",
-    r"(?i)\bAccessDenied(?:Exception)?\b|\bUnauthorizedOperation\b|not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b",
-    r"(?i)access has been denied by \S+,? please make sure",
-    r"(?i)ciphertext refers to a customer master key",
-    r"(?i)because no [\w -]+ allows the \S+ action|with an explicit deny in (?:a|an|the) [\w -]+ polic",
+    r"(?i)cannot\s+access\s+stream",
+    r"(?i)cannot\s+be\s+assumed\s+by\s+lambda|add\s+lambda\s+as\s+a\s+trusted\s+entity",
+    r"(?i)unable\s+to\s+validate\s+the\s+following\s+destination\s+configurations",
+    r"(?i)invalid\s+permissions\s+on\s+lambda\s+function",
+    r"(?i)principal\s+does\s+not\s+have\s+permission\s+to\s+invoke",
+    r"(?i)unable\s+to\s+decrypt\s+the\s+environment\s+variables|KMSAccessDeniedException|KMSDisabledException|invalid\s+for\s+CreateGrant",
+    r"(?i)\bAccessDenied(?:Exception)?\b|\bUnauthorizedOperation\b|not\s+authorized\s+to\s+perform\s+this\s+operation|Access\s+to\s+the\s+resource\s+\S+\s+is\s+denied|is\s+not\s+authorized\s+to\s+access\s+this\s+resource|is\s+not\s+allowed\s+to\s+execute|No\s+access\s+to\s+any\s+requested\s+resource|\bnot\s+authorized\s+to\s+perform\b|Not\s+authorized\s+to\s+access\s+resource",
+    r"(?i)access\s+has\s+been\s+denied\s+by\s+\S+,?\s+please\s+make\s+sure",
+    r"(?i)ciphertext\s+refers\s+to\s+a\s+customer\s+master\s+key",
+    r"(?i)because\s+no\s+[\w\s-]+\s+allows\s+the\s+\S+\s+action|with\s+an\s+explicit\s+deny\s+in\s+(?:a|an|the)\s+[\w\s-]+\s+polic",
 ];
 
 impl Grammar {
@@ -212,7 +212,7 @@ impl Grammar {
                 r#""(?:errorType|code|Code|name|__type)"\s*:\s*"([\w.#:-]*(?:AccessDenied|Unauthorized)\w*)""#,
             )?,
             bare_phrase: Regex::new(
-                r"(?i)not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b",
+                r"(?i)not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b|Not authorized to access resource",
             )?,
             denied_by: Regex::new(
                 r"(?i)access has been denied by (\S+?),? please make sure your (.+?) ha(?:ve|s) permissions? to \*?(\w+)\*?(?: for (\S+?))?[.,]?(?:\s|$)",
@@ -437,8 +437,12 @@ fn after<'a>(t: &'a str, needle: &str) -> Option<&'a str> {
 fn token(s: &str) -> Option<String> {
     let tok = s.split_whitespace().next()?;
     let tok = tok.trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    if tok.ends_with("...") || tok.ends_with('…') {
+        // Cut by the log: the rest of the value is unknown.
+        return None;
+    }
     let tok = tok.trim_end_matches(['.', ',', ';', ')', ']']);
-    if tok.is_empty() || tok.ends_with("...") {
+    if tok.is_empty() {
         None
     } else {
         Some(tok.to_string())
@@ -537,7 +541,12 @@ fn on_resource(i: &str) -> IResult<&str, &str> {
 /// Parses `User: <principal> is not authorized to perform: <action> [on resource: <r>] [reason]`.
 fn authorization(t: &str) -> Option<Message> {
     let lower = t.to_ascii_lowercase();
-    let at = lower.find(" is not authorized to perform")?;
+    // The sentence may start at the verb when the principal was cut off or redacted.
+    let at = match lower.find(" is not authorized to perform") {
+        Some(i) => i,
+        None if lower.starts_with("is not authorized to perform") => 0,
+        None => return None,
+    };
     let before = t.get(..at)?;
     // The principal is what follows the last `User: ` (or `Principal `) before the verb.
     let principal = before
@@ -545,7 +554,8 @@ fn authorization(t: &str) -> Option<Message> {
         .and_then(|i| before.get(i + 6..))
         .map(|p| p.trim().trim_matches('"').to_string())
         .filter(|p| !p.is_empty() && !p.contains(' '));
-    let rest = t.get(at + " is not authorized to perform".len()..)?;
+    let rest = t.get(at..)?.trim_start();
+    let rest = rest.get("is not authorized to perform".len()..)?;
     let rest = rest.strip_prefix(':').unwrap_or(rest);
     let rest = rest.strip_prefix(' ')?;
     let (rest, action_raw) =

@@ -30,36 +30,34 @@ fn compile(pattern: &str, ctx: Option<&dyn Lookup>) -> Result<Vec<Tok>, VarError
     let mut out = Vec::with_capacity(pattern.len());
     let mut rest = pattern;
     while let Some(ch) = rest.chars().next() {
-        if rest.starts_with("${") {
-            if let Some(end) = rest.find('}') {
-                let inner = rest.get(2..end).unwrap_or_default();
-                rest = rest.get(end + 1..).unwrap_or_default();
-                match inner {
-                    "*" => out.push(Tok::Lit('*')),
-                    "?" => out.push(Tok::Lit('?')),
-                    "$" => out.push(Tok::Lit('$')),
-                    var => {
-                        let (key, default) = match var.split_once(',') {
-                            Some((k, d)) => {
-                                (k.trim(), Some(d.trim().trim_matches('\'').to_string()))
-                            }
-                            None => (var.trim(), None),
-                        };
-                        let value = match ctx.map(|c| c.get(key)) {
-                            Some(KeyState::Present(v)) => v.first().cloned().unwrap_or_default(),
-                            Some(KeyState::Absent) | None => match default {
-                                Some(d) => d,
-                                None => return Err(VarError::Absent(key.to_string())),
-                            },
-                            Some(KeyState::Unknown) => match default {
-                                Some(_) | None => return Err(VarError::Unknown(key.to_string())),
-                            },
-                        };
-                        out.extend(value.chars().map(Tok::Lit));
-                    }
+        if rest.starts_with("${")
+            && let Some(end) = rest.find('}')
+        {
+            let inner = rest.get(2..end).unwrap_or_default();
+            rest = rest.get(end + 1..).unwrap_or_default();
+            match inner {
+                "*" => out.push(Tok::Lit('*')),
+                "?" => out.push(Tok::Lit('?')),
+                "$" => out.push(Tok::Lit('$')),
+                var => {
+                    let (key, default) = match var.split_once(',') {
+                        Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\'').to_string())),
+                        None => (var.trim(), None),
+                    };
+                    let value = match ctx.map(|c| c.get(key)) {
+                        Some(KeyState::Present(v)) => v.first().cloned().unwrap_or_default(),
+                        Some(KeyState::Absent) | None => match default {
+                            Some(d) => d,
+                            None => return Err(VarError::Absent(key.to_string())),
+                        },
+                        Some(KeyState::Unknown) => match default {
+                            Some(_) | None => return Err(VarError::Unknown(key.to_string())),
+                        },
+                    };
+                    out.extend(value.chars().map(Tok::Lit));
                 }
-                continue;
             }
+            continue;
         }
         out.push(match ch {
             '*' => Tok::Star,
