@@ -209,7 +209,7 @@ impl Grammar {
                 r#"Error executing "(\w+)" on "[^"]*"; AWS HTTP error: .*?\b(AccessDenied\w*)"#,
             )?,
             json_code: Regex::new(
-                r#""(?:errorType|code|Code|name|__type)"\s*:\s*"([\w.#:-]*(?:AccessDenied|Unauthorized)\w*)""#,
+                r#""(?:errorType|errorCode|code|Code|name|__type)"\s*:\s*"([\w.#:-]*(?:AccessDenied|Unauthorized)\w*)""#,
             )?,
             bare_phrase: Regex::new(
                 r"(?i)not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b|Not authorized to access resource",

@@ -248,7 +248,10 @@ impl<'r> Parser<'r> {
         if d.account.is_none() && !p.account.is_empty() {
             d.account = Some(p.account.to_string());
         }
+        // IAM Identity Center roles are people's, never a function's execution role.
+        let sso = p.name.starts_with("AWSReservedSSO_");
         if d.function.is_none()
+            && !sso
             && let Some(session) = p.session
         {
             let likely = arn::looks_like_function_session(session);
