@@ -33,6 +33,51 @@ enum Command {
     Report(ReportArgs),
     /// Diagnose the events or log lines given, storing nothing.
     Explain(ExplainArgs),
+    /// Store policies and facts from AWS CLI output (IAM, Lambda, resource and organization policies).
+    Import(ImportArgs),
+    /// Ask whether a principal may perform an action now, on the stored policies.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The account, OU or root that the organization policies in these files apply to.
+    #[arg(long, value_name = "ID")]
+    target: Option<String>,
+    /// The resource whose policy these files hold, where the output does not say (bucket and key policies).
+    #[arg(long, value_name = "ARN")]
+    resource: Option<String>,
+    /// Files of JSON printed by the AWS CLI.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    /// The principal: a role, user or assumed-role session ARN, or a service principal (s3.amazonaws.com).
+    #[arg(long, value_name = "ARN")]
+    principal: String,
+    /// The action, e.g. sqs:ReceiveMessage.
+    #[arg(long, value_name = "ACTION")]
+    action: String,
+    /// The resource ARN (default *).
+    #[arg(long, value_name = "ARN", default_value = "*")]
+    resource: String,
+    /// A condition key and its value; repeat a key for several values.
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    context: Vec<String>,
+    /// A policy document to add to the principal's identity policies for this question only.
+    #[arg(long, value_name = "FILE")]
+    with_policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: SimFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SimFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +172,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Replay(a) => replay(cli.db, a, &rules),
         Command::Report(a) => report_cmd(cli.db, a),
         Command::Explain(a) => explain(a, &rules),
+        Command::Import(a) => import(cli.db, a),
+        Command::Simulate(a) => simulate(cli.db, a, &rules),
     }
 }
 
@@ -344,4 +391,206 @@ fn explain(a: ExplainArgs, rules: &Rules) -> Result<i32> {
         table_width(),
     ))?;
     Ok(if errors > 0 { 1 } else { 0 })
+}
+
+/// Reads a JSON file, gzipped or not.
+fn read_json(path: &std::path::Path) -> Result<serde_json::Value> {
+    use std::io::Read;
+    let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut s = String::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_string(&mut s)
+            .with_context(|| format!("{}: bad gzip data", path.display()))?;
+        s
+    } else {
+        String::from_utf8(raw).with_context(|| format!("{}: not UTF-8 text", path.display()))?
+    };
+    serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))
+}
+
+fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
+    let path = db_path(db)?;
+    let mut store = Store::open(&path)?;
+    let opts = whydenied::import::Options {
+        target: a.target.clone(),
+        resource: a.resource.clone(),
+    };
+    let mut failed = 0;
+    for f in &a.files {
+        let name = report::escape(&f.display().to_string());
+        let v = match read_json(f) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("whydenied: {}", report::escape(&format!("{e:#}")));
+                failed += 1;
+                continue;
+            }
+        };
+        match whydenied::import::recognise(&v, &opts) {
+            Ok(imp) => {
+                let c = store.import(&imp, &f.display().to_string())?;
+                let mut parts = Vec::new();
+                for (n, what) in [
+                    (c.roles, "roles"),
+                    (c.users, "users"),
+                    (c.groups, "groups"),
+                    (c.managed_policies, "managed policies"),
+                    (c.resource_policies, "resource policies"),
+                    (c.functions, "functions"),
+                    (c.mappings, "event source mappings"),
+                    (c.org_policies, "organization policies"),
+                    (c.org_links, "organization links"),
+                ] {
+                    if n > 0 {
+                        parts.push(format!("{n} {what}"));
+                    }
+                }
+                if parts.is_empty() {
+                    parts.push("nothing".into());
+                }
+                println!("{name}: {}: stored {}", imp.format, parts.join(", "));
+                for sk in &imp.skipped {
+                    println!("{name}: skipped: {}", report::escape(sk));
+                }
+            }
+            Err(e) => {
+                eprintln!("whydenied: {name}: {}", report::escape(&e.to_string()));
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> Result<i32> {
+    use whydenied::evaluate::gather::PolicySource;
+    use whydenied::evaluate::{
+        self, Caller, NamedPolicy, PolicyKind, Request, RequestContext, context::Facts, gather,
+    };
+    let path = db_path(db)?;
+    let store = match Store::open_existing(&path)? {
+        Some(s) => s,
+        None => bail!(
+            "no database at {}: import the principal's policies first (`whydenied import`)",
+            path.display()
+        ),
+    };
+    let mut given = Vec::new();
+    for kv in &a.context {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--context {kv:?}: expected KEY=VALUE"))?;
+        given.push((k.trim().to_string(), v.to_string()));
+    }
+    let caller = if a.principal.starts_with("arn:") {
+        let p = whydenied::parse::arn::Principal::parse(&a.principal)
+            .ok_or_else(|| anyhow!("--principal {:?} is not an IAM principal ARN", a.principal))?;
+        Caller::Iam {
+            arn: p.iam_arn(),
+            session_arn: p.session.map(|_| a.principal.clone()),
+            account: p.account.to_string(),
+        }
+    } else {
+        Caller::Service(a.principal.clone())
+    };
+    let action = rules.canonical_action(&a.action);
+    let (mut set, gaps) = gather::gather(&store, rules, &caller, &action, &a.resource);
+    if let Caller::Iam { arn, .. } = &caller
+        && gaps.principal_missing
+    {
+        bail!(
+            "the policies of {arn} were never imported: run `whydenied import` on `aws iam get-account-authorization-details` output first"
+        );
+    }
+    if let Some(f) = &a.with_policy {
+        let v = read_json(f)?;
+        let policy =
+            whydenied::policy::Policy::parse(&v).with_context(|| format!("{}", f.display()))?;
+        let np = NamedPolicy {
+            name: format!("with-policy:{}", f.display()),
+            kind: PolicyKind::Identity,
+            policy,
+        };
+        match caller {
+            Caller::Service(_) => {
+                set.resource = Some(NamedPolicy {
+                    kind: PolicyKind::Resource,
+                    ..np
+                })
+            }
+            Caller::Iam { .. } => set.identity.push(np),
+        }
+    }
+    let tags = match &caller {
+        Caller::Iam { arn, .. } => store.principal(arn).and_then(|p| p.tags),
+        Caller::Service(_) => None,
+    };
+    let facts = Facts {
+        principal_tags: tags.as_deref(),
+        given: &given,
+        ..Facts::default()
+    };
+    let ctx = RequestContext::derive(&caller, &a.resource, &facts);
+    let req = Request {
+        caller,
+        action: &action,
+        resource: &a.resource,
+        context: &ctx,
+    };
+    let mut verdict = evaluate::evaluate(&req, &set);
+    for m in &gaps.missing_policies {
+        verdict
+            .notes
+            .push(format!("{m} is attached but its document was not imported"));
+    }
+    match a.format {
+        SimFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&verdict)?))?,
+        SimFormat::Table => print(&simulate_table(&verdict, &action, &a.resource))?,
+    }
+    Ok(0)
+}
+
+fn simulate_table(v: &whydenied::evaluate::Verdict, action: &str, resource: &str) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let decision = serde_json::to_value(v.decision)
+        .ok()
+        .and_then(|d| d.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "{}: {} on {}",
+        decision,
+        report::escape(action),
+        report::escape(resource)
+    );
+    for d in &v.deciding {
+        let _ = writeln!(
+            s,
+            "  {} statement {} in {} policy {}",
+            d.effect,
+            d.sid
+                .as_deref()
+                .map(|s| format!("{} (#{})", report::escape(s), d.index))
+                .unwrap_or_else(|| format!("#{}", d.index)),
+            d.kind.as_str(),
+            report::escape(&d.policy)
+        );
+    }
+    if !v.missing_allow.is_empty() {
+        let kinds: Vec<&str> = v.missing_allow.iter().map(|k| k.as_str()).collect();
+        let _ = writeln!(s, "  no statement allows it in: {}", kinds.join(", "));
+    }
+    if !v.missing_context_keys.is_empty() {
+        let _ = writeln!(
+            s,
+            "  undecided without: {}",
+            report::escape(&v.missing_context_keys.join(", "))
+        );
+    }
+    for n in &v.notes {
+        let _ = writeln!(s, "  note: {}", report::escape(n));
+    }
+    s
 }

@@ -8,6 +8,7 @@
 
 pub mod diagnose;
 pub mod evaluate;
+pub mod import;
 pub mod ingest;
 pub mod parse;
 pub mod pipeline;

@@ -18,6 +18,7 @@
 //! *undecided*, and the decision is `Unknown` only when such a statement could change it.
 
 pub mod context;
+pub mod gather;
 
 use serde::Serialize;
 

@@ -15,11 +15,18 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+mod facts;
+
+pub use facts::ImportCounts;
+
 use crate::diagnose::Diagnosis;
 use crate::suggest::Fix;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Migrations: entry `i` takes a database from version `i` to `i + 1`.
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, facts::SCHEMA_V2];
 
 /// Store failures. All are fatal for the command (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -188,10 +195,10 @@ impl Store {
         if found > SCHEMA_VERSION {
             return Err(StoreError::TooNew { path, found });
         }
-        if found < 1 {
+        for (from, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
             let tx = self.conn.transaction().map_err(sq(&path))?;
-            tx.execute_batch(SCHEMA_V1).map_err(sq(&path))?;
-            tx.execute_batch("PRAGMA user_version = 1")
+            tx.execute_batch(sql).map_err(sq(&path))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", from + 1))
                 .map_err(sq(&path))?;
             tx.commit().map_err(sq(&path))?;
         }

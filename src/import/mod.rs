@@ -1,0 +1,811 @@
+//! Import: the JSON that AWS CLI commands print → typed facts for the store.
+//!
+//! Input: one parsed JSON document and the options of `whydenied import` (`--target`,
+//! `--resource`). Output: [`Imported`]: what the file was recognised as, the [`Fact`]s it holds,
+//! and what was skipped (with why). Recognition is by content (the top-level keys AWS prints),
+//! never by file name; a document that is none of the known outputs is refused with a message
+//! that says what it looks like.
+//!
+//! Policy documents arrive as objects, JSON strings or URL-encoded strings: all three are
+//! decoded and checked here, so the store only ever holds parsed, valid documents.
+
+use serde_json::Value;
+
+use crate::parse::arn::{self, Arn};
+use crate::policy::{self, Policy, PolicyError};
+
+/// Why a file could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Not an output we know; says what it looks like.
+    #[error("not an AWS CLI output whydenied imports: {0}")]
+    Unrecognised(String),
+    /// The output names no resource and `--resource` was not given.
+    #[error("{0}: this output does not name its resource; give it with --resource ARN")]
+    NeedsResource(&'static str),
+    /// A policy document inside the file is malformed.
+    #[error("{context}: {source}")]
+    Policy {
+        context: String,
+        source: PolicyError,
+    },
+}
+
+/// Options of one `import` call.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--target ID`: the account, OU or root that organization policies apply to.
+    pub target: Option<String>,
+    /// `--resource ARN`: the resource a resource policy belongs to.
+    pub resource: Option<String>,
+}
+
+/// An IAM role, user or group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PrincipalRow {
+    pub arn: String,
+    /// `role`, `user` or `group`.
+    pub kind: &'static str,
+    pub name: String,
+    pub path: String,
+    pub account: String,
+    pub id: Option<String>,
+    /// A role's trust policy.
+    pub trust: Option<Value>,
+    /// The permissions boundary ARN (`Some(None)`: known to have none).
+    pub boundary: Option<Option<String>>,
+    pub tags: Option<Vec<(String, String)>>,
+    /// Group names of a user.
+    pub groups: Option<Vec<String>>,
+    /// Attached managed policy ARNs (None: not in this file, keep what is stored).
+    pub attached: Option<Vec<String>>,
+    /// Inline policies (None: not in this file, keep what is stored).
+    pub inline: Option<Vec<(String, Value)>>,
+}
+
+/// A managed policy's default version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedRow {
+    pub arn: String,
+    pub name: String,
+    pub version: Option<String>,
+    pub document: Value,
+}
+
+/// A Lambda function's configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FunctionRow {
+    pub name: String,
+    pub arn: String,
+    pub role: Option<String>,
+    pub kms_key: Option<String>,
+    pub vpc_subnets: Vec<String>,
+    pub tracing: Option<String>,
+    pub dead_letter: Option<String>,
+    pub log_group: Option<String>,
+}
+
+/// An event source mapping.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MappingRow {
+    pub uuid: String,
+    pub function_arn: Option<String>,
+    pub source_arn: Option<String>,
+    pub state: Option<String>,
+    pub last_result: Option<String>,
+    pub kms_key: Option<String>,
+    pub on_failure: Option<String>,
+}
+
+/// A resource's own policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourcePolicyRow {
+    pub resource_arn: String,
+    /// `lambda`, `s3`, `sqs`, `sns`, `kms`, `secretsmanager`, or another service prefix.
+    pub service: String,
+    pub document: Value,
+}
+
+/// An SCP or RCP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgPolicyRow {
+    pub id: String,
+    pub arn: Option<String>,
+    pub name: Option<String>,
+    /// `scp` or `rcp`.
+    pub kind: &'static str,
+    /// None when only the summary is known (`list-policies-for-target`).
+    pub document: Option<Value>,
+}
+
+/// One fact a file holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    Principal(PrincipalRow),
+    Managed(ManagedRow),
+    Function(FunctionRow),
+    Mapping(MappingRow),
+    ResourcePolicy(ResourcePolicyRow),
+    OrgPolicy(OrgPolicyRow),
+    /// An organization policy applies to an account, OU or root.
+    OrgTarget {
+        policy_id: String,
+        target: String,
+    },
+    /// An account or OU sits under a parent OU or root.
+    OrgParent {
+        child: String,
+        parent: String,
+    },
+}
+
+/// What one file held.
+#[derive(Debug, Clone, Default)]
+pub struct Imported {
+    /// What the file was recognised as (`aws iam get-account-authorization-details`...).
+    pub format: &'static str,
+    pub facts: Vec<Fact>,
+    /// Things not imported, each with a reason.
+    pub skipped: Vec<String>,
+}
+
+fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+fn list<'a>(v: &'a Value, k: &str) -> Vec<&'a Value> {
+    match v.get(k) {
+        Some(Value::Array(a)) => a.iter().collect(),
+        // The CLI's own example prints some lists as bare objects: be lenient.
+        Some(o @ Value::Object(_)) => vec![o],
+        _ => Vec::new(),
+    }
+}
+
+/// Decodes and validates a policy document from any of its encodings.
+fn doc(v: &Value, context: impl Fn() -> String) -> Result<Value, ImportError> {
+    let d = policy::document_value(v).map_err(|source| ImportError::Policy {
+        context: context(),
+        source,
+    })?;
+    Policy::from_document(&d).map_err(|source| ImportError::Policy {
+        context: context(),
+        source,
+    })?;
+    Ok(d)
+}
+
+fn tags(v: &Value) -> Option<Vec<(String, String)>> {
+    v.get("Tags").map(|_| {
+        list(v, "Tags")
+            .into_iter()
+            .filter_map(|t| Some((s(t, "Key")?, s(t, "Value").unwrap_or_default())))
+            .collect()
+    })
+}
+
+fn account_of(arn: &str) -> String {
+    Arn::parse(arn)
+        .map(|a| a.account.to_string())
+        .unwrap_or_default()
+}
+
+/// Recognises one parsed file.
+pub fn recognise(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
+    let obj = match v {
+        Value::Object(o) => o,
+        Value::Array(_) => return Err(ImportError::Unrecognised(describe(v))),
+        _ => return Err(ImportError::Unrecognised(describe(v))),
+    };
+    let has = |k: &str| obj.contains_key(k);
+    if has("RoleDetailList") || has("UserDetailList") || has("GroupDetailList") {
+        return authorization_details(v);
+    }
+    if let Some(role) = v.get("Role").filter(|r| r.get("RoleName").is_some()) {
+        let mut out = Imported {
+            format: "aws iam get-role",
+            ..Default::default()
+        };
+        out.facts.push(Fact::Principal(role_row(role, false)?));
+        return Ok(out);
+    }
+    if let Some(pv) = v.get("PolicyVersion") {
+        return policy_version(pv, opts);
+    }
+    if has("Functions") {
+        let mut out = Imported {
+            format: "aws lambda list-functions",
+            ..Default::default()
+        };
+        for f in list(v, "Functions") {
+            out.facts.push(Fact::Function(function_row(f)));
+        }
+        return Ok(out);
+    }
+    if let Some(c) = v
+        .get("Configuration")
+        .filter(|c| c.get("FunctionArn").is_some())
+    {
+        return Ok(Imported {
+            format: "aws lambda get-function",
+            facts: vec![Fact::Function(function_row(c))],
+            skipped: Vec::new(),
+        });
+    }
+    if has("FunctionArn") && has("FunctionName") {
+        return Ok(Imported {
+            format: "aws lambda get-function-configuration",
+            facts: vec![Fact::Function(function_row(v))],
+            skipped: Vec::new(),
+        });
+    }
+    if has("EventSourceMappings") {
+        let mut out = Imported {
+            format: "aws lambda list-event-source-mappings",
+            ..Default::default()
+        };
+        for m in list(v, "EventSourceMappings") {
+            out.facts.push(Fact::Mapping(mapping_row(m)));
+        }
+        return Ok(out);
+    }
+    if has("UUID") && has("EventSourceArn") {
+        return Ok(Imported {
+            format: "aws lambda get-event-source-mapping",
+            facts: vec![Fact::Mapping(mapping_row(v))],
+            skipped: Vec::new(),
+        });
+    }
+    if let Some(p) = v.get("Policy").filter(|p| p.get("PolicySummary").is_some()) {
+        return org_policy(p, opts);
+    }
+    if has("Policies")
+        && list(v, "Policies")
+            .iter()
+            .all(|p| p.get("Type").is_some() && p.get("Id").is_some())
+    {
+        return policies_for_target(v, opts);
+    }
+    if has("Parents") {
+        let child = opts.target.clone().ok_or(ImportError::NeedsResource(
+            "aws organizations list-parents (give the child with --target ID)",
+        ))?;
+        let mut out = Imported {
+            format: "aws organizations list-parents",
+            ..Default::default()
+        };
+        for p in list(v, "Parents") {
+            if let Some(id) = s(p, "Id") {
+                out.facts.push(Fact::OrgParent {
+                    child: child.clone(),
+                    parent: id,
+                });
+            }
+        }
+        return Ok(out);
+    }
+    if has("Accounts") || has("OrganizationalUnits") {
+        let parent = opts.target.clone().ok_or(ImportError::NeedsResource(
+            "aws organizations list-accounts-for-parent (give the parent with --target ID)",
+        ))?;
+        let mut out = Imported {
+            format: if has("Accounts") {
+                "aws organizations list-accounts-for-parent"
+            } else {
+                "aws organizations list-organizational-units-for-parent"
+            },
+            ..Default::default()
+        };
+        for a in list(v, "Accounts")
+            .into_iter()
+            .chain(list(v, "OrganizationalUnits"))
+        {
+            if let Some(id) = s(a, "Id") {
+                out.facts.push(Fact::OrgParent {
+                    child: id,
+                    parent: parent.clone(),
+                });
+            }
+        }
+        return Ok(out);
+    }
+    if let Some(attrs) = v.get("Attributes").filter(|a| {
+        a.get("Policy").is_some() || a.get("QueueArn").is_some() || a.get("TopicArn").is_some()
+    }) {
+        return attribute_policy(attrs, opts);
+    }
+    if let Some(rp) = v.get("ResourcePolicy") {
+        let resource =
+            opts.resource
+                .clone()
+                .or_else(|| s(v, "ARN"))
+                .ok_or(ImportError::NeedsResource(
+                    "aws secretsmanager get-resource-policy",
+                ))?;
+        let document = doc(rp, || format!("secret {resource}"))?;
+        return Ok(Imported {
+            format: "aws secretsmanager get-resource-policy",
+            facts: vec![Fact::ResourcePolicy(ResourcePolicyRow {
+                resource_arn: resource,
+                service: "secretsmanager".into(),
+                document,
+            })],
+            skipped: Vec::new(),
+        });
+    }
+    if let Some(p) = v.get("Policy").filter(|p| p.is_string() || p.is_object()) {
+        return resource_policy(p, v, opts);
+    }
+    Err(ImportError::Unrecognised(describe(v)))
+}
+
+/// A short description of an unknown document, naming its top-level keys.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Object(o) => {
+            if o.contains_key("Records") {
+                return "a CloudTrail log file (use `whydenied replay` for logs)".into();
+            }
+            if o.contains_key("eventVersion") || o.contains_key("eventName") {
+                return "a CloudTrail event (use `whydenied replay` or `explain` for logs)".into();
+            }
+            if o.contains_key("Statement") {
+                return "a bare policy document: import the CLI output that names its owner (get-role, get-policy-version with --resource ARN, get-bucket-policy with --resource ARN...)".into();
+            }
+            let keys: Vec<&str> = o.keys().take(8).map(String::as_str).collect();
+            format!("a JSON object with keys {}", keys.join(", "))
+        }
+        Value::Array(a) => format!("a JSON array of {} items", a.len()),
+        other => format!(
+            "a JSON {}",
+            match other {
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "boolean",
+                _ => "null",
+            }
+        ),
+    }
+}
+
+fn role_row(r: &Value, full: bool) -> Result<PrincipalRow, ImportError> {
+    let arn = s(r, "Arn").unwrap_or_default();
+    let name = s(r, "RoleName").unwrap_or_default();
+    let trust = match r.get("AssumeRolePolicyDocument") {
+        Some(t) => Some(doc(t, || format!("trust policy of {arn}"))?),
+        None => None,
+    };
+    let mut row = PrincipalRow {
+        account: account_of(&arn),
+        kind: "role",
+        name,
+        path: s(r, "Path").unwrap_or_else(|| "/".into()),
+        id: s(r, "RoleId"),
+        trust,
+        boundary: Some(
+            r.get("PermissionsBoundary")
+                .and_then(|b| s(b, "PermissionsBoundaryArn")),
+        ),
+        tags: tags(r),
+        arn,
+        ..Default::default()
+    };
+    if full {
+        row.attached = Some(attached(r));
+        row.inline = Some(inline(r, "RolePolicyList", &row.arn)?);
+    }
+    Ok(row)
+}
+
+fn attached(v: &Value) -> Vec<String> {
+    list(v, "AttachedManagedPolicies")
+        .into_iter()
+        .filter_map(|p| s(p, "PolicyArn"))
+        .collect()
+}
+
+fn inline(v: &Value, key: &str, owner: &str) -> Result<Vec<(String, Value)>, ImportError> {
+    let mut out = Vec::new();
+    for p in list(v, key) {
+        let name = s(p, "PolicyName").unwrap_or_default();
+        let d = doc(p.get("PolicyDocument").unwrap_or(&Value::Null), || {
+            format!("inline policy {name} of {owner}")
+        })?;
+        out.push((name, d));
+    }
+    Ok(out)
+}
+
+fn authorization_details(v: &Value) -> Result<Imported, ImportError> {
+    let mut out = Imported {
+        format: "aws iam get-account-authorization-details",
+        ..Default::default()
+    };
+    for r in list(v, "RoleDetailList") {
+        match role_row(r, true) {
+            Ok(row) => out.facts.push(Fact::Principal(row)),
+            Err(e) => out.skipped.push(e.to_string()),
+        }
+    }
+    for u in list(v, "UserDetailList") {
+        let arn = s(u, "Arn").unwrap_or_default();
+        match inline(u, "UserPolicyList", &arn) {
+            Ok(inl) => out.facts.push(Fact::Principal(PrincipalRow {
+                account: account_of(&arn),
+                kind: "user",
+                name: s(u, "UserName").unwrap_or_default(),
+                path: s(u, "Path").unwrap_or_else(|| "/".into()),
+                id: s(u, "UserId"),
+                trust: None,
+                boundary: Some(
+                    u.get("PermissionsBoundary")
+                        .and_then(|b| s(b, "PermissionsBoundaryArn")),
+                ),
+                tags: tags(u),
+                groups: Some(
+                    u.get("GroupList")
+                        .and_then(Value::as_array)
+                        .map(|g| {
+                            g.iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                ),
+                attached: Some(attached(u)),
+                inline: Some(inl),
+                arn,
+            })),
+            Err(e) => out.skipped.push(e.to_string()),
+        }
+    }
+    for g in list(v, "GroupDetailList") {
+        let arn = s(g, "Arn").unwrap_or_default();
+        match inline(g, "GroupPolicyList", &arn) {
+            Ok(inl) => out.facts.push(Fact::Principal(PrincipalRow {
+                account: account_of(&arn),
+                kind: "group",
+                name: s(g, "GroupName").unwrap_or_default(),
+                path: s(g, "Path").unwrap_or_else(|| "/".into()),
+                id: s(g, "GroupId"),
+                attached: Some(attached(g)),
+                inline: Some(inl),
+                arn,
+                ..Default::default()
+            })),
+            Err(e) => out.skipped.push(e.to_string()),
+        }
+    }
+    for p in list(v, "Policies") {
+        let arn = s(p, "Arn").unwrap_or_default();
+        let versions = list(p, "PolicyVersionList");
+        let default = versions
+            .iter()
+            .find(|x| x.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true))
+            .or_else(|| versions.first());
+        match default {
+            Some(ver) => match doc(ver.get("Document").unwrap_or(&Value::Null), || {
+                format!("managed policy {arn}")
+            }) {
+                Ok(d) => out.facts.push(Fact::Managed(ManagedRow {
+                    name: s(p, "PolicyName").unwrap_or_default(),
+                    version: s(ver, "VersionId"),
+                    document: d,
+                    arn,
+                })),
+                Err(e) => out.skipped.push(e.to_string()),
+            },
+            None => out.skipped.push(format!(
+                "managed policy {arn}: no policy version in the export"
+            )),
+        }
+    }
+    Ok(out)
+}
+
+fn policy_version(pv: &Value, opts: &Options) -> Result<Imported, ImportError> {
+    let arn = opts
+        .resource
+        .clone()
+        .ok_or(ImportError::NeedsResource("aws iam get-policy-version"))?;
+    let d = doc(pv.get("Document").unwrap_or(&Value::Null), || {
+        format!("policy version of {arn}")
+    })?;
+    let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+    let mut out = Imported {
+        format: "aws iam get-policy-version",
+        ..Default::default()
+    };
+    if pv.get("IsDefaultVersion").and_then(Value::as_bool) == Some(false) {
+        out.skipped.push(format!(
+            "{arn}: version {} is not the default version",
+            s(pv, "VersionId").unwrap_or_default()
+        ));
+        return Ok(out);
+    }
+    out.facts.push(Fact::Managed(ManagedRow {
+        arn,
+        name,
+        version: s(pv, "VersionId"),
+        document: d,
+    }));
+    Ok(out)
+}
+
+fn function_row(f: &Value) -> FunctionRow {
+    FunctionRow {
+        name: s(f, "FunctionName").unwrap_or_default(),
+        arn: s(f, "FunctionArn").unwrap_or_default(),
+        role: s(f, "Role"),
+        kms_key: s(f, "KMSKeyArn"),
+        vpc_subnets: f
+            .get("VpcConfig")
+            .and_then(|c| c.get("SubnetIds"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        tracing: f.get("TracingConfig").and_then(|t| s(t, "Mode")),
+        dead_letter: f.get("DeadLetterConfig").and_then(|d| s(d, "TargetArn")),
+        log_group: f.get("LoggingConfig").and_then(|l| s(l, "LogGroup")),
+    }
+}
+
+fn mapping_row(m: &Value) -> MappingRow {
+    MappingRow {
+        uuid: s(m, "UUID").unwrap_or_default(),
+        function_arn: s(m, "FunctionArn"),
+        source_arn: s(m, "EventSourceArn"),
+        state: s(m, "State"),
+        last_result: s(m, "LastProcessingResult"),
+        kms_key: s(m, "KMSKeyArn"),
+        on_failure: m
+            .get("DestinationConfig")
+            .and_then(|d| d.get("OnFailure"))
+            .and_then(|o| s(o, "Destination")),
+    }
+}
+
+fn org_kind(t: &str) -> &'static str {
+    if t.eq_ignore_ascii_case("RESOURCE_CONTROL_POLICY") {
+        "rcp"
+    } else {
+        "scp"
+    }
+}
+
+fn org_policy(p: &Value, opts: &Options) -> Result<Imported, ImportError> {
+    let summary = p.get("PolicySummary").unwrap_or(&Value::Null);
+    let id = s(summary, "Id").unwrap_or_default();
+    let kind = org_kind(&s(summary, "Type").unwrap_or_default());
+    let content = p.get("Content").unwrap_or(&Value::Null);
+    let d = doc(content, || format!("organization policy {id}"))?;
+    let mut out = Imported {
+        format: "aws organizations describe-policy",
+        ..Default::default()
+    };
+    out.facts.push(Fact::OrgPolicy(OrgPolicyRow {
+        id: id.clone(),
+        arn: s(summary, "Arn"),
+        name: s(summary, "Name"),
+        kind,
+        document: Some(d),
+    }));
+    match &opts.target {
+        Some(t) => out.facts.push(Fact::OrgTarget {
+            policy_id: id,
+            target: t.clone(),
+        }),
+        None => out.skipped.push(format!(
+            "{id}: stored, but it applies to nothing until imported with --target ACCOUNT|OU|ROOT"
+        )),
+    }
+    Ok(out)
+}
+
+fn policies_for_target(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
+    let target = opts.target.clone().ok_or(ImportError::NeedsResource(
+        "aws organizations list-policies-for-target (give the target with --target ID)",
+    ))?;
+    let mut out = Imported {
+        format: "aws organizations list-policies-for-target",
+        ..Default::default()
+    };
+    for p in list(v, "Policies") {
+        let Some(id) = s(p, "Id") else { continue };
+        out.facts.push(Fact::OrgPolicy(OrgPolicyRow {
+            id: id.clone(),
+            arn: s(p, "Arn"),
+            name: s(p, "Name"),
+            kind: org_kind(&s(p, "Type").unwrap_or_default()),
+            document: None,
+        }));
+        out.facts.push(Fact::OrgTarget {
+            policy_id: id,
+            target: target.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn attribute_policy(attrs: &Value, opts: &Options) -> Result<Imported, ImportError> {
+    let (format, service, own) = if let Some(q) = s(attrs, "QueueArn") {
+        ("aws sqs get-queue-attributes", "sqs", Some(q))
+    } else if let Some(t) = s(attrs, "TopicArn") {
+        ("aws sns get-topic-attributes", "sns", Some(t))
+    } else {
+        (
+            "aws sqs get-queue-attributes / aws sns get-topic-attributes",
+            "",
+            None,
+        )
+    };
+    let Some(p) = attrs.get("Policy") else {
+        return Ok(Imported {
+            format,
+            facts: Vec::new(),
+            skipped: vec!["the attributes hold no Policy".into()],
+        });
+    };
+    let d = doc(p, || format.to_string())?;
+    let resource = opts
+        .resource
+        .clone()
+        .or(own)
+        .or_else(|| single_resource(&d))
+        .ok_or(ImportError::NeedsResource("aws sqs get-queue-attributes"))?;
+    let service = if service.is_empty() {
+        Arn::parse(&resource)
+            .map(|a| a.service.to_string())
+            .unwrap_or_default()
+    } else {
+        service.to_string()
+    };
+    Ok(Imported {
+        format,
+        facts: vec![Fact::ResourcePolicy(ResourcePolicyRow {
+            resource_arn: resource,
+            service,
+            document: d,
+        })],
+        skipped: Vec::new(),
+    })
+}
+
+/// The one resource every statement names (a function policy's function, a queue...).
+fn single_resource(d: &Value) -> Option<String> {
+    let p = Policy::from_document(d).ok()?;
+    let mut found: Option<String> = None;
+    for st in &p.statements {
+        for r in st.resource.iter().flat_map(|m| m.patterns.iter()) {
+            let base = base_resource(r)?;
+            match &found {
+                None => found = Some(base),
+                Some(f) if *f == base => {}
+                Some(_) => return None,
+            }
+        }
+    }
+    found
+}
+
+/// The resource a policy belongs to, from a statement resource: a bucket for `bucket/*`, the
+/// function for a qualified function ARN.
+fn base_resource(r: &str) -> Option<String> {
+    let a = Arn::parse(r)?;
+    match a.service {
+        "s3" => {
+            let bucket = a.resource.split('/').next()?;
+            (!bucket.contains('*')).then(|| format!("arn:{}:s3:::{bucket}", a.partition))
+        }
+        "lambda" => {
+            let name = arn::function_name(r)?;
+            Some(format!(
+                "arn:{}:lambda:{}:{}:function:{name}",
+                a.partition, a.region, a.account
+            ))
+        }
+        _ => (!r.contains('*')).then(|| r.to_string()),
+    }
+}
+
+fn resource_policy(p: &Value, whole: &Value, opts: &Options) -> Result<Imported, ImportError> {
+    let d = doc(p, || "Policy".to_string())?;
+    let resource = opts.resource.clone().or_else(|| single_resource(&d));
+    let Some(resource) = resource else {
+        // A key policy names "*" as its resource; so can a bucket policy for all its objects.
+        let what = if s(whole, "PolicyName").is_some() {
+            "aws kms get-key-policy"
+        } else {
+            "aws s3api get-bucket-policy / aws kms get-key-policy"
+        };
+        return Err(ImportError::NeedsResource(what));
+    };
+    let service = Arn::parse(&resource)
+        .map(|a| a.service.to_string())
+        .unwrap_or_default();
+    let format = match service.as_str() {
+        "lambda" => "aws lambda get-policy",
+        "s3" => "aws s3api get-bucket-policy",
+        "kms" => "aws kms get-key-policy",
+        _ => "a resource policy",
+    };
+    Ok(Imported {
+        format,
+        facts: vec![Fact::ResourcePolicy(ResourcePolicyRow {
+            resource_arn: resource,
+            service,
+            document: d,
+        })],
+        skipped: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lambda_get_policy_names_its_function() {
+        let v = json!({"Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"s\",\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"s3.amazonaws.com\"},\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:us-east-1:1:function:f:PROD\"}]}", "RevisionId": "x"});
+        let i = recognise(&v, &Options::default()).unwrap();
+        assert_eq!(i.format, "aws lambda get-policy");
+        match &i.facts[0] {
+            Fact::ResourcePolicy(r) => {
+                assert_eq!(r.resource_arn, "arn:aws:lambda:us-east-1:1:function:f")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn key_policy_needs_resource() {
+        let v = json!({"Policy": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::1:root\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}", "PolicyName": "default"});
+        assert!(matches!(
+            recognise(&v, &Options::default()),
+            Err(ImportError::NeedsResource(_))
+        ));
+        let opts = Options {
+            resource: Some("arn:aws:kms:us-east-1:1:key/k".into()),
+            target: None,
+        };
+        assert!(recognise(&v, &opts).is_ok());
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_know_and_says_what_it_is() {
+        let e = recognise(&json!({"Records": []}), &Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CloudTrail"), "{e}");
+        let e = recognise(&json!({"foo": 1, "bar": 2}), &Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("foo"), "{e}");
+    }
+
+    #[test]
+    fn org_policy_with_and_without_target() {
+        let v = json!({"Policy":{"PolicySummary":{"Id":"p-1","Arn":"arn:aws:organizations::1:policy/o-x/service_control_policy/p-1","Name":"n","Type":"SERVICE_CONTROL_POLICY"},"Content":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"}});
+        let i = recognise(&v, &Options::default()).unwrap();
+        assert_eq!(i.facts.len(), 1);
+        assert_eq!(i.skipped.len(), 1);
+        let i = recognise(
+            &v,
+            &Options {
+                target: Some("ou-1".into()),
+                resource: None,
+            },
+        )
+        .unwrap();
+        assert!(i.facts.contains(&Fact::OrgTarget {
+            policy_id: "p-1".into(),
+            target: "ou-1".into()
+        }));
+    }
+}

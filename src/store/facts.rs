@@ -1,0 +1,434 @@
+//! Imported facts: principals, managed and resource policies, functions, mappings, organization
+//! policies. One transaction per imported file; importing the same entity again replaces it.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Store, StoreError, sq};
+use crate::evaluate::gather::PolicySource;
+use crate::import::{Fact, FunctionRow, Imported, MappingRow, PrincipalRow};
+
+pub(super) const SCHEMA_V2: &str = "
+CREATE TABLE principals (
+    arn TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    account TEXT NOT NULL,
+    id TEXT,
+    trust TEXT,
+    boundary TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    groups TEXT NOT NULL DEFAULT '[]',
+    attached TEXT NOT NULL DEFAULT '[]',
+    inline TEXT NOT NULL DEFAULT '[]',
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX principals_name ON principals(account, kind, name);
+CREATE TABLE managed_policies (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    version TEXT,
+    document TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE resource_policies (
+    resource_arn TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    document TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE functions (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT,
+    kms_key TEXT,
+    vpc_subnets TEXT NOT NULL DEFAULT '[]',
+    tracing TEXT,
+    dead_letter TEXT,
+    log_group TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX functions_name ON functions(name);
+CREATE TABLE mappings (
+    uuid TEXT PRIMARY KEY,
+    function_arn TEXT,
+    source_arn TEXT,
+    state TEXT,
+    last_result TEXT,
+    kms_key TEXT,
+    on_failure TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE org_policies (
+    id TEXT PRIMARY KEY,
+    arn TEXT,
+    name TEXT,
+    kind TEXT NOT NULL,
+    document TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE org_targets (
+    policy_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (policy_id, target)
+);
+CREATE TABLE org_parents (
+    child TEXT PRIMARY KEY,
+    parent TEXT NOT NULL
+);
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL,
+    format TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+";
+
+/// What one import stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub roles: u64,
+    pub users: u64,
+    pub groups: u64,
+    pub managed_policies: u64,
+    pub resource_policies: u64,
+    pub functions: u64,
+    pub mappings: u64,
+    pub org_policies: u64,
+    pub org_links: u64,
+}
+
+fn json_text<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+impl Store {
+    /// Stores the facts of one file in one transaction.
+    pub fn import(&mut self, imp: &Imported, file: &str) -> Result<ImportCounts, StoreError> {
+        let path = self.path.clone();
+        let now = jiff::Timestamp::now().as_millisecond();
+        let tx = self.conn.transaction().map_err(sq(&path))?;
+        let mut c = ImportCounts::default();
+        for f in &imp.facts {
+            match f {
+                Fact::Principal(p) => {
+                    let existing: Option<(String, String)> = tx
+                        .query_row(
+                            "SELECT attached, inline FROM principals WHERE arn = ?1",
+                            params![p.arn],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()
+                        .map_err(sq(&path))?;
+                    // Fields this file does not carry keep their stored values.
+                    let (old_attached, old_inline) =
+                        existing.unwrap_or_else(|| ("[]".into(), "[]".into()));
+                    let attached = p.attached.as_ref().map(json_text).unwrap_or(old_attached);
+                    let inline = p.inline.as_ref().map(json_text).unwrap_or(old_inline);
+                    tx.execute(
+                        "INSERT INTO principals (arn, kind, name, path, account, id, trust, boundary, tags, groups, attached, inline, imported_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                         ON CONFLICT(arn) DO UPDATE SET kind = excluded.kind, name = excluded.name, path = excluded.path,
+                           account = excluded.account, id = COALESCE(excluded.id, id),
+                           trust = COALESCE(excluded.trust, trust),
+                           boundary = CASE WHEN ?15 THEN excluded.boundary ELSE boundary END,
+                           tags = CASE WHEN ?16 THEN excluded.tags ELSE tags END,
+                           groups = CASE WHEN ?17 THEN excluded.groups ELSE groups END,
+                           attached = excluded.attached, inline = excluded.inline,
+                           imported_at = excluded.imported_at, source = excluded.source",
+                        params![
+                            p.arn,
+                            p.kind,
+                            p.name,
+                            p.path,
+                            p.account,
+                            p.id,
+                            p.trust.as_ref().map(json_text),
+                            p.boundary.clone().flatten(),
+                            json_text(&p.tags.clone().unwrap_or_default()),
+                            json_text(&p.groups.clone().unwrap_or_default()),
+                            attached,
+                            inline,
+                            now,
+                            file,
+                            p.boundary.is_some(),
+                            p.tags.is_some(),
+                            p.groups.is_some(),
+                        ],
+                    )
+                    .map_err(sq(&path))?;
+                    match p.kind {
+                        "role" => c.roles += 1,
+                        "user" => c.users += 1,
+                        _ => c.groups += 1,
+                    }
+                }
+                Fact::Managed(m) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO managed_policies (arn, name, version, document, imported_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![m.arn, m.name, m.version, json_text(&m.document), now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.managed_policies += 1;
+                }
+                Fact::ResourcePolicy(r) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO resource_policies (resource_arn, service, document, imported_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![r.resource_arn, r.service, json_text(&r.document), now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.resource_policies += 1;
+                }
+                Fact::Function(f) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO functions (arn, name, role, kms_key, vpc_subnets, tracing, dead_letter, log_group, imported_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        params![f.arn, f.name, f.role, f.kms_key, json_text(&f.vpc_subnets), f.tracing, f.dead_letter, f.log_group, now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.functions += 1;
+                }
+                Fact::Mapping(m) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO mappings (uuid, function_arn, source_arn, state, last_result, kms_key, on_failure, imported_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![m.uuid, m.function_arn, m.source_arn, m.state, m.last_result, m.kms_key, m.on_failure, now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.mappings += 1;
+                }
+                Fact::OrgPolicy(o) => {
+                    tx.execute(
+                        "INSERT INTO org_policies (id, arn, name, kind, document, imported_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT(id) DO UPDATE SET arn = COALESCE(excluded.arn, arn), name = COALESCE(excluded.name, name),
+                           kind = excluded.kind, document = COALESCE(excluded.document, document),
+                           imported_at = excluded.imported_at, source = excluded.source",
+                        params![o.id, o.arn, o.name, o.kind, o.document.as_ref().map(json_text), now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.org_policies += 1;
+                }
+                Fact::OrgTarget { policy_id, target } => {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO org_targets (policy_id, target) VALUES (?1, ?2)",
+                        params![policy_id, target],
+                    )
+                    .map_err(sq(&path))?;
+                    c.org_links += 1;
+                }
+                Fact::OrgParent { child, parent } => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO org_parents (child, parent) VALUES (?1, ?2)",
+                        params![child, parent],
+                    )
+                    .map_err(sq(&path))?;
+                    c.org_links += 1;
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO imports (file, format, at) VALUES (?1, ?2, ?3)",
+            params![file, imp.format, now],
+        )
+        .map_err(sq(&path))?;
+        tx.commit().map_err(sq(&path))?;
+        Ok(c)
+    }
+
+    /// When policies were last imported (epoch ms), if ever.
+    pub fn last_import_ms(&self) -> Option<i64> {
+        self.conn
+            .query_row("SELECT MAX(at) FROM imports", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .ok()
+            .flatten()
+    }
+
+    fn principal_row(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Option<PrincipalRow> {
+        self.conn
+            .query_row(sql, args, |r| {
+                let kind: String = r.get(1)?;
+                let parse = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+                Ok(PrincipalRow {
+                    arn: r.get(0)?,
+                    kind: match kind.as_str() {
+                        "role" => "role",
+                        "user" => "user",
+                        _ => "group",
+                    },
+                    name: r.get(2)?,
+                    path: r.get(3)?,
+                    account: r.get(4)?,
+                    id: r.get(5)?,
+                    trust: r
+                        .get::<_, Option<String>>(6)?
+                        .and_then(|t| serde_json::from_str(&t).ok()),
+                    boundary: Some(r.get(7)?),
+                    tags: serde_json::from_str(&parse(8)?).ok(),
+                    groups: serde_json::from_str(&parse(9)?).ok(),
+                    attached: serde_json::from_str(&parse(10)?).ok(),
+                    inline: serde_json::from_str(&parse(11)?).ok(),
+                })
+            })
+            .optional()
+            .ok()
+            .flatten()
+    }
+}
+
+const PRINCIPAL_COLUMNS: &str = "SELECT arn, kind, name, path, account, id, trust, boundary, tags, groups, attached, inline FROM principals";
+
+impl PolicySource for Store {
+    fn principal(&self, arn: &str) -> Option<PrincipalRow> {
+        if let Some(p) = self.principal_row(&format!("{PRINCIPAL_COLUMNS} WHERE arn = ?1"), &[&arn])
+        {
+            return Some(p);
+        }
+        // A role or user named without its path (session ARNs drop it).
+        let a = crate::parse::arn::Principal::parse(arn)?;
+        let kind = match a.kind {
+            crate::parse::arn::PrincipalKind::Role
+            | crate::parse::arn::PrincipalKind::AssumedRole => "role",
+            crate::parse::arn::PrincipalKind::User => "user",
+            _ => return None,
+        };
+        self.principal_row(
+            &format!("{PRINCIPAL_COLUMNS} WHERE account = ?1 AND kind = ?2 AND name = ?3"),
+            &[&a.account, &kind, &a.name],
+        )
+    }
+
+    fn group(&self, account: &str, name: &str) -> Option<PrincipalRow> {
+        self.principal_row(
+            &format!("{PRINCIPAL_COLUMNS} WHERE account = ?1 AND kind = 'group' AND name = ?2"),
+            &[&account, &name],
+        )
+    }
+
+    fn managed(&self, arn: &str) -> Option<Value> {
+        self.conn
+            .query_row(
+                "SELECT document FROM managed_policies WHERE arn = ?1",
+                params![arn],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+            .and_then(|d| serde_json::from_str(&d).ok())
+    }
+
+    fn resource_policy(&self, resource_arn: &str) -> Option<Value> {
+        self.conn
+            .query_row(
+                "SELECT document FROM resource_policies WHERE resource_arn = ?1",
+                params![resource_arn],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+            .and_then(|d| serde_json::from_str(&d).ok())
+    }
+
+    fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
+        let Ok(mut st) = self.conn.prepare_cached(
+            "SELECT p.id, COALESCE(p.arn, p.id), p.kind, p.document FROM org_targets t JOIN org_policies p ON p.id = t.policy_id
+             WHERE t.target = ?1",
+        ) else {
+            return Vec::new();
+        };
+        let rows = st.query_map(params![target], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        });
+        let mut out = Vec::new();
+        if let Ok(rows) = rows {
+            for (name, kind, doc) in rows.flatten() {
+                let doc = doc
+                    .and_then(|d| serde_json::from_str(&d).ok())
+                    .unwrap_or(Value::Null);
+                out.push((name, kind, doc));
+            }
+        }
+        out
+    }
+
+    fn org_parent(&self, child: &str) -> Option<String> {
+        self.conn
+            .query_row(
+                "SELECT parent FROM org_parents WHERE child = ?1",
+                params![child],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+    }
+
+    fn has_org_policies(&self) -> bool {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM org_targets)", [], |r| {
+                r.get::<_, bool>(0)
+            })
+            .unwrap_or(false)
+    }
+
+    fn function(&self, name_or_arn: &str) -> Option<FunctionRow> {
+        let sql = "SELECT arn, name, role, kms_key, vpc_subnets, tracing, dead_letter, log_group FROM functions WHERE arn = ?1 OR name = ?1 ORDER BY imported_at DESC LIMIT 1";
+        self.conn
+            .query_row(sql, params![name_or_arn], |r| {
+                let subnets: String = r.get(4)?;
+                Ok(FunctionRow {
+                    arn: r.get(0)?,
+                    name: r.get(1)?,
+                    role: r.get(2)?,
+                    kms_key: r.get(3)?,
+                    vpc_subnets: serde_json::from_str(&subnets).unwrap_or_default(),
+                    tracing: r.get(5)?,
+                    dead_letter: r.get(6)?,
+                    log_group: r.get(7)?,
+                })
+            })
+            .optional()
+            .ok()
+            .flatten()
+    }
+
+    fn mapping_for(&self, function_arn: &str, source_arn: &str) -> Option<MappingRow> {
+        self.conn
+            .query_row(
+                "SELECT uuid, function_arn, source_arn, state, last_result, kms_key, on_failure FROM mappings
+                 WHERE function_arn = ?1 AND source_arn = ?2 LIMIT 1",
+                params![function_arn, source_arn],
+                |r| {
+                    Ok(MappingRow {
+                        uuid: r.get(0)?,
+                        function_arn: r.get(1)?,
+                        source_arn: r.get(2)?,
+                        state: r.get(3)?,
+                        last_result: r.get(4)?,
+                        kms_key: r.get(5)?,
+                        on_failure: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .ok()
+            .flatten()
+    }
+}
