@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use whydenied::pipeline::{self, Aggregate, Input, Options, Progress};
+use whydenied::pipeline::{self, Aggregate, Env, Input, Options, Progress};
 use whydenied::report::{self, Format};
 use whydenied::rules::Rules;
 use whydenied::store::{Query, RunCounters, Store};
@@ -171,7 +171,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Replay(a) => replay(cli.db, a, &rules),
         Command::Report(a) => report_cmd(cli.db, a),
-        Command::Explain(a) => explain(a, &rules),
+        Command::Explain(a) => explain(cli.db, a, &rules),
         Command::Import(a) => import(cli.db, a),
         Command::Simulate(a) => simulate(cli.db, a, &rules),
     }
@@ -262,6 +262,7 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     let mut progress = Bar { bar };
     let opts = Options {
         threads: a.threads,
+        policies: Some(path.clone()),
         ..Options::default()
     };
     let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;
@@ -335,8 +336,13 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn explain(a: ExplainArgs, rules: &Rules) -> Result<i32> {
+fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
     let parser = whydenied::parse::Parser::new(rules)?;
+    // The stored policies, when there is a database; explain never creates one.
+    let store = Store::open_existing(&db_path(db)?)?;
+    let src = store
+        .as_ref()
+        .map(|s| s as &dyn whydenied::evaluate::gather::PolicySource);
     let mut agg = Aggregate::default();
     let mut errors = 0u64;
     let limits = whydenied::ingest::Limits::default();
@@ -347,7 +353,8 @@ fn explain(a: ExplainArgs, rules: &Rules) -> Result<i32> {
     if let Some(m) = &a.message {
         match parser.message(m) {
             Some(d) => {
-                let (diag, ev) = pipeline::observe(&d, rules, "(message)", 0, Default::default());
+                let (diag, ev) =
+                    pipeline::observe(&d, rules, src, "(message)", 0, Default::default());
                 agg.add(diag, ev);
             }
             None => {
@@ -366,9 +373,12 @@ fn explain(a: ExplainArgs, rules: &Rules) -> Result<i32> {
             pipeline::process_file(
                 Input::Reader(&mut stdin),
                 &display,
-                &parser,
-                rules,
-                &limits,
+                Env {
+                    parser: &parser,
+                    rules,
+                    src,
+                    limits: &limits,
+                },
                 &mut add,
                 &mut problem,
             );
@@ -376,9 +386,12 @@ fn explain(a: ExplainArgs, rules: &Rules) -> Result<i32> {
             pipeline::process_file(
                 Input::Path(p),
                 &display,
-                &parser,
-                rules,
-                &limits,
+                Env {
+                    parser: &parser,
+                    rules,
+                    src,
+                    limits: &limits,
+                },
                 &mut add,
                 &mut problem,
             );

@@ -7,8 +7,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::evaluate::gather::{self, PolicySource};
+use crate::evaluate::{
+    self, Caller, Decision, NamedPolicy, PolicyKind, PolicySet, Request, RequestContext,
+    StatementRef, Verdict, context::Facts,
+};
 use crate::parse::arn::{self, Arn};
 use crate::parse::{Denial, Family, LambdaError, PolicyType, Reason};
+use crate::policy::Policy;
 use crate::rules::Rules;
 use crate::suggest::{self, Fix, Need};
 
@@ -131,6 +137,11 @@ pub fn cause_of(reason: &Reason) -> String {
 
 /// Diagnoses one denial from its message and context alone.
 pub fn diagnose(d: &Denial, rules: &Rules) -> Diagnosis {
+    diagnose_with(d, rules, None)
+}
+
+/// Diagnoses one denial, using the stored policies and configurations when given.
+pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) -> Diagnosis {
     let m = &d.message;
     let (kind, cause) = match &m.family {
         Family::Lambda(e) => match e {
@@ -209,6 +220,29 @@ pub fn diagnose(d: &Denial, rules: &Rules) -> Diagnosis {
         }
         _ => d.caller_iam.clone().or_else(|| d.caller.clone()),
     };
+    // The function's configuration names its execution role and key.
+    let config = match (src, &function) {
+        (Some(s), Some(f)) => s.function(f).or_else(|| {
+            d.request
+                .function_arn
+                .as_deref()
+                .and_then(|a| s.function(a))
+        }),
+        _ => None,
+    };
+    let principal = match (&principal, kind, &config) {
+        (None, Kind::TriggerSetup | Kind::Kms, Some(c)) => c.role.clone(),
+        _ => principal,
+    };
+    let kms_key = d.request.kms_key.clone().or_else(|| {
+        config
+            .as_ref()
+            .and_then(|c| c.kms_key.clone())
+            .filter(|_| kind == Kind::Kms)
+    });
+    if kind == Kind::Kms && resource.is_none() {
+        resource = kms_key.clone();
+    }
     // Setup errors are about the event source (queue, stream), the dead-letter target, or
     // else the function being configured; the request's own resource is the function.
     if kind == Kind::TriggerSetup && !matches!(m.family, Family::Lambda(LambdaError::TrustLambda)) {
@@ -244,7 +278,7 @@ pub fn diagnose(d: &Denial, rules: &Rules) -> Diagnosis {
         resource: resource.clone(),
         event_source_arn: d.request.event_source_arn.clone(),
         target_arn: d.request.target_arn.clone(),
-        kms_key: d.request.kms_key.clone(),
+        kms_key,
         service_principal,
         source_arn,
         source_account: account.clone(),
@@ -252,7 +286,7 @@ pub fn diagnose(d: &Denial, rules: &Rules) -> Diagnosis {
         region: d.region.clone(),
     };
     let fix = suggest::fix(&need, rules);
-    Diagnosis {
+    let mut diag = Diagnosis {
         kind,
         cause,
         account,
@@ -265,7 +299,328 @@ pub fn diagnose(d: &Denial, rules: &Rules) -> Diagnosis {
         policy_state: "unknown".to_string(),
         explanation,
         fix,
+    };
+    if let Some(s) = src {
+        correlate(&mut diag, d, need, s, rules);
     }
+    diag
+}
+
+/// The cause a verdict shows.
+fn cause_of_verdict(v: &Verdict) -> Option<String> {
+    let suffix = |k: PolicyKind| match k {
+        PolicyKind::Identity => "identity",
+        PolicyKind::Resource => "resource",
+        PolicyKind::PermissionsBoundary => "boundary",
+        PolicyKind::Scp => "scp",
+        PolicyKind::Rcp => "rcp",
+        PolicyKind::Session => "session",
+        PolicyKind::Trust => "trust",
+    };
+    match v.decision {
+        Decision::ExplicitDeny => v.deciding.first().map(|s| match s.kind {
+            PolicyKind::Trust => "trust_policy".to_string(),
+            k => format!("explicit_deny_{}", suffix(k)),
+        }),
+        Decision::ImplicitDeny => {
+            // The most specific guard first: an organization or boundary gap explains a denial
+            // even where the identity side also lacks the grant.
+            let order = [
+                PolicyKind::Scp,
+                PolicyKind::Rcp,
+                PolicyKind::PermissionsBoundary,
+                PolicyKind::Session,
+                PolicyKind::Trust,
+                PolicyKind::Identity,
+                PolicyKind::Resource,
+            ];
+            order
+                .iter()
+                .find(|k| v.missing_allow.contains(k))
+                .map(|k| match k {
+                    PolicyKind::Trust => "trust_policy".to_string(),
+                    k => format!("no_{}_allow", suffix(*k)),
+                })
+        }
+        Decision::Allow | Decision::Unknown => None,
+    }
+}
+
+fn describe_statement(s: &StatementRef) -> String {
+    let which = match &s.sid {
+        Some(sid) => format!("statement {sid:?} (#{})", s.index),
+        None => format!("statement #{}", s.index),
+    };
+    format!("{which} of {} ({} policy)", s.policy, s.kind.as_str())
+}
+
+/// Who is judged for a diagnosis: the service for invoke permissions and trust, else the role.
+fn caller_of(diag: &Diagnosis, d: &Denial) -> Option<(Caller, String)> {
+    let resource = diag.resource.clone().unwrap_or_else(|| "*".to_string());
+    if diag.kind == Kind::InvokePermission {
+        return Some((Caller::Service(diag.principal.clone()?), resource));
+    }
+    if diag.cause == "trust_policy" && diag.kind == Kind::TriggerSetup {
+        return Some((
+            Caller::Service("lambda.amazonaws.com".into()),
+            diag.principal.clone()?,
+        ));
+    }
+    let principal = diag.principal.clone()?;
+    let p = arn::Principal::parse(&principal)?;
+    let session = d.caller.clone().filter(|c| {
+        c.contains(":assumed-role/") && d.caller_iam.as_deref() == Some(principal.as_str())
+    });
+    Some((
+        Caller::Iam {
+            arn: p.iam_arn(),
+            session_arn: session,
+            account: p.account.to_string(),
+        },
+        resource,
+    ))
+}
+
+/// Evaluates the denial against the stored policies: policy state, explanation, the cause where
+/// the message did not give one, and whether the fix would work.
+fn correlate(
+    diag: &mut Diagnosis,
+    d: &Denial,
+    mut need: Need,
+    src: &dyn PolicySource,
+    rules: &Rules,
+) {
+    let Some(action) = diag.action.clone() else {
+        return;
+    };
+    let Some((caller, resource)) = caller_of(diag, d) else {
+        diag.explanation
+            .push("The principal is not known, so the stored policies were not consulted.".into());
+        return;
+    };
+    let (mut set, gaps) = gather::gather(src, rules, &caller, &action, &resource);
+    if gaps.principal_missing {
+        if let Caller::Iam { arn, .. } = &caller {
+            diag.explanation.push(format!(
+                "The policies of {arn} were never imported; the cause comes from the message alone."
+            ));
+        }
+        return;
+    }
+    if matches!(caller, Caller::Service(_)) && set.resource.is_none() {
+        diag.explanation.push(format!(
+            "The policy of {resource} was never imported; the cause comes from the message alone."
+        ));
+        return;
+    }
+    let tags = match &caller {
+        Caller::Iam { arn, .. } => src.principal(arn).and_then(|p| p.tags),
+        Caller::Service(_) => None,
+    };
+    let facts = Facts {
+        time: d.time,
+        region: d.region.as_deref(),
+        principal_tags: tags.as_deref(),
+        source_arn: need.source_arn.as_deref(),
+        source_account: need.source_account.as_deref(),
+        ..Facts::default()
+    };
+    let ctx = RequestContext::derive(&caller, &resource, &facts);
+    let req = Request {
+        caller: caller.clone(),
+        action: &action,
+        resource: &resource,
+        context: &ctx,
+    };
+    let v = evaluate::evaluate(&req, &set);
+    for m in &gaps.missing_policies {
+        diag.explanation.push(format!(
+            "{m} is attached, but its document was not imported."
+        ));
+    }
+    let who = match &caller {
+        Caller::Iam { arn, .. } => arn.clone(),
+        Caller::Service(s) => s.clone(),
+    };
+    diag.policy_state = match v.decision {
+        Decision::Allow => "allowed_now",
+        Decision::ImplicitDeny | Decision::ExplicitDeny => "denied",
+        Decision::Unknown => "unknown",
+    }
+    .to_string();
+    match v.decision {
+        Decision::ExplicitDeny => {
+            for s in &v.deciding {
+                diag.explanation.push(format!(
+                    "The stored policies deny it: {} denies {action}.",
+                    describe_statement(s)
+                ));
+            }
+        }
+        Decision::ImplicitDeny => {
+            for k in &v.missing_allow {
+                let line = match k {
+                    PolicyKind::Identity => format!(
+                        "{who} has {} identity {}; none allows {action} on {resource}.",
+                        set.identity.len(),
+                        if set.identity.len() == 1 {
+                            "policy"
+                        } else {
+                            "policies"
+                        }
+                    ),
+                    PolicyKind::PermissionsBoundary => format!(
+                        "The permissions boundary {} does not allow {action}.",
+                        set.boundary
+                            .as_ref()
+                            .map(|b| b.name.as_str())
+                            .unwrap_or("?")
+                    ),
+                    PolicyKind::Scp => format!(
+                        "No service control policy at one level of the organization allows {action}."
+                    ),
+                    PolicyKind::Rcp => {
+                        format!("No resource control policy allows {action} on {resource}.")
+                    }
+                    PolicyKind::Session => format!("The session policy does not allow {action}."),
+                    PolicyKind::Resource => format!(
+                        "The policy of {resource} has no statement that allows {who} to call {action}."
+                    ),
+                    PolicyKind::Trust => {
+                        format!("The trust policy of {resource} does not allow {who}.")
+                    }
+                };
+                diag.explanation.push(line);
+            }
+        }
+        Decision::Allow => {
+            let by: Vec<String> = v.deciding.iter().map(describe_statement).collect();
+            diag.explanation.push(format!(
+                "The stored policies allow {action} now ({}): the grant came after the denial, or the caller still used old credentials.",
+                by.join("; ")
+            ));
+        }
+        Decision::Unknown => diag.explanation.push(format!(
+            "The stored policies cannot decide without {}, which the log does not show.",
+            v.missing_context_keys.join(", ")
+        )),
+    }
+    if let Some(derived) = cause_of_verdict(&v) {
+        if matches!(
+            diag.cause.as_str(),
+            "unknown" | "explicit_deny" | "other_condition"
+        ) {
+            diag.cause = derived;
+            need.cause = diag.cause.clone();
+            diag.fix = suggest::fix(&need, rules);
+        } else if derived != diag.cause {
+            diag.explanation.push(format!(
+                "The message points to {}, but the stored policies show {derived}; AWS names only one reason when several apply.",
+                diag.cause
+            ));
+        }
+    }
+    diag.fix.verified = Some(verify(&diag.fix, &req, &mut set, rules, src, &action));
+}
+
+/// Whether the stored policies with the fix applied allow every action the fix grants.
+fn verify(
+    fix: &Fix,
+    req: &Request<'_>,
+    set: &mut PolicySet,
+    rules: &Rules,
+    src: &dyn PolicySource,
+    action: &str,
+) -> bool {
+    let doc = |stmts: &[serde_json::Value]| serde_json::json!({"Version": "2012-10-17", "Statement": stmts});
+    let added = |kind: PolicyKind, stmts: &[serde_json::Value]| {
+        Policy::parse(&doc(stmts)).ok().map(|policy| NamedPolicy {
+            name: "whydenied fix".into(),
+            kind,
+            policy,
+        })
+    };
+    if let Some(m) = &fix.managed_policy_arn {
+        let d = src
+            .managed(m)
+            .or_else(|| rules.managed_by_arn(m).map(|p| p.document.clone()));
+        match d.and_then(|d| Policy::parse(&d).ok()) {
+            Some(policy) => set.identity.push(NamedPolicy {
+                name: m.clone(),
+                kind: PolicyKind::Identity,
+                policy,
+            }),
+            None => return false,
+        }
+    } else {
+        let stmts = &fix.all_statements;
+        if stmts.is_empty() {
+            return false;
+        }
+        match fix.target.as_str() {
+            "identity_policy" => set.identity.extend(added(PolicyKind::Identity, stmts)),
+            "permissions_boundary" => {
+                if let (Some(b), Some(p)) = (
+                    &mut set.boundary,
+                    added(PolicyKind::PermissionsBoundary, stmts),
+                ) {
+                    b.policy.statements.extend(p.policy.statements);
+                }
+            }
+            "scp" => {
+                for level in &mut set.scp_levels {
+                    level.extend(added(PolicyKind::Scp, stmts));
+                }
+            }
+            "rcp" => {
+                for level in &mut set.rcp_levels {
+                    level.extend(added(PolicyKind::Rcp, stmts));
+                }
+            }
+            "resource_policy" | "key_policy" | "trust_policy" => {
+                let kind = if fix.target == "trust_policy" {
+                    PolicyKind::Trust
+                } else {
+                    PolicyKind::Resource
+                };
+                match &mut set.resource {
+                    Some(r) => {
+                        if let Some(p) = added(kind, stmts) {
+                            r.policy.statements.extend(p.policy.statements);
+                        }
+                    }
+                    None => {
+                        set.resource = added(kind, stmts).map(|mut p| {
+                            p.name = req.resource.to_string();
+                            p
+                        })
+                    }
+                }
+            }
+            _ => return false,
+        }
+    }
+    // Every action the fix grants for this resource must now be allowed; the main one at least.
+    let mut actions: Vec<String> = vec![action.to_string()];
+    if let Some(st) = fix.statement.as_ref().and_then(|s| s.get("Action")) {
+        match st {
+            serde_json::Value::String(a) => actions.push(a.clone()),
+            serde_json::Value::Array(a) => {
+                actions.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
+            }
+            _ => {}
+        }
+    }
+    actions.dedup();
+    actions.iter().all(|a| {
+        let r = Request {
+            caller: req.caller.clone(),
+            action: a,
+            resource: req.resource,
+            context: req.context,
+        };
+        evaluate::evaluate(&r, set).decision == Decision::Allow
+    })
 }
 
 fn explain_message(

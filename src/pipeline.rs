@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use crate::diagnose::{self, Diagnosis};
+use crate::evaluate::gather::PolicySource;
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
 use crate::parse::{Denial, ParseError, Parser};
 use crate::report::escape;
@@ -26,6 +27,8 @@ pub struct Options {
     pub limits: Limits,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
+    /// The database whose imported policies diagnoses consult (each worker opens it read-only).
+    pub policies: Option<PathBuf>,
 }
 
 /// What a replay did.
@@ -71,11 +74,12 @@ pub fn evidence_key(d: &Denial, fingerprint: u64, pos: Position) -> String {
 pub fn observe(
     d: &Denial,
     rules: &Rules,
+    src: Option<&dyn PolicySource>,
     file: &str,
     fingerprint: u64,
     pos: Position,
 ) -> (Diagnosis, Evidence) {
-    let diag = diagnose::diagnose(d, rules);
+    let diag = diagnose::diagnose_with(d, rules, src);
     let ev = Evidence {
         source: d.source.as_str().to_string(),
         file: file.to_string(),
@@ -97,17 +101,31 @@ pub enum Input<'a> {
     Reader(&'a mut dyn std::io::Read),
 }
 
+/// What reading needs besides the input: the parser, the catalogs, the stored policies (when
+/// any) and the size limits.
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    pub parser: &'a Parser<'a>,
+    pub rules: &'a Rules,
+    pub src: Option<&'a dyn PolicySource>,
+    pub limits: &'a Limits,
+}
+
 /// Reads one input through the parser, calling `out` per diagnosis and `problem` per problem.
 /// Returns (records, denials, errors, stored bytes).
 pub fn process_file(
     source: Input<'_>,
     display: &str,
-    parser: &Parser<'_>,
-    rules: &Rules,
-    limits: &Limits,
+    env: Env<'_>,
     out: &mut dyn FnMut(Diagnosis, Evidence),
     problem: &mut dyn FnMut(String),
 ) -> (u64, u64, u64, u64) {
+    let Env {
+        parser,
+        rules,
+        src,
+        limits,
+    } = env;
     let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
     let name = escape(display);
     let mut fp = 0u64;
@@ -120,7 +138,7 @@ pub fn process_file(
             match parser.json(bytes) {
                 Ok(Some(d)) => {
                     denials += 1;
-                    let (diag, ev) = observe(&d, rules, display, fp, pos);
+                    let (diag, ev) = observe(&d, rules, src, display, fp, pos);
                     out(diag, ev);
                 }
                 Ok(None) => {}
@@ -144,7 +162,7 @@ pub fn process_file(
             records += 1;
             if let Some(d) = parser.text(text, SourceKind::LambdaText) {
                 denials += 1;
-                let (diag, ev) = observe(&d, rules, display, fp, pos);
+                let (diag, ev) = observe(&d, rules, src, display, fp, pos);
                 out(diag, ev);
             }
         }
@@ -214,6 +232,12 @@ pub fn replay(
                 let Ok(parser) = Parser::new(rules) else {
                     return;
                 };
+                // Each worker reads policies through its own connection.
+                let policies = opts
+                    .policies
+                    .as_deref()
+                    .and_then(|p| Store::open_existing(p).ok().flatten());
+                let src = policies.as_ref().map(|s| s as &dyn PolicySource);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
@@ -223,9 +247,12 @@ pub fn replay(
                     let (records, denials, errors, bytes) = process_file(
                         Input::Path(path),
                         &display,
-                        &parser,
-                        rules,
-                        &limits,
+                        Env {
+                            parser: &parser,
+                            rules,
+                            src,
+                            limits: &limits,
+                        },
                         &mut |d, e| {
                             batch.push((d, e));
                             if batch.len() >= BATCH {

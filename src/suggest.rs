@@ -42,6 +42,9 @@ pub struct Fix {
     pub commands: Vec<String>,
     pub verified: Option<bool>,
     pub notes: Vec<String>,
+    /// Every statement of the fix (`statement` is the first), for verification.
+    #[serde(skip)]
+    pub all_statements: Vec<Value>,
 }
 
 impl Fix {
@@ -53,6 +56,7 @@ impl Fix {
             commands: Vec::new(),
             verified: None,
             notes,
+            all_statements: Vec::new(),
         }
     }
 }
@@ -336,6 +340,7 @@ fn identity_fix(need: &Need, rules: &Rules) -> Fix {
         commands,
         verified: None,
         notes,
+        all_statements: stmts,
     }
 }
 
@@ -394,6 +399,7 @@ fn resource_fix(need: &Need) -> Fix {
             commands,
             verified: None,
             notes,
+            all_statements: Vec::new(),
         };
     }
     // A principal denied by a resource policy (bucket, queue, key, secret...).
@@ -419,10 +425,11 @@ fn resource_fix(need: &Need) -> Fix {
             "resource_policy".into()
         },
         managed_policy_arn: None,
-        statement: Some(stmt),
+        statement: Some(stmt.clone()),
         commands: Vec::new(),
         verified: None,
         notes,
+        all_statements: vec![stmt],
     }
 }
 
@@ -455,10 +462,11 @@ fn trust_fix(need: &Need, rules: &Rules) -> Fix {
     Fix {
         target: "trust_policy".into(),
         managed_policy_arn: None,
-        statement: Some(stmt),
+        statement: Some(stmt.clone()),
         commands,
         verified: None,
         notes,
+        all_statements: vec![stmt],
     }
 }
 
@@ -487,6 +495,7 @@ fn guard_fix(need: &Need) -> Fix {
     Fix {
         target: target.into(),
         managed_policy_arn: None,
+        all_statements: stmt.iter().cloned().collect(),
         statement: stmt,
         commands: Vec::new(),
         verified: None,
@@ -544,6 +553,7 @@ fn deny_fix(need: &Need) -> Fix {
         commands,
         verified: None,
         notes,
+        all_statements: Vec::new(),
     }
 }
 

@@ -403,6 +403,7 @@ impl Store {
                         commands: Vec::new(),
                         verified: None,
                         notes: Vec::new(),
+                        all_statements: Vec::new(),
                     }),
                 })
             })
