@@ -234,6 +234,11 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
         (None, Kind::TriggerSetup | Kind::Kms, Some(c)) => c.role.clone(),
         _ => principal,
     };
+    // A role named without its path (session ARNs drop it) takes the imported role's ARN.
+    let principal = match (src, &principal) {
+        (Some(s), Some(p)) if p.contains(":role/") => s.principal(p).map(|r| r.arn).or(principal),
+        _ => principal,
+    };
     let kms_key = d.request.kms_key.clone().or_else(|| {
         config
             .as_ref()
@@ -253,6 +258,20 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
             .or_else(|| d.request.target_arn.clone())
             .or_else(|| d.resource.clone());
     }
+    // Setups whose actions AWS only grants on "*" (ENIs, X-Ray) are about no one resource.
+    if kind == Kind::TriggerSetup
+        && let Some(setup) = d.action.as_deref().and_then(|a| rules.setup_for_action(a))
+        && setup.grants.iter().all(|g| g.resource == "star")
+    {
+        resource = Some("*".to_string());
+    }
+    let region = d.region.clone().or_else(|| {
+        resource
+            .as_deref()
+            .and_then(Arn::parse)
+            .map(|a| a.region.to_string())
+            .filter(|r| !r.is_empty())
+    });
     let account = d.account.clone().or_else(|| {
         principal
             .as_deref()
@@ -283,14 +302,14 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
         source_arn,
         source_account: account.clone(),
         policy_arn: m.policy_arn.clone(),
-        region: d.region.clone(),
+        region: region.clone(),
     };
     let fix = suggest::fix(&need, rules);
     let mut diag = Diagnosis {
         kind,
         cause,
         account,
-        region: d.region.clone(),
+        region: region.clone(),
         principal,
         function,
         action: d.action.clone(),
@@ -418,6 +437,7 @@ fn correlate(
         Caller::Service(_) => None,
     };
     let facts = Facts {
+        given: &d.request.context,
         time: d.time,
         region: d.region.as_deref(),
         principal_tags: tags.as_deref(),

@@ -395,11 +395,11 @@ fn resource_fix(need: &Need) -> Fix {
         return Fix {
             target: "resource_policy".into(),
             managed_policy_arn: None,
-            statement: Some(stmt),
+            statement: Some(stmt.clone()),
             commands,
             verified: None,
             notes,
-            all_statements: Vec::new(),
+            all_statements: vec![stmt],
         };
     }
     // A principal denied by a resource policy (bucket, queue, key, secret...).

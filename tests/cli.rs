@@ -448,3 +448,113 @@ fn usage_and_fatal_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("replay"));
 }
+
+#[test]
+fn imported_policies_decide_state_cause_and_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let p = samples().join("policies");
+    let f = |n: &str| p.join(n).to_str().unwrap().to_string();
+    let out = run(
+        &db,
+        &[
+            "import",
+            &f("iam-authorization-details.json"),
+            &f("lambda-list-functions.json"),
+            &f("lambda-get-policy-invoice-render.json"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let key = "arn:aws:kms:eu-west-1:111122223333:key/3f6c2a1e-8b4d-4e7a-9c15-2d8e7f0a4b61";
+    let out = run(
+        &db,
+        &["import", "--resource", key, &f("kms-get-key-policy.json")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        &db,
+        &[
+            "import",
+            "--target",
+            "111122223333",
+            &f("organizations-describe-policy-deny-ec2.json"),
+            &f("organizations-describe-policy-full-access.json"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let findings = json(&out);
+    let by_action = |a: &str| {
+        findings
+            .iter()
+            .find(|f| f["action"] == a)
+            .unwrap_or_else(|| panic!("{a}"))
+    };
+    for f in &findings {
+        assert_eq!(f["policy_state"], "denied", "{}", f["action"]);
+    }
+    // The session ARN lacks the role's path; the imported role supplies it.
+    let s3 = by_action("s3:GetObject");
+    assert_eq!(
+        s3["principal"],
+        "arn:aws:iam::111122223333:role/service-role/invoice-render-role"
+    );
+    assert_eq!(s3["fix"]["verified"], true);
+    // The SQS mapping's execution role comes from the function configuration.
+    let sqs = by_action("sqs:ReceiveMessage");
+    assert_eq!(
+        sqs["principal"],
+        "arn:aws:iam::111122223333:role/orders-worker-role"
+    );
+    assert_eq!(sqs["fix"]["verified"], true);
+    assert!(
+        sqs["fix"]["commands"][0]
+            .as_str()
+            .unwrap()
+            .contains("attach-role-policy")
+    );
+    // An explicit deny names its statement, and adding an Allow cannot fix it.
+    let put = by_action("dynamodb:PutItem");
+    assert_eq!(put["cause"], "explicit_deny_identity");
+    assert_eq!(put["fix"]["verified"], false);
+    assert!(
+        put["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("DenyProdWrites"))
+    );
+    // The SCP denies RunInstances for this instance type, read from the request parameters.
+    let run_i = by_action("ec2:RunInstances");
+    assert_eq!(run_i["cause"], "explicit_deny_scp");
+    // S3 may not invoke the function: the add-permission fix is verified on the function policy.
+    let inv = by_action("lambda:InvokeFunction");
+    assert_eq!(inv["principal"], "s3.amazonaws.com");
+    assert_eq!(inv["fix"]["verified"], true);
+    // The key policy denies Decrypt.
+    let kms = by_action("kms:Decrypt");
+    assert_eq!(kms["cause"], "no_resource_allow");
+    assert_eq!(kms["fix"]["target"], "key_policy");
+    // explain uses the stored policies too.
+    let m = run(
+        &db,
+        &[
+            "explain",
+            "--format",
+            "json",
+            "-m",
+            "User: arn:aws:sts::111122223333:assumed-role/orders-api-role/orders-api is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:eu-west-1:111122223333:orders-queue",
+        ],
+    );
+    let f = json(&m);
+    assert_eq!(f[0]["policy_state"], "denied");
+    assert_eq!(
+        f[0]["cause"], "no_identity_allow",
+        "the legacy message gives no reason; the verdict does"
+    );
+    assert_eq!(f[0]["fix"]["verified"], true);
+}

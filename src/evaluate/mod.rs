@@ -190,8 +190,12 @@ fn stmt_ref(p: &NamedPolicy, s: &Statement) -> StatementRef {
     }
 }
 
-/// Whether a statement's Principal element covers the caller (resource policies only).
-fn principal_matches(s: &Statement, caller: &Caller) -> bool {
+/// Whether a statement's Principal element covers the caller (resource policies only). A Deny
+/// with `NotPrincipal` always applies to a principal that has a permissions boundary.
+fn principal_matches(s: &Statement, caller: &Caller, has_boundary: bool) -> bool {
+    if has_boundary && s.effect == Effect::Deny && s.principal.as_ref().is_some_and(|p| p.not) {
+        return true;
+    }
     let Some(p) = &s.principal else {
         // Identity policies have no Principal: they apply to their holder.
         return true;
@@ -220,6 +224,24 @@ fn principal_matches(s: &Statement, caller: &Caller) -> bool {
     if p.not { !hit } else { hit }
 }
 
+/// Whether an allowing statement names the caller's session (or, for a user, the user): such a
+/// grant is not limited by the boundary or session policies, a grant to the role ARN is.
+fn names_session_or_user(s: &Statement, caller: &Caller) -> bool {
+    match (&s.principal, caller) {
+        (
+            Some(p),
+            Caller::Iam {
+                arn, session_arn, ..
+            },
+        ) if !p.not => p.entries.iter().any(|(t, v)| {
+            *t == PrincipalType::Aws
+                && (session_arn.as_deref() == Some(v.as_str())
+                    || (session_arn.is_none() && v == arn && arn.contains(":user/")))
+        }),
+        _ => false,
+    }
+}
+
 /// Whether a principal entry names the caller itself rather than its whole account.
 fn names_caller_directly(s: &Statement, caller: &Caller) -> bool {
     match (&s.principal, caller) {
@@ -236,7 +258,7 @@ fn names_caller_directly(s: &Statement, caller: &Caller) -> bool {
     }
 }
 
-fn scan(p: &NamedPolicy, req: &Request<'_>, out: &mut Found) {
+fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found) {
     for s in &p.policy.statements {
         let action_ok = match &s.action {
             Some(m) => {
@@ -275,7 +297,7 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, out: &mut Found) {
         if resource_ok == Tri::False {
             continue;
         }
-        if !principal_matches(s, &req.caller) {
+        if !principal_matches(s, &req.caller, has_boundary) {
             continue;
         }
         let cond = resource_ok.and(condition::evaluate_all(&s.conditions, req.context));
@@ -309,7 +331,8 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
     let mut required: Vec<(PolicyKind, Tri, Vec<StatementRef>)> = Vec::new();
 
     let service_caller = matches!(req.caller, Caller::Service(_));
-    let collect = |p: &NamedPolicy, found: &mut Found| scan(p, req, found);
+    let has_boundary = set.boundary.is_some();
+    let collect = |p: &NamedPolicy, found: &mut Found| scan(p, req, has_boundary, found);
 
     // Organization policies, level by level. SCPs do not restrict service principals.
     if !service_caller {
@@ -349,8 +372,14 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
     // The resource's own policy.
     let mut res = Found::default();
     let mut res_direct = false;
+    let mut res_unlimited = false;
     if let Some(p) = &set.resource {
         collect(p, &mut res);
+        res_unlimited = p.policy.statements.iter().any(|s| {
+            s.effect == Effect::Allow
+                && names_session_or_user(s, &req.caller)
+                && res.allow.iter().any(|r| r.index == s.index)
+        });
         res_direct = p.policy.statements.iter().any(|s| {
             s.effect == Effect::Allow
                 && names_caller_directly(s, &req.caller)
@@ -397,7 +426,11 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         .map(|p| p.kind)
         .unwrap_or(PolicyKind::Resource);
     let res_tri = res.allow_tri();
-    let same_account = match (req.caller.account(), set.resource_account.as_deref()) {
+    let arn_account = crate::parse::arn::Arn::parse(req.resource)
+        .map(|a| a.account.to_string())
+        .filter(|a| !a.is_empty());
+    let resource_account = set.resource_account.clone().or(arn_account);
+    let same_account = match (req.caller.account(), resource_account.as_deref()) {
         (Some(a), Some(b)) => a == b,
         (Some(_), None) => true,
         (None, _) => true,
@@ -452,11 +485,21 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         let resource_alone = same_account && (!delegating || res_direct);
         match (&set.resource, same_account) {
             (Some(_), true) if resource_alone => {
-                // Either side may allow.
-                let either = or(res_tri.clone(), identity_side.clone());
+                // Either side may allow. A grant to the role ARN (not the session) is still
+                // limited by the boundary and session policies.
+                let mut res_side = res_tri.clone();
+                if !res_unlimited {
+                    if set.boundary.is_some() {
+                        res_side = res_side.and(boundary.allow_tri());
+                    }
+                    if !set.session.is_empty() {
+                        res_side = res_side.and(session.allow_tri());
+                    }
+                }
+                let either = or(res_side, identity_side.clone());
                 let mut allows = res.allow.clone();
                 allows.extend(identity_allows);
-                if either == Tri::False {
+                if either == Tri::False && res_tri == Tri::False {
                     missing_allow.push(res_kind);
                 }
                 (either, allows)

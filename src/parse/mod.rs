@@ -63,6 +63,8 @@ pub struct Request {
     pub target_group: Option<String>,
     /// An API Gateway REST API id.
     pub api_id: Option<String>,
+    /// Service condition keys the request parameters reveal (`ec2:InstanceType`...).
+    pub context: Vec<(String, String)>,
 }
 
 /// One observed denial with all the context its source gives.

@@ -402,6 +402,19 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
     Some(d)
 }
 
+/// Condition keys whose value CloudTrail records among the request parameters, as the service
+/// authorization reference defines them: (condition key, `requestParameters` field).
+const REQUEST_KEYS: [(&str, &str); 8] = [
+    ("ec2:InstanceType", "instanceType"),
+    ("s3:prefix", "prefix"),
+    ("s3:delimiter", "delimiter"),
+    ("s3:max-keys", "max-keys"),
+    ("s3:x-amz-acl", "x-amz-acl"),
+    ("lambda:FunctionArn", "functionArn"),
+    ("lambda:Principal", "principal"),
+    ("iam:PassedToService", "passedToService"),
+];
+
 /// The request parameters we use, read from the raw JSON without requiring any of them.
 fn request(raw: &RawValue, region: Option<&str>, account: Option<&str>) -> Request {
     let v: serde_json::Value = match serde_json::from_str(raw.get()) {
@@ -430,6 +443,18 @@ fn request(raw: &RawValue, region: Option<&str>, account: Option<&str>) -> Reque
         .and_then(|d| d.get("targetArn"))
         .and_then(|x| x.as_str())
         .map(str::to_string);
+    // Service condition keys a request carries as parameters.
+    for (key, param) in REQUEST_KEYS {
+        let text = match v.get(param) {
+            Some(serde_json::Value::String(t)) => Some(t.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
+            _ => None,
+        };
+        if let Some(t) = text {
+            r.context.push((key.to_string(), t));
+        }
+    }
     if let Some(cfg) = v.get("NotificationConfiguration") {
         collect_notification_targets(cfg, &mut r);
     }

@@ -178,15 +178,20 @@ impl Policy {
             Some(o @ Value::Object(_)) => vec![o],
             _ => return Err(PolicyError::NoStatement),
         };
+        let version = doc
+            .get("Version")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let mut statements = Vec::with_capacity(stmts.len());
         for (index, s) in stmts.into_iter().enumerate() {
-            statements.push(statement(index, s)?);
+            let mut st = statement(index, s)?;
+            if version.as_deref() != Some("2012-10-17") {
+                literal_variables(&mut st);
+            }
+            statements.push(st);
         }
         Ok(Policy {
-            version: doc
-                .get("Version")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            version,
             id: doc.get("Id").and_then(Value::as_str).map(str::to_string),
             statements,
         })
@@ -243,6 +248,22 @@ fn statement(index: usize, s: &Value) -> Result<Statement, PolicyError> {
         principal,
         conditions,
     })
+}
+
+/// Policy variables exist only in version 2012-10-17 documents; elsewhere `${...}` is plain
+/// text. Escaping every `$` as `${$}` makes the matcher read it literally.
+fn literal_variables(st: &mut Statement) {
+    let esc = |s: &mut String| {
+        if s.contains("${") {
+            *s = s.replace('$', "${$}");
+        }
+    };
+    if let Some(r) = &mut st.resource {
+        r.patterns.iter_mut().for_each(esc);
+    }
+    for c in &mut st.conditions {
+        c.values.iter_mut().for_each(esc);
+    }
 }
 
 fn principals(v: &Value, not: bool) -> Option<Principals> {
