@@ -191,6 +191,9 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
         }
         (Family::Lambda(LambdaError::ApiGatewayInvoke), _) => {
             service_principal = Some("apigateway.amazonaws.com".to_string());
+            if let Some(f) = &d.request.function_arn {
+                resource = Some(f.clone());
+            }
             if let (Some(api), Some(region), Some(account)) =
                 (&d.request.api_id, &d.region, &d.account)
             {
@@ -525,6 +528,14 @@ fn correlate(
             v.missing_context_keys.join(", ")
         )),
     }
+    if v.decision == Decision::Allow {
+        // The stored policies allow it now: the grant was too recent for IAM when the call was
+        // made, or the caller still used credentials from before it.
+        diag.cause = "propagation".to_string();
+        diag.fix = suggest::propagation_fix(&need, rules);
+        diag.fix.verified = Some(true);
+        return;
+    }
     if let Some(derived) = cause_of_verdict(&v) {
         if matches!(
             diag.cause.as_str(),
@@ -540,10 +551,153 @@ fn correlate(
             ));
         }
     }
-    diag.fix.verified = Some(verify(&diag.fix, &req, &mut set, rules, src, &action));
+    merged_commands(diag, &set, src);
+    let failing = verify(&diag.fix, &req, &mut set, rules, src, &action);
+    diag.fix.verified = Some(failing.is_none());
+    if let Some(after) = failing {
+        let why = match after.decision {
+            Decision::ExplicitDeny => {
+                let by: Vec<String> = after.deciding.iter().map(describe_statement).collect();
+                format!("an explicit Deny still applies ({})", by.join("; "))
+            }
+            Decision::ImplicitDeny => {
+                let kinds: Vec<&str> = after.missing_allow.iter().map(|k| k.as_str()).collect();
+                format!("still nothing allows it in: {}", kinds.join(", "))
+            }
+            Decision::Unknown => format!(
+                "the result depends on {}",
+                after.missing_context_keys.join(", ")
+            ),
+            Decision::Allow => String::new(),
+        };
+        diag.fix.notes.insert(
+            0,
+            format!("Not verified: with this fix applied to the stored policies, {why}."),
+        );
+    }
 }
 
-/// Whether the stored policies with the fix applied allow every action the fix grants.
+/// Where the current resource or trust policy is known, the command that applies the fix puts
+/// the whole merged document back (these APIs replace the policy, they do not append).
+fn merged_commands(diag: &mut Diagnosis, set: &PolicySet, src: &dyn PolicySource) {
+    let target = diag.fix.target.as_str();
+    if !matches!(target, "resource_policy" | "key_policy" | "trust_policy")
+        || diag.fix.all_statements.is_empty()
+        || diag.kind == Kind::InvokePermission
+    {
+        return;
+    }
+    let Some(res) = &set.resource else { return };
+    let current = if target == "trust_policy" {
+        src.principal(&res.name).and_then(|p| p.trust)
+    } else {
+        src.resource_policy(&res.name)
+    };
+    let Some(mut doc) = current else { return };
+    let Some(list) = doc.get_mut("Statement") else {
+        return;
+    };
+    if !list.is_array() {
+        *list = serde_json::Value::Array(vec![list.take()]);
+    }
+    if let Some(a) = list.as_array_mut() {
+        a.extend(diag.fix.all_statements.iter().cloned());
+    }
+    let text = serde_json::to_string(&doc).unwrap_or_default();
+    let arn = res.name.clone();
+    let cmd = match (
+        target,
+        Arn::parse(&arn).map(|a| {
+            (
+                a.service.to_string(),
+                a.region.to_string(),
+                a.account.to_string(),
+                a.resource.to_string(),
+            )
+        }),
+    ) {
+        ("trust_policy", _) => arn::role_name(&arn).map(|r| {
+            suggest::command(&[
+                "aws",
+                "iam",
+                "update-assume-role-policy",
+                "--role-name",
+                r,
+                "--policy-document",
+                &text,
+            ])
+        }),
+        (_, Some((svc, region, account, rest))) => match svc.as_str() {
+            "s3" => Some(suggest::command(&[
+                "aws",
+                "s3api",
+                "put-bucket-policy",
+                "--bucket",
+                &rest,
+                "--policy",
+                &text,
+            ])),
+            "kms" => Some(suggest::command(&[
+                "aws",
+                "kms",
+                "put-key-policy",
+                "--key-id",
+                &arn,
+                "--policy-name",
+                "default",
+                "--policy",
+                &text,
+            ])),
+            "sqs" => {
+                let url = format!("https://sqs.{region}.amazonaws.com/{account}/{rest}");
+                let attrs = serde_json::json!({"Policy": text}).to_string();
+                Some(suggest::command(&[
+                    "aws",
+                    "sqs",
+                    "set-queue-attributes",
+                    "--queue-url",
+                    &url,
+                    "--attributes",
+                    &attrs,
+                ]))
+            }
+            "sns" => Some(suggest::command(&[
+                "aws",
+                "sns",
+                "set-topic-attributes",
+                "--topic-arn",
+                &arn,
+                "--attribute-name",
+                "Policy",
+                "--attribute-value",
+                &text,
+            ])),
+            "secretsmanager" => Some(suggest::command(&[
+                "aws",
+                "secretsmanager",
+                "put-resource-policy",
+                "--secret-id",
+                &arn,
+                "--resource-policy",
+                &text,
+            ])),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(c) = cmd {
+        diag.fix.commands = vec![c];
+        diag.fix
+            .notes
+            .retain(|n| !n.contains("merge") && !n.contains("replaces the whole"));
+        diag.fix.notes.push(
+            "The command puts back the whole policy as imported with the statement added; re-import the policy first if it may have changed since.".into(),
+        );
+    }
+}
+
+/// Applies the fix to the stored policies and re-evaluates every action it grants; returns the
+/// first verdict that is still not an allow (None: the fix works).
 fn verify(
     fix: &Fix,
     req: &Request<'_>,
@@ -551,7 +705,15 @@ fn verify(
     rules: &Rules,
     src: &dyn PolicySource,
     action: &str,
-) -> bool {
+) -> Option<Verdict> {
+    let unchanged = |set: &PolicySet| {
+        let v = evaluate::evaluate(req, set);
+        if v.decision == Decision::Allow {
+            None
+        } else {
+            Some(v)
+        }
+    };
     let doc = |stmts: &[serde_json::Value]| serde_json::json!({"Version": "2012-10-17", "Statement": stmts});
     let added = |kind: PolicyKind, stmts: &[serde_json::Value]| {
         Policy::parse(&doc(stmts)).ok().map(|policy| NamedPolicy {
@@ -570,12 +732,12 @@ fn verify(
                 kind: PolicyKind::Identity,
                 policy,
             }),
-            None => return false,
+            None => return unchanged(set),
         }
     } else {
         let stmts = &fix.all_statements;
         if stmts.is_empty() {
-            return false;
+            return unchanged(set);
         }
         match fix.target.as_str() {
             "identity_policy" => set.identity.extend(added(PolicyKind::Identity, stmts)),
@@ -617,7 +779,7 @@ fn verify(
                     }
                 }
             }
-            _ => return false,
+            _ => return unchanged(set),
         }
     }
     // Every action the fix grants for this resource must now be allowed; the main one at least.
@@ -632,14 +794,15 @@ fn verify(
         }
     }
     actions.dedup();
-    actions.iter().all(|a| {
+    actions.iter().find_map(|a| {
         let r = Request {
             caller: req.caller.clone(),
             action: a,
             resource: req.resource,
             context: req.context,
         };
-        evaluate::evaluate(&r, set).decision == Decision::Allow
+        let v = evaluate::evaluate(&r, set);
+        (v.decision != Decision::Allow).then_some(v)
     })
 }
 

@@ -95,6 +95,90 @@ pub fn observe(
     (diag, ev)
 }
 
+/// API Gateway execution logs name the function in one line (`(<request id>) Endpoint request
+/// URI: .../functions/<function ARN>/invocations`) and fail in another of the same request
+/// (`(<request id>) Execution failed due to configuration error: Invalid permissions on Lambda
+/// function`). This joins the two within one file; memory is bounded.
+struct GatewayRequests {
+    by_request: std::collections::HashMap<String, String>,
+    /// The REST API id, from a log group named `API-Gateway-Execution-Logs_<id>/<stage>`.
+    api_id: Option<String>,
+}
+
+const GATEWAY_REQUESTS_MAX: usize = 10_000;
+
+impl GatewayRequests {
+    fn new(display: &str) -> Self {
+        let api_id = display
+            .split("API-Gateway-Execution-Logs_")
+            .nth(1)
+            .and_then(|r| {
+                let id: String = r
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                (!id.is_empty()).then_some(id)
+            });
+        GatewayRequests {
+            by_request: std::collections::HashMap::new(),
+            api_id,
+        }
+    }
+
+    /// `(<id>) ...` at the start of the message (after any timestamp prefix).
+    fn request_id(text: &str) -> Option<&str> {
+        let open = text.find('(')?;
+        let rest = text.get(open + 1..)?;
+        let close = rest.find(')')?;
+        let id = rest.get(..close)?;
+        (id.len() >= 8 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')).then_some(id)
+    }
+
+    fn observe(&mut self, text: &str) {
+        let Some(i) = text.find("Endpoint request URI:") else {
+            return;
+        };
+        let Some(id) = Self::request_id(text.get(..i).unwrap_or_default()) else {
+            return;
+        };
+        let uri = text.get(i..).unwrap_or_default();
+        let Some(start) = uri.find("arn:aws") else {
+            return;
+        };
+        let arn: String = uri
+            .get(start..)
+            .unwrap_or_default()
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '/')
+            .collect();
+        if self.by_request.len() >= GATEWAY_REQUESTS_MAX {
+            self.by_request.clear();
+        }
+        self.by_request.insert(id.to_string(), arn);
+    }
+
+    fn correlate(&self, d: &mut Denial, text: &str) {
+        if d.message.family
+            != crate::parse::Family::Lambda(crate::parse::LambdaError::ApiGatewayInvoke)
+        {
+            return;
+        }
+        if d.request.api_id.is_none() {
+            d.request.api_id = self.api_id.clone();
+        }
+        let Some(arn) = Self::request_id(text).and_then(|id| self.by_request.get(id)) else {
+            return;
+        };
+        if let Some(a) = crate::parse::arn::Arn::parse(arn) {
+            d.region.get_or_insert_with(|| a.region.to_string());
+            d.account.get_or_insert_with(|| a.account.to_string());
+        }
+        d.function = crate::parse::arn::function_name(arn);
+        d.request.function_arn = Some(arn.clone());
+        d.resource = Some(arn.clone());
+    }
+}
+
 /// What to read: a file, or an open stream (standard input).
 pub enum Input<'a> {
     Path(&'a Path),
@@ -129,6 +213,7 @@ pub fn process_file(
     let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
     let name = escape(display);
     let mut fp = 0u64;
+    let mut gateway = GatewayRequests::new(display);
     let mut unknown = 0u64;
     let mut first_unknown: Option<(u64, String)> = None;
     let mut sink = |item: Item<'_>| match item {
@@ -160,7 +245,9 @@ pub fn process_file(
         }
         Item::Text(pos, text) => {
             records += 1;
-            if let Some(d) = parser.text(text, SourceKind::LambdaText) {
+            gateway.observe(text);
+            if let Some(mut d) = parser.text(text, SourceKind::LambdaText) {
+                gateway.correlate(&mut d, text);
                 denials += 1;
                 let (diag, ev) = observe(&d, rules, src, display, fp, pos);
                 out(diag, ev);

@@ -223,6 +223,38 @@ fn first_statement(stmts: &[Value]) -> Option<Value> {
     stmts.first().cloned()
 }
 
+/// The stored policies allow the request now: nothing to add, but what to do.
+pub fn propagation_fix(need: &Need, rules: &Rules) -> Fix {
+    let mut notes = vec![
+        "The stored policies allow this now. IAM is eventually consistent: a grant made seconds before the call may not have applied yet, so retry, or make the deployment or trigger depend on the policy.".to_string(),
+    ];
+    if need.function.is_some() || need.kind == Some(Kind::TriggerSetup) {
+        notes.push(
+            "Running functions keep the credentials they started with: update the function's configuration (any change) so new instances pick up the current role.".into(),
+        );
+    }
+    let setup = need.actions.first().and_then(|a| rules.setup_for_action(a));
+    if need.kind == Some(Kind::TriggerSetup) && setup.is_some_and(|s| s.kms_when_encrypted) {
+        notes.push(
+            "If the mapping still fails, check that the mapping's source ARN is the one the role allows, that a source encrypted with a customer managed KMS key also allows kms:Decrypt to the role, that no SCP denies it, and that the role was not deleted and re-created (grants to the old role do not carry over).".into(),
+        );
+    }
+    if need.kind == Some(Kind::Kms) {
+        notes.push(
+            "A role deleted and re-created with the same name breaks the key's grant: point the function at another role and back, or re-save its KMS key setting, to create a new grant.".into(),
+        );
+    }
+    Fix {
+        target: "none".into(),
+        managed_policy_arn: None,
+        statement: None,
+        commands: Vec::new(),
+        verified: None,
+        notes,
+        all_statements: Vec::new(),
+    }
+}
+
 /// The fix for what the diagnosis needs.
 pub fn fix(need: &Need, rules: &Rules) -> Fix {
     let cause = need.cause.as_str();
@@ -364,9 +396,16 @@ fn resource_fix(need: &Need) -> Fix {
             cond.insert("StringEquals".into(), json!({"AWS:SourceAccount": acct}));
         }
         let resource = need.resource.clone().unwrap_or_else(|| "*".into());
+        // A statement id unique per (service, source, function), so fixes do not collide.
+        let salt = format!(
+            "{service}|{}|{}",
+            need.source_arn.as_deref().unwrap_or_default(),
+            need.function.as_deref().unwrap_or_default()
+        );
         let sid = format!(
-            "whydenied-{}",
-            service.split('.').next().unwrap_or("service")
+            "whydenied-{}-{:08x}",
+            service.split('.').next().unwrap_or("service"),
+            xxhash_rust::xxh3::xxh3_64(salt.as_bytes()) as u32
         );
         let mut stmt = json!({"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": action, "Resource": resource});
         if !cond.is_empty()
