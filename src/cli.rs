@@ -124,6 +124,12 @@ struct ReportArgs {
     /// Only the finding with this id (or id prefix).
     #[arg(long, value_name = "ID")]
     id: Option<String>,
+    /// Print one merged least-privilege policy for the role's findings (needs --role).
+    #[arg(long, requires = "role")]
+    fixes: bool,
+    /// With --fixes: write the policy document to this file.
+    #[arg(long, short = 'o', value_name = "FILE", requires = "fixes")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -328,11 +334,131 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
         id: a.id,
     };
     let findings = store.findings(&q)?;
+    if a.fixes {
+        return merged_fixes(&store, &findings, a.output.as_deref());
+    }
     print(&report::render(
         &findings,
         format_of(&a.format),
         table_width(),
     ))?;
+    Ok(0)
+}
+
+/// `report --fixes --role R`: one policy for every identity-policy fix of the role, verified
+/// against each finding it covers on the stored policies.
+fn merged_fixes(
+    store: &Store,
+    findings: &[whydenied::store::Finding],
+    output: Option<&std::path::Path>,
+) -> Result<i32> {
+    use whydenied::evaluate::{
+        self, Caller, Decision, NamedPolicy, PolicyKind, Request, RequestContext, context::Facts,
+        gather,
+    };
+    let rules = Rules::embedded()?;
+    let covered: Vec<&whydenied::store::Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.fix.target == "identity_policy"
+                && (f.fix.statement.is_some() || !f.fix.all_statements.is_empty())
+        })
+        .collect();
+    if covered.is_empty() {
+        bail!("no finding of that role has an identity-policy fix");
+    }
+    let mut stmts = Vec::new();
+    for f in &covered {
+        if f.fix.all_statements.is_empty() {
+            stmts.extend(f.fix.statement.iter().cloned());
+        } else {
+            stmts.extend(f.fix.all_statements.iter().cloned());
+        }
+    }
+    let doc = whydenied::suggest::merge_statements(&stmts);
+    let policy = whydenied::policy::Policy::parse(&doc)?;
+    let mut verified = 0;
+    for f in &covered {
+        let (Some(principal), Some(action)) = (&f.principal, &f.action) else {
+            eprintln!("{}: principal unknown, not verified", f.id);
+            continue;
+        };
+        let Some(p) = whydenied::parse::arn::Principal::parse(principal) else {
+            continue;
+        };
+        let caller = Caller::Iam {
+            arn: p.iam_arn(),
+            session_arn: None,
+            account: p.account.to_string(),
+        };
+        let resource = f.resource.clone().unwrap_or_else(|| "*".into());
+        let (mut set, gaps) = gather::gather(store, &rules, &caller, action, &resource);
+        if gaps.principal_missing {
+            eprintln!(
+                "{}: {action}: the role's policies were never imported, not verified",
+                f.id
+            );
+            continue;
+        }
+        set.identity.push(NamedPolicy {
+            name: "merged fix".into(),
+            kind: PolicyKind::Identity,
+            policy: policy.clone(),
+        });
+        let ctx = RequestContext::derive(&caller, &resource, &Facts::default());
+        let v = evaluate::evaluate(
+            &Request {
+                caller: caller.clone(),
+                action,
+                resource: &resource,
+                context: &ctx,
+            },
+            &set,
+        );
+        let ok = v.decision == Decision::Allow;
+        verified += usize::from(ok);
+        eprintln!(
+            "{}: {action} on {}: {}",
+            f.id,
+            report::escape(&resource),
+            if ok {
+                "allowed with the merged policy".to_string()
+            } else {
+                format!("still {:?}", v.decision).to_lowercase()
+            }
+        );
+    }
+    let text = serde_json::to_string_pretty(&doc)?;
+    match output {
+        Some(path) => {
+            std::fs::write(path, format!("{text}\n"))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let role = covered
+                .first()
+                .and_then(|f| f.principal.as_deref())
+                .and_then(whydenied::parse::arn::role_name)
+                .unwrap_or("ROLE");
+            println!(
+                "{}",
+                whydenied::suggest::command(&[
+                    "aws",
+                    "iam",
+                    "put-role-policy",
+                    "--role-name",
+                    role,
+                    "--policy-name",
+                    "whydenied-fixes",
+                    "--policy-document",
+                    &format!("file://{}", path.display()),
+                ])
+            );
+        }
+        None => print(&format!("{text}\n"))?,
+    }
+    eprintln!(
+        "{verified} of {} findings verified with the merged policy",
+        covered.len()
+    );
     Ok(0)
 }
 

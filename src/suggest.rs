@@ -42,8 +42,9 @@ pub struct Fix {
     pub commands: Vec<String>,
     pub verified: Option<bool>,
     pub notes: Vec<String>,
-    /// Every statement of the fix (`statement` is the first), for verification.
-    #[serde(skip)]
+    /// Every statement of the fix when there are several (`statement` is the first): a stream
+    /// mapping needs `ListStreams` on `*` beside the stream's own actions.
+    #[serde(default, rename = "statements", skip_serializing_if = "Vec::is_empty")]
     pub all_statements: Vec<Value>,
 }
 
@@ -223,6 +224,45 @@ fn first_statement(stmts: &[Value]) -> Option<Value> {
     stmts.first().cloned()
 }
 
+/// Merges fix statements into one least-privilege policy: statements with the same effect,
+/// resource and condition share one statement with the union of their actions; order is kept.
+pub fn merge_statements(stmts: &[Value]) -> Value {
+    let mut merged: Vec<Value> = Vec::new();
+    for st in stmts {
+        let key = |v: &Value| {
+            (
+                v.get("Effect").cloned(),
+                v.get("Resource").cloned(),
+                v.get("Condition").cloned(),
+                v.get("Principal").cloned(),
+            )
+        };
+        let actions = as_list(st.get("Action"));
+        match merged.iter_mut().find(|m| key(m) == key(st)) {
+            Some(m) => {
+                let mut have = as_list(m.get("Action"));
+                for a in actions {
+                    if !have.iter().any(|h| h.eq_ignore_ascii_case(&a)) {
+                        have.push(a);
+                    }
+                }
+                if let Some(o) = m.as_object_mut() {
+                    o.insert("Action".into(), json!(have));
+                }
+            }
+            None => {
+                let mut s = st.clone();
+                if let Some(o) = s.as_object_mut() {
+                    o.remove("Sid");
+                    o.insert("Action".into(), json!(actions));
+                }
+                merged.push(s);
+            }
+        }
+    }
+    json!({"Version": "2012-10-17", "Statement": merged})
+}
+
 /// The stored policies allow the request now: nothing to add, but what to do.
 pub fn propagation_fix(need: &Need, rules: &Rules) -> Fix {
     let mut notes = vec![
@@ -348,9 +388,6 @@ fn identity_fix(need: &Need, rules: &Rules) -> Fix {
                 ));
             }
         }
-    }
-    if stmts.len() > 1 {
-        notes.push(format!("Full policy document: {doc_text}"));
     }
     if execution_role {
         notes.push(

@@ -558,3 +558,77 @@ fn imported_policies_decide_state_cause_and_verification() {
     );
     assert_eq!(f[0]["fix"]["verified"], true);
 }
+
+#[test]
+fn merged_fixes_for_a_role_are_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let p = samples().join("policies");
+    let out = run(
+        &db,
+        &[
+            "import",
+            p.join("iam-authorization-details.json").to_str().unwrap(),
+            p.join("lambda-list-functions.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    let file = dir.path().join("fix.json");
+    let out = run(
+        &db,
+        &[
+            "report",
+            "--fixes",
+            "--role",
+            "orders-worker-role",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 of 2 findings verified"),
+        "{}",
+        stderr(&out)
+    );
+    let words = shlex::split(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(
+        words[..6],
+        [
+            "aws",
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "orders-worker-role",
+            "--policy-name"
+        ]
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let actions: Vec<&str> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+        })
+        .collect();
+    for a in [
+        "secretsmanager:GetSecretValue",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+    // --fixes needs a role.
+    let out = run(&db, &["report", "--fixes"]);
+    assert_eq!(out.status.code(), Some(2));
+}
