@@ -44,8 +44,12 @@ pub struct Fix {
     pub notes: Vec<String>,
     /// Every statement of the fix when there are several (`statement` is the first): a stream
     /// mapping needs `ListStreams` on `*` beside the stream's own actions.
-    #[serde(default, rename = "statements", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, rename = "statements", skip_serializing_if = "at_most_one")]
     pub all_statements: Vec<Value>,
+}
+
+fn at_most_one(v: &[Value]) -> bool {
+    v.len() <= 1
 }
 
 impl Fix {

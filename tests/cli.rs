@@ -517,10 +517,25 @@ fn imported_policies_decide_state_cause_and_verification() {
             .unwrap()
             .contains("attach-role-policy")
     );
-    // An explicit deny names its statement, and adding an Allow cannot fix it.
+    // An explicit deny names its statement; the fix narrows it (the action leaves the Deny's
+    // list) and is verified with the narrowed statement in place.
     let put = by_action("dynamodb:PutItem");
     assert_eq!(put["cause"], "explicit_deny_identity");
-    assert_eq!(put["fix"]["verified"], false);
+    assert_eq!(put["fix"]["verified"], true);
+    let narrowed = &put["fix"]["statement"];
+    assert_eq!(narrowed["Effect"], "Deny");
+    assert!(
+        !narrowed["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "dynamodb:PutItem")
+    );
+    let words = shlex::split(put["fix"]["commands"][0].as_str().unwrap()).unwrap();
+    assert_eq!(
+        words[..4],
+        ["aws", "iam", "create-policy-version", "--policy-arn"]
+    );
     assert!(
         put["explanation"]
             .as_array()
