@@ -645,8 +645,7 @@ fn narrow_deny(
             .collect(),
         _ => Vec::new(),
     };
-    let how;
-    if listed.len() > 1 && listed.iter().any(|a| a.eq_ignore_ascii_case(action)) {
+    let how = if listed.len() > 1 && listed.iter().any(|a| a.eq_ignore_ascii_case(action)) {
         let rest: Vec<String> = listed
             .into_iter()
             .filter(|a| !a.eq_ignore_ascii_case(action))
@@ -654,7 +653,7 @@ fn narrow_deny(
         if let Some(o) = stmt.as_object_mut() {
             o.insert("Action".into(), serde_json::json!(rest));
         }
-        how = format!("remove {action} from the statement's actions");
+        format!("remove {action} from the statement's actions")
     } else {
         let who = match &req.caller {
             Caller::Iam { arn, .. } => arn.clone(),
@@ -681,8 +680,8 @@ fn narrow_deny(
                 }
             }
         }
-        how = format!("add a condition that exempts {who}");
-    }
+        format!("add a condition that exempts {who}")
+    };
     let narrowed = stmt.clone();
     // Re-evaluate with the narrowed statement in place.
     let mut trial = set.clone();
