@@ -528,6 +528,16 @@ fn correlate(
             v.missing_context_keys.join(", ")
         )),
     }
+    // An allow proves nothing about a policy type the message blames that was never imported.
+    if v.decision == Decision::Allow
+        && let Some(missing) = blamed_but_not_imported(&d.message.reason, &set)
+    {
+        diag.policy_state = "unknown".to_string();
+        diag.explanation.push(format!(
+            "The message blames {missing}, which was not imported (or cannot be), so the stored policies cannot confirm or refute it."
+        ));
+        return;
+    }
     if v.decision == Decision::Allow {
         // The stored policies allow it now: the grant was too recent for IAM when the call was
         // made, or the caller still used credentials from before it.
@@ -579,6 +589,32 @@ fn correlate(
             format!("Not verified: with this fix applied to the stored policies, {why}."),
         );
     }
+}
+
+/// The policy type a message blames, when nothing of that type is in the stored set.
+fn blamed_but_not_imported(reason: &Reason, set: &PolicySet) -> Option<&'static str> {
+    let t = match reason {
+        Reason::Implicit(t) | Reason::Explicit(t) => *t,
+        _ => return None,
+    };
+    let known = match t {
+        PolicyType::Identity => set.identity_known,
+        PolicyType::Resource | PolicyType::Trust => set.resource.is_some(),
+        PolicyType::Scp => !set.scp_levels.is_empty(),
+        PolicyType::Rcp => !set.rcp_levels.is_empty(),
+        PolicyType::Boundary => set.boundary.is_some(),
+        PolicyType::Session | PolicyType::VpcEndpoint => false,
+    };
+    (!known).then(|| match t {
+        PolicyType::Identity => "an identity-based policy",
+        PolicyType::Resource => "a resource-based policy",
+        PolicyType::Trust => "a role trust policy",
+        PolicyType::Scp => "a service control policy",
+        PolicyType::Rcp => "a resource control policy",
+        PolicyType::Boundary => "a permissions boundary",
+        PolicyType::Session => "a session policy",
+        PolicyType::VpcEndpoint => "a VPC endpoint policy",
+    })
 }
 
 /// The raw document of a policy a verdict names, from the store (or the shipped catalog).

@@ -513,6 +513,19 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
                 allows.extend(identity_allows);
                 (res_tri.and(identity_side), allows)
             }
+            // A KMS key's policy must allow (or delegate to the account): without it imported
+            // nothing can be decided.
+            (None, true)
+                if req.resource.starts_with("arn:")
+                    && req.resource.contains(":kms:")
+                    && req.resource.contains(":key/") =>
+            {
+                notes.push("The key policy was not imported; a key policy must allow every use of a KMS key.".into());
+                (
+                    identity_side.and(Tri::Unknown(vec!["key policy (not imported)".into()])),
+                    identity_allows,
+                )
+            }
             (None, true) => (identity_side, identity_allows),
             (None, false) => {
                 notes.push(

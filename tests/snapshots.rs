@@ -1,0 +1,103 @@
+//! Snapshot tests of the people-facing views on the bundled samples: the table at 80 columns and
+//! the markdown report. Set `UPDATE_SNAPSHOTS=1` to rewrite them after an intended change, and
+//! review the diff.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn output(db: &Path, args: &[&str], columns: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_whydenied"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("COLUMNS", columns)
+        .env_remove("WHYDENIED_DB")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn check(name: &str, got: &str) {
+    let path = root().join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        got, want,
+        "{name} differs from its snapshot (UPDATE_SNAPSHOTS=1 rewrites it)"
+    );
+}
+
+fn replayed() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let p = root().join("samples/policies");
+    output(
+        &db,
+        &[
+            "import",
+            p.join("iam-authorization-details.json").to_str().unwrap(),
+            p.join("lambda-list-functions.json").to_str().unwrap(),
+            p.join("lambda-get-policy-invoice-render.json")
+                .to_str()
+                .unwrap(),
+        ],
+        "80",
+    );
+    output(
+        &db,
+        &[
+            "replay",
+            "--format",
+            "json",
+            root().join("samples").to_str().unwrap(),
+        ],
+        "80",
+    );
+    (dir, db)
+}
+
+#[test]
+fn table_at_80_columns() {
+    let (_dir, db) = replayed();
+    let text = output(&db, &["report", "--format", "table"], "80");
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+    check("samples.table.txt", &text);
+}
+
+#[test]
+fn table_at_120_columns() {
+    let (_dir, db) = replayed();
+    check(
+        "samples.table-120.txt",
+        &output(&db, &["report", "--format", "table"], "120"),
+    );
+}
+
+#[test]
+fn markdown_report() {
+    let (_dir, db) = replayed();
+    check(
+        "samples.md",
+        &output(&db, &["report", "--format", "markdown"], "80"),
+    );
+}
