@@ -605,7 +605,7 @@ fn blamed_but_not_imported(reason: &Reason, set: &PolicySet) -> Option<&'static 
         PolicyType::Boundary => set.boundary.is_some(),
         PolicyType::Session | PolicyType::VpcEndpoint => false,
     };
-    (!known).then(|| match t {
+    (!known).then_some(match t {
         PolicyType::Identity => "an identity-based policy",
         PolicyType::Resource => "a resource-based policy",
         PolicyType::Trust => "a role trust policy",
