@@ -194,8 +194,10 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
             if let Some(f) = &d.request.function_arn {
                 resource = Some(f.clone());
             }
-            if let (Some(api), Some(region), Some(account)) =
-                (&d.request.api_id, &d.region, &d.account)
+            source_arn = d.request.source_arn.clone();
+            if source_arn.is_none()
+                && let (Some(api), Some(region), Some(account)) =
+                    (&d.request.api_id, &d.region, &d.account)
             {
                 source_arn = Some(format!("arn:aws:execute-api:{region}:{account}:{api}/*"));
             }
@@ -421,6 +423,9 @@ fn correlate(
         return;
     };
     let (mut set, gaps) = gather::gather(src, rules, &caller, &action, &resource);
+    if let Some(acct) = &d.request.resource_account {
+        set.resource_account = Some(acct.clone());
+    }
     if gaps.principal_missing {
         if let Caller::Iam { arn, .. } = &caller {
             diag.explanation.push(format!(
@@ -1042,7 +1047,12 @@ fn explain_message(
                 .map(|a| format!(" ({a})"))
                 .unwrap_or_default();
             out.push(format!(
-                "An explicit Deny in a {}{arn}{via} denies {what}; no Allow can override it.",
+                "An explicit Deny in {} {}{arn}{via} denies {what}; no Allow can override it.",
+                if t.describe().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 t.describe()
             ));
         }

@@ -280,6 +280,13 @@ impl Grammar {
         let lower = t.to_ascii_lowercase();
         let mut m = if routes.matched(R_AUTHZ) && lower.contains("is not authorized to perform") {
             let mut m = authorization(t).unwrap_or_else(|| bare(t));
+            // Folding white space must not change a quoted resource (an S3 key may hold
+            // newlines and runs of spaces): take it from the text as written.
+            if m.resource.is_some()
+                && let Some(raw) = quoted_resource(text)
+            {
+                m.resource = Some(raw);
+            }
             // Lambda's environment-variable error quotes KMS's own message: the kind is KMS,
             // the action, resource and reason come from the quoted message.
             if routes.matched(R_KMS) && lower.contains("environment variables") {
@@ -524,6 +531,15 @@ fn policy_arn(i: &str) -> IResult<&str, &str> {
         take_till1(|c: char| c == ' '),
     )
     .parse(i)
+}
+
+/// The resource between the quotes of `on resource: "..."` in the unfolded text, unless cut.
+fn quoted_resource(text: &str) -> Option<String> {
+    let i = text.find("on resource: \"")?;
+    let rest = text.get(i + "on resource: \"".len()..)?;
+    let end = rest.find('"')?;
+    let r = rest.get(..end)?;
+    (!r.is_empty() && !r.ends_with("...")).then(|| r.to_string())
 }
 
 /// `on resource: "arn"` or `on resource: arn`

@@ -63,6 +63,10 @@ pub struct Request {
     pub target_group: Option<String>,
     /// An API Gateway REST API id.
     pub api_id: Option<String>,
+    /// The source ARN a service principal's permission must name, when the log shows it.
+    pub source_arn: Option<String>,
+    /// The account that owns the resource, when the record says (CloudTrail `resources[]`).
+    pub resource_account: Option<String>,
     /// Service condition keys the request parameters reveal (`ec2:InstanceType`...).
     pub context: Vec<(String, String)>,
 }

@@ -148,6 +148,8 @@ struct JsonRecord<'a> {
     user_identity: Obj<UserIdentity<'a>>,
     #[serde(borrow, default, rename = "requestParameters")]
     request_parameters: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    resources: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "@timestamp")]
     at_timestamp: Lenient<'a>,
     // EventBridge envelope and lookup-events
@@ -387,6 +389,25 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
     }
     if d.function.is_none() {
         d.function = d.request.function_name.clone();
+    }
+    // Data events list the resources with their owners: a bucket in another account makes the
+    // call cross-account.
+    if let Some(raw) = rec.resources
+        && let Ok(list) = serde_json::from_str::<Vec<serde_json::Value>>(raw.get())
+    {
+        let owner = |t: &str| {
+            list.iter()
+                .find(|r| r.get("type").and_then(|x| x.as_str()) == Some(t))
+                .and_then(|r| r.get("accountId"))
+                .and_then(|a| a.as_str())
+                .map(str::to_string)
+        };
+        d.request.resource_account = owner("AWS::S3::Bucket").or_else(|| {
+            list.iter()
+                .filter_map(|r| r.get("accountId").and_then(|a| a.as_str()))
+                .next()
+                .map(str::to_string)
+        });
     }
     // Where the message names no action, the event does.
     if d.actions.is_empty()
