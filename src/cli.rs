@@ -273,6 +273,7 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     };
     let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;
     progress.bar.finish_and_clear();
+    store.annotate_propagation()?;
     store.record_run("replay", started_ms, &outcome.counters)?;
     let all = store.findings(&Query::default())?;
     let findings: Vec<_> = all
@@ -507,6 +508,7 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
                 },
                 &mut add,
                 &mut problem,
+                &mut |_| {},
             );
         } else if let Some(p) = &a.input {
             pipeline::process_file(
@@ -520,6 +522,7 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
                 },
                 &mut add,
                 &mut problem,
+                &mut |_| {},
             );
         }
     }

@@ -449,9 +449,9 @@ fn correlate(
         time: d.time,
         region: d.region.as_deref(),
         principal_tags: tags.as_deref(),
+        source_ip: d.source_ip.as_deref(),
         source_arn: need.source_arn.as_deref(),
         source_account: need.source_account.as_deref(),
-        ..Facts::default()
     };
     let ctx = RequestContext::derive(&caller, &resource, &facts);
     let req = Request {

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use crate::diagnose::{self, Diagnosis};
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
-use crate::parse::{Denial, ParseError, Parser};
+use crate::parse::{Denial, ParseError, Parser, RoleChange};
 use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
@@ -50,6 +50,7 @@ pub trait Progress {
 /// One unit of work the readers send to the writer.
 enum Msg {
     Batch(Vec<(Diagnosis, Evidence)>),
+    Changes(Vec<RoleChange>),
     Problem(String),
     FileDone {
         bytes: u64,
@@ -268,6 +269,7 @@ pub fn process_file(
     env: Env<'_>,
     out: &mut dyn FnMut(Diagnosis, Evidence),
     problem: &mut dyn FnMut(String),
+    change: &mut dyn FnMut(RoleChange),
 ) -> (u64, u64, u64, u64) {
     let Env {
         parser,
@@ -291,7 +293,11 @@ pub fn process_file(
                     let (diag, ev) = observe(&d, rules, src, display, fp, pos);
                     out(diag, ev);
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    if let Some(c) = parser.role_change(bytes) {
+                        change(c);
+                    }
+                }
                 Err(ParseError::UnknownShape(keys)) => {
                     // Reported once per file below: a whole file of foreign JSON is one problem.
                     unknown += 1;
@@ -396,6 +402,7 @@ pub fn replay(
                     let display = path.display().to_string();
                     let mut batch = Vec::new();
                     let mut problems = Vec::new();
+                    let mut changes = Vec::new();
                     let (records, denials, errors, bytes) = process_file(
                         Input::Path(path),
                         &display,
@@ -413,9 +420,13 @@ pub fn replay(
                             }
                         },
                         &mut |p| problems.push(p),
+                        &mut |c| changes.push(c),
                     );
                     for p in problems {
                         let _ = tx.send(Msg::Problem(p));
+                    }
+                    if !changes.is_empty() {
+                        let _ = tx.send(Msg::Changes(changes));
                     }
                     if !batch.is_empty() {
                         let _ = tx.send(Msg::Batch(batch));
@@ -448,6 +459,13 @@ pub fn replay(
                     match store.record(&b) {
                         Ok(n) => outcome.counters.new_evidence += n,
                         Err(e) => store_error = Some(e),
+                    }
+                }
+                Msg::Changes(c) => {
+                    if store_error.is_none()
+                        && let Err(e) = store.record_changes(&c)
+                    {
+                        store_error = Some(e);
                     }
                 }
                 Msg::Problem(p) => progress.problem(&p),

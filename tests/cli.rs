@@ -647,3 +647,75 @@ fn merged_fixes_for_a_role_are_verified() {
     let out = run(&db, &["report", "--fixes"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn propagation_names_the_role_change_seen_in_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    // The account as it is now: orders-worker-role has the SQS policy attached since.
+    let mut auth: Value = serde_json::from_str(
+        &std::fs::read_to_string(samples().join("policies/iam-authorization-details.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    for r in auth["RoleDetailList"].as_array_mut().unwrap() {
+        if r["RoleName"] == "orders-worker-role" {
+            r["AttachedManagedPolicies"].as_array_mut().unwrap().push(serde_json::json!({
+                "PolicyName": "AWSLambdaSQSQueueExecutionRole",
+                "PolicyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+            }));
+        }
+    }
+    let now = dir.path().join("auth-now.json");
+    std::fs::write(&now, auth.to_string()).unwrap();
+    let functions = samples().join("policies/lambda-list-functions.json");
+    run(
+        &db,
+        &["import", now.to_str().unwrap(), functions.to_str().unwrap()],
+    );
+    run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    let f = json(&run(
+        &db,
+        &["report", "--format", "json", "--cause", "propagation"],
+    ));
+    let sqs = f
+        .iter()
+        .find(|f| f["action"] == "sqs:ReceiveMessage")
+        .unwrap();
+    assert_eq!(sqs["policy_state"], "allowed_now");
+    assert_eq!(sqs["fix"]["target"], "none");
+    let last = sqs["explanation"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap();
+    assert!(
+        last.contains("AttachRolePolicy") && last.contains("10:14:02"),
+        "{last}"
+    );
+    // Replaying again does not repeat the sentence.
+    run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    let f = json(&run(
+        &db,
+        &["report", "--format", "json", "--cause", "propagation"],
+    ));
+    let sqs = f
+        .iter()
+        .find(|f| f["action"] == "sqs:ReceiveMessage")
+        .unwrap();
+    let n = sqs["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.as_str().unwrap().contains("AttachRolePolicy"))
+        .count();
+    assert_eq!(n, 1);
+}

@@ -103,6 +103,21 @@ pub struct Denial {
     pub request: Request,
     /// A CloudWatch Logs event id, when the source gives one.
     pub log_event_id: Option<String>,
+    /// The caller's source IP address, when the record gives one (not an AWS service name).
+    pub source_ip: Option<String>,
+}
+
+/// A successful change to an IAM role seen in CloudTrail (`AttachRolePolicy`, `PutRolePolicy`,
+/// `CreateRole`, `UpdateAssumeRolePolicy`...): a denial just after one is often propagation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleChange {
+    pub account: Option<String>,
+    pub role_name: String,
+    pub event_name: String,
+    pub time: Option<Timestamp>,
+    pub event_id: Option<String>,
+    /// The policy attached or put, when the request names it.
+    pub detail: Option<String>,
 }
 
 /// Parser state shared by all records: the grammar and the catalogs.
@@ -130,6 +145,11 @@ impl<'r> Parser<'r> {
     /// CloudWatch Logs event, Lambda JSON log record).
     pub fn json(&self, bytes: &[u8]) -> Result<Option<Denial>, ParseError> {
         record::json(self, bytes)
+    }
+
+    /// A successful role change, for a record that is not a denial.
+    pub fn role_change(&self, bytes: &[u8]) -> Option<RoleChange> {
+        record::role_change(bytes)
     }
 
     /// Parses one text log event (a line and its continuation lines).
@@ -166,6 +186,7 @@ impl<'r> Parser<'r> {
             error_code: m.error_code.clone(),
             request: Request::default(),
             log_event_id: None,
+            source_ip: None,
             message: m,
         }
     }

@@ -357,6 +357,10 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
         .or(rec.at_timestamp.get())
         .and_then(parse_time);
     d.region = rec.aws_region.owned();
+    d.source_ip = rec
+        .source_ip
+        .owned()
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
     let ui = rec.user_identity.0.as_ref();
     let issuer = ui
         .and_then(|u| u.session_context.0.as_ref())
@@ -421,6 +425,57 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
         d.resource = d.request.resource_arn.clone();
     }
     Some(d)
+}
+
+/// IAM events that change what a role may do.
+const ROLE_CHANGES: [&str; 8] = [
+    "AttachRolePolicy",
+    "PutRolePolicy",
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "DetachRolePolicy",
+    "DeleteRolePolicy",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+];
+
+/// A successful IAM role change, or None (cheap for everything else).
+pub(super) fn role_change(bytes: &[u8]) -> Option<super::RoleChange> {
+    memchr::memmem::find(bytes, b"iam.amazonaws.com")?;
+    if !ROLE_CHANGES
+        .iter()
+        .any(|e| memchr::memmem::find(bytes, e.as_bytes()).is_some())
+    {
+        return None;
+    }
+    let rec: JsonRecord<'_> = serde_json::from_slice(bytes).ok()?;
+    let rec = match rec.detail {
+        Some(d) if !rec.is_cloudtrail() => serde_json::from_str::<JsonRecord<'_>>(d.get()).ok()?,
+        _ => rec,
+    };
+    if rec.error_code.get().is_some() || rec.event_source.get() != Some("iam.amazonaws.com") {
+        return None;
+    }
+    let event = rec.event_name.get()?;
+    if !ROLE_CHANGES.contains(&event) {
+        return None;
+    }
+    let params: serde_json::Value = serde_json::from_str(rec.request_parameters?.get()).ok()?;
+    let role = params.get("roleName")?.as_str()?.to_string();
+    let detail = params
+        .get("policyArn")
+        .or_else(|| params.get("policyName"))
+        .or_else(|| params.get("permissionsBoundary"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    Some(super::RoleChange {
+        account: rec.recipient_account_id.owned(),
+        role_name: role,
+        event_name: event.to_string(),
+        time: rec.event_time.get().and_then(parse_time),
+        event_id: rec.event_id.owned(),
+        detail,
+    })
 }
 
 /// Condition keys whose value CloudTrail records among the request parameters, as the service

@@ -230,6 +230,63 @@ mod tests {
         }
     }
 
+    /// Naive reference for ARN patterns: split both into six fields and glob each.
+    fn naive_arn(p: &str, v: &str) -> bool {
+        if p == "*" {
+            return true;
+        }
+        let pf: Vec<&str> = p.splitn(6, ':').collect();
+        let vf: Vec<&str> = v.splitn(6, ':').collect();
+        if pf.len() != 6 || vf.len() != 6 {
+            return naive(p.as_bytes(), v.as_bytes(), false);
+        }
+        pf.iter()
+            .zip(&vf)
+            .all(|(a, b)| naive(a.as_bytes(), b.as_bytes(), false))
+    }
+
+    #[test]
+    fn arn_matching_agrees_with_the_naive_reference() {
+        let fields = [
+            &["arn"][..],
+            &["aws", "aws-cn", "*"][..],
+            &["s3", "iam", "sqs", "*", "s?s"][..],
+            &["", "us-east-1", "*", "us-*"][..],
+            &["", "111122223333", "*", "1111*"][..],
+            &[
+                "bucket/key",
+                "role/a/b",
+                "q",
+                "*",
+                "role/*",
+                "bucket/*:x",
+                "function:f:PROD",
+                "b?cket/*",
+            ][..],
+        ];
+        let mut seed = 0x9E3779B97F4A7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut pick = |f: &[&str]| f[(next() % f.len() as u64) as usize].to_string();
+        for _ in 0..20_000 {
+            let p: Vec<String> = fields.iter().map(|f| pick(f)).collect();
+            let v: Vec<String> = fields
+                .iter()
+                .map(|f| pick(f).replace(['*', '?'], "x"))
+                .collect();
+            let (p, v) = (p.join(":"), v.join(":"));
+            assert_eq!(
+                arn_matches(&p, &v, None).unwrap(),
+                naive_arn(&p, &v),
+                "{p} vs {v}"
+            );
+        }
+    }
+
     #[test]
     fn actions_fold_case_arns_do_not() {
         assert!(action_matches("SQS:Receive*", "sqs:ReceiveMessage"));

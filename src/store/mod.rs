@@ -23,10 +23,10 @@ use crate::diagnose::Diagnosis;
 use crate::suggest::Fix;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 2] = [SCHEMA_V1, facts::SCHEMA_V2];
+const MIGRATIONS: [&str; 3] = [SCHEMA_V1, facts::SCHEMA_V2, facts::SCHEMA_V3];
 
 /// Store failures. All are fatal for the command (exit 2).
 #[derive(Debug, thiserror::Error)]
