@@ -6,6 +6,7 @@
 //! JSON, markdown). `pipeline` wires them for `replay` and `explain`; `rules` holds the catalogs
 //! compiled in from `rules/`.
 
+pub mod config;
 pub mod diagnose;
 pub mod evaluate;
 pub mod import;

@@ -249,6 +249,13 @@ impl GatewayRequests {
 pub enum Input<'a> {
     Path(&'a Path),
     Reader(&'a mut dyn std::io::Read),
+    /// Complete lines of a tailed file: its fingerprint and where the chunk starts, so that
+    /// positions and evidence keys are those a full read of the file gives.
+    Chunk {
+        data: &'a [u8],
+        fingerprint: u64,
+        base: Position,
+    },
 }
 
 /// What reading needs besides the input: the parser, the catalogs, the stored policies (when
@@ -279,13 +286,31 @@ pub fn process_file(
     } = env;
     let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
     let name = escape(display);
-    let mut fp = 0u64;
+    let (mut fp, base) = match &source {
+        Input::Chunk {
+            fingerprint, base, ..
+        } => (*fingerprint, Some(*base)),
+        _ => (0u64, None),
+    };
+    let at = |p: Position| match base {
+        Some(b) => Position {
+            offset: b.offset + p.offset,
+            line: b.line + p.line - 1,
+            index: p.index,
+        },
+        None => p,
+    };
     let mut gateway = GatewayRequests::new(display);
     let mut unknown = 0u64;
     let mut first_unknown: Option<(u64, String)> = None;
     let mut sink = |item: Item<'_>| match item {
-        Item::Opened { fingerprint } => fp = fingerprint,
+        Item::Opened { fingerprint } => {
+            if base.is_none() {
+                fp = fingerprint;
+            }
+        }
         Item::Json(pos, bytes) => {
+            let pos = at(pos);
             records += 1;
             match parser.json(bytes) {
                 Ok(Some(d)) => {
@@ -315,6 +340,7 @@ pub fn process_file(
             }
         }
         Item::Text(pos, text) => {
+            let pos = at(pos);
             records += 1;
             gateway.observe(text);
             if let Some(mut d) = parser.text(text, SourceKind::LambdaText) {
@@ -332,6 +358,10 @@ pub fn process_file(
     let result = match source {
         Input::Path(path) => ingest::read_file(path, limits, &mut sink),
         Input::Reader(r) => ingest::read_reader(r, limits, &mut sink),
+        Input::Chunk { data, .. } => {
+            let mut cursor = std::io::Cursor::new(data);
+            ingest::read_reader(&mut cursor, limits, &mut sink)
+        }
     };
     if let Some((line, keys)) = first_unknown {
         errors += 1;

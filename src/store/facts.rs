@@ -5,7 +5,9 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::Evidence;
 use super::{Store, StoreError, sq};
+use crate::diagnose::Diagnosis;
 use crate::evaluate::gather::PolicySource;
 use crate::import::{Fact, FunctionRow, Imported, MappingRow, PrincipalRow};
 
@@ -548,5 +550,116 @@ impl Store {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+pub(super) const SCHEMA_V4: &str = "
+CREATE TABLE checkpoints (
+    fingerprint TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    marker TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    skipping INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
+";
+
+fn hex(v: u64) -> String {
+    format!("{v:016x}")
+}
+
+fn unhex(s: &str) -> u64 {
+    u64::from_str_radix(s, 16).unwrap_or(0)
+}
+
+impl Store {
+    /// The service's committed file positions.
+    pub fn checkpoints(&self) -> Result<Vec<crate::ingest::tail::Checkpoint>, StoreError> {
+        let path = self.path.clone();
+        let mut st = self
+            .conn
+            .prepare("SELECT fingerprint, path, offset, line, marker, size, mtime, complete, skipping FROM checkpoints")
+            .map_err(sq(&path))?;
+        let rows = st
+            .query_map([], |r| {
+                let fp: String = r.get(0)?;
+                let p: String = r.get(1)?;
+                let marker: String = r.get(4)?;
+                Ok(crate::ingest::tail::Checkpoint {
+                    fingerprint: unhex(&fp),
+                    path: std::path::PathBuf::from(p),
+                    offset: r.get::<_, i64>(2)?.max(0) as u64,
+                    line: r.get::<_, i64>(3)?.max(0) as u64,
+                    marker: unhex(&marker),
+                    size: r.get::<_, i64>(5)?.max(0) as u64,
+                    mtime_ms: r.get(6)?,
+                    complete: r.get(7)?,
+                    skipping: r.get(8)?,
+                })
+            })
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(sq(&path))?);
+        }
+        Ok(out)
+    }
+
+    /// Stores a chunk's findings, role changes and the file's new position in one transaction
+    /// with full durability: a position never runs ahead of the findings it stands for.
+    pub fn record_chunk(
+        &mut self,
+        batch: &[(Diagnosis, Evidence)],
+        changes: &[crate::parse::RoleChange],
+        cp: &crate::ingest::tail::Checkpoint,
+    ) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL")
+            .map_err(sq(&path))?;
+        let tx = self.conn.transaction().map_err(sq(&path))?;
+        let new = super::record_in(&tx, batch, &path)?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO role_changes (account, role_name, event_name, time, event_id, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sq(&path))?;
+            for c in changes {
+                st.execute(params![
+                    c.account,
+                    c.role_name,
+                    c.event_name,
+                    c.time.map(|t| t.as_millisecond()),
+                    c.event_id,
+                    c.detail
+                ])
+                .map_err(sq(&path))?;
+            }
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO checkpoints (fingerprint, path, offset, line, marker, size, mtime, complete, skipping, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                hex(cp.fingerprint),
+                cp.path.to_string_lossy(),
+                cp.offset as i64,
+                cp.line as i64,
+                hex(cp.marker),
+                cp.size as i64,
+                cp.mtime_ms,
+                cp.complete,
+                cp.skipping,
+                jiff::Timestamp::now().as_millisecond()
+            ],
+        )
+        .map_err(sq(&path))?;
+        tx.commit().map_err(sq(&path))?;
+        Ok(new)
     }
 }

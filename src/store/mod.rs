@@ -23,10 +23,15 @@ use crate::diagnose::Diagnosis;
 use crate::suggest::Fix;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 3] = [SCHEMA_V1, facts::SCHEMA_V2, facts::SCHEMA_V3];
+const MIGRATIONS: [&str; 4] = [
+    SCHEMA_V1,
+    facts::SCHEMA_V2,
+    facts::SCHEMA_V3,
+    facts::SCHEMA_V4,
+];
 
 /// Store failures. All are fatal for the command (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -209,87 +214,8 @@ impl Store {
     /// many were new (evidence not seen before).
     pub fn record(&mut self, batch: &[(Diagnosis, Evidence)]) -> Result<u64, StoreError> {
         let path = self.path.clone();
-        let now = Timestamp::now().as_millisecond();
         let tx = self.conn.transaction().map_err(sq(&path))?;
-        let mut new = 0u64;
-        {
-            let mut seen = tx
-                .prepare_cached("SELECT 1 FROM evidence WHERE ukey = ?1")
-                .map_err(sq(&path))?;
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO findings (id, key, kind, cause, first_seen, last_seen, count, account, region,
-                        principal, function, action, resource, message, policy_state, explanation, fix, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
-                     ON CONFLICT(id) DO UPDATE SET
-                        count = count + 1,
-                        first_seen = CASE WHEN ?5 IS NULL THEN first_seen WHEN first_seen IS NULL OR ?5 < first_seen THEN ?5 ELSE first_seen END,
-                        last_seen = CASE WHEN ?5 IS NULL THEN last_seen WHEN last_seen IS NULL OR ?5 > last_seen THEN ?5 ELSE last_seen END,
-                        account = COALESCE(account, excluded.account),
-                        region = COALESCE(region, excluded.region),
-                        function = COALESCE(function, excluded.function),
-                        message = CASE WHEN ?5 IS NOT NULL AND (last_seen IS NULL OR ?5 >= last_seen) THEN excluded.message ELSE message END,
-                        explanation = excluded.explanation,
-                        fix = excluded.fix,
-                        updated_at = excluded.updated_at",
-                )
-                .map_err(sq(&path))?;
-            let mut ev = tx
-                .prepare_cached(
-                    "INSERT INTO evidence (finding_id, ukey, source, file, record, line, event_id, event_name, time, time_text, function)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )
-                .map_err(sq(&path))?;
-            for (d, e) in batch {
-                let exists = seen
-                    .query_row(params![e.key], |_| Ok(()))
-                    .optional()
-                    .map_err(sq(&path))?
-                    .is_some();
-                if exists {
-                    continue;
-                }
-                let id = d.id();
-                let explanation =
-                    serde_json::to_string(&d.explanation).unwrap_or_else(|_| "[]".into());
-                let fix = serde_json::to_string(&d.fix).unwrap_or_else(|_| "{}".into());
-                upsert
-                    .execute(params![
-                        id,
-                        d.key(),
-                        d.kind.as_str(),
-                        d.cause,
-                        e.time_ms,
-                        d.account,
-                        d.region,
-                        d.principal,
-                        d.function,
-                        d.action,
-                        d.resource,
-                        d.message,
-                        d.policy_state,
-                        explanation,
-                        fix,
-                        now
-                    ])
-                    .map_err(sq(&path))?;
-                ev.execute(params![
-                    id,
-                    e.key,
-                    e.source,
-                    e.file,
-                    e.record as i64,
-                    e.line as i64,
-                    e.event_id,
-                    e.event_name,
-                    e.time_ms,
-                    e.time,
-                    e.function
-                ])
-                .map_err(sq(&path))?;
-                new += 1;
-            }
-        }
+        let new = record_in(&tx, batch, &path)?;
         tx.commit().map_err(sq(&path))?;
         Ok(new)
     }
@@ -444,6 +370,95 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Stores diagnosed denials inside an open transaction; returns how many were new.
+pub(crate) fn record_in(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &[(Diagnosis, Evidence)],
+    path: &Path,
+) -> Result<u64, StoreError> {
+    let path = path.to_path_buf();
+    let now = Timestamp::now().as_millisecond();
+    let mut new = 0u64;
+    {
+        let mut seen = tx
+            .prepare_cached("SELECT 1 FROM evidence WHERE ukey = ?1")
+            .map_err(sq(&path))?;
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO findings (id, key, kind, cause, first_seen, last_seen, count, account, region,
+                    principal, function, action, resource, message, policy_state, explanation, fix, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
+                 ON CONFLICT(id) DO UPDATE SET
+                    count = count + 1,
+                    first_seen = CASE WHEN ?5 IS NULL THEN first_seen WHEN first_seen IS NULL OR ?5 < first_seen THEN ?5 ELSE first_seen END,
+                    last_seen = CASE WHEN ?5 IS NULL THEN last_seen WHEN last_seen IS NULL OR ?5 > last_seen THEN ?5 ELSE last_seen END,
+                    account = COALESCE(account, excluded.account),
+                    region = COALESCE(region, excluded.region),
+                    function = COALESCE(function, excluded.function),
+                    message = CASE WHEN ?5 IS NOT NULL AND (last_seen IS NULL OR ?5 >= last_seen) THEN excluded.message ELSE message END,
+                    explanation = excluded.explanation,
+                    fix = excluded.fix,
+                    updated_at = excluded.updated_at",
+            )
+            .map_err(sq(&path))?;
+        let mut ev = tx
+            .prepare_cached(
+                "INSERT INTO evidence (finding_id, ukey, source, file, record, line, event_id, event_name, time, time_text, function)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .map_err(sq(&path))?;
+        for (d, e) in batch {
+            let exists = seen
+                .query_row(params![e.key], |_| Ok(()))
+                .optional()
+                .map_err(sq(&path))?
+                .is_some();
+            if exists {
+                continue;
+            }
+            let id = d.id();
+            let explanation = serde_json::to_string(&d.explanation).unwrap_or_else(|_| "[]".into());
+            let fix = serde_json::to_string(&d.fix).unwrap_or_else(|_| "{}".into());
+            upsert
+                .execute(params![
+                    id,
+                    d.key(),
+                    d.kind.as_str(),
+                    d.cause,
+                    e.time_ms,
+                    d.account,
+                    d.region,
+                    d.principal,
+                    d.function,
+                    d.action,
+                    d.resource,
+                    d.message,
+                    d.policy_state,
+                    explanation,
+                    fix,
+                    now
+                ])
+                .map_err(sq(&path))?;
+            ev.execute(params![
+                id,
+                e.key,
+                e.source,
+                e.file,
+                e.record as i64,
+                e.line as i64,
+                e.event_id,
+                e.event_name,
+                e.time_ms,
+                e.time,
+                e.function
+            ])
+            .map_err(sq(&path))?;
+            new += 1;
+        }
+    }
+    Ok(new)
 }
 
 const SCHEMA_V1: &str = "
