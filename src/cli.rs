@@ -37,6 +37,31 @@ enum Command {
     Import(ImportArgs),
     /// Ask whether a principal may perform an action now, on the stored policies.
     Simulate(SimulateArgs),
+    /// The service: tail the configured sources until SIGTERM.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct WatchArgs {
+    /// The configuration file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/whydenied/whydenied.toml"
+    )]
+    config: PathBuf,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    check_config: bool,
+    /// Log lines as text (default) or JSON objects.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 #[derive(Debug, Args)]
@@ -156,13 +181,26 @@ pub fn run() -> i32 {
             };
         }
     };
-    let _ = tracing_subscriber::fmt()
+    // Levels from RUST_LOG (or WHYDENIED_LOG); the service logs at info by default.
+    let (default_level, json) = match &cli.command {
+        Command::Watch(w) => ("info", w.log_format == LogFormat::Json),
+        _ => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHYDENIED_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WHYDENIED_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .try_init();
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = if json {
+        builder.json().try_init()
+    } else if std::io::stderr().is_terminal() {
+        builder.try_init()
+    } else {
+        // journald adds its own timestamps.
+        builder.without_time().try_init()
+    };
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -180,6 +218,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Explain(a) => explain(cli.db, a, &rules),
         Command::Import(a) => import(cli.db, a),
         Command::Simulate(a) => simulate(cli.db, a, &rules),
+        Command::Watch(a) => watch(cli.db, a),
     }
 }
 
@@ -735,4 +774,33 @@ fn simulate_table(v: &whydenied::evaluate::Verdict, action: &str, resource: &str
         let _ = writeln!(s, "  note: {}", report::escape(n));
     }
     s
+}
+
+fn watch(db: Option<PathBuf>, a: WatchArgs) -> Result<i32> {
+    if a.check_config {
+        let c = whydenied::config::Config::load(&a.config)?;
+        println!(
+            "{}: ok: {} source(s), {} policy path(s), database {}",
+            a.config.display(),
+            c.sources.len(),
+            c.policies.paths.len(),
+            db.clone()
+                .or(c.database.clone())
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "(default)".into())
+        );
+        return Ok(0);
+    }
+    // systemd's StateDirectory gives the database a home.
+    let default_db = match std::env::var_os("STATE_DIRECTORY").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("whydenied.db"),
+        None => db_path(None)?,
+    };
+    let db = db.or_else(|| {
+        std::env::var_os("WHYDENIED_DB")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    whydenied::daemon::run(&a.config, db, default_db)?;
+    Ok(0)
 }

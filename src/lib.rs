@@ -7,6 +7,7 @@
 //! compiled in from `rules/`.
 
 pub mod config;
+pub mod daemon;
 pub mod diagnose;
 pub mod evaluate;
 pub mod import;

@@ -616,7 +616,7 @@ impl Store {
         batch: &[(Diagnosis, Evidence)],
         changes: &[crate::parse::RoleChange],
         cp: &crate::ingest::tail::Checkpoint,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<super::Recorded, StoreError> {
         let path = self.path.clone();
         self.conn
             .execute_batch("PRAGMA synchronous = FULL")

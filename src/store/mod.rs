@@ -215,7 +215,7 @@ impl Store {
     pub fn record(&mut self, batch: &[(Diagnosis, Evidence)]) -> Result<u64, StoreError> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(sq(&path))?;
-        let new = record_in(&tx, batch, &path)?;
+        let new = record_in(&tx, batch, &path)?.new;
         tx.commit().map_err(sq(&path))?;
         Ok(new)
     }
@@ -372,15 +372,24 @@ impl Store {
     }
 }
 
-/// Stores diagnosed denials inside an open transaction; returns how many were new.
+/// What a write stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// Pieces of evidence not seen before.
+    pub new: u64,
+    /// Findings that gained evidence, and whether each was created by it.
+    pub touched: Vec<(String, bool)>,
+}
+
+/// Stores diagnosed denials inside an open transaction.
 pub(crate) fn record_in(
     tx: &rusqlite::Transaction<'_>,
     batch: &[(Diagnosis, Evidence)],
     path: &Path,
-) -> Result<u64, StoreError> {
+) -> Result<Recorded, StoreError> {
     let path = path.to_path_buf();
     let now = Timestamp::now().as_millisecond();
-    let mut new = 0u64;
+    let mut rec = Recorded::default();
     {
         let mut seen = tx
             .prepare_cached("SELECT 1 FROM evidence WHERE ukey = ?1")
@@ -419,6 +428,11 @@ pub(crate) fn record_in(
                 continue;
             }
             let id = d.id();
+            let created = !tx
+                .prepare_cached("SELECT 1 FROM findings WHERE id = ?1")
+                .map_err(sq(&path))?
+                .exists(params![id])
+                .map_err(sq(&path))?;
             let explanation = serde_json::to_string(&d.explanation).unwrap_or_else(|_| "[]".into());
             let fix = serde_json::to_string(&d.fix).unwrap_or_else(|_| "{}".into());
             upsert
@@ -455,10 +469,11 @@ pub(crate) fn record_in(
                 e.function
             ])
             .map_err(sq(&path))?;
-            new += 1;
+            rec.new += 1;
+            rec.touched.push((id.clone(), created));
         }
     }
-    Ok(new)
+    Ok(rec)
 }
 
 const SCHEMA_V1: &str = "

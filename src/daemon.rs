@@ -1,0 +1,581 @@
+//! `watch`: the service. Tails the configured sources until SIGTERM.
+//!
+//! Shape (after tokio's mini-redis): one tailer task and one writer task, both blocking tasks on
+//! the tokio runtime, joined by a bounded channel; the async main task only waits for signals.
+//!
+//! - The tailer discovers files (a periodic rescan is the truth; `notify` events only wake it
+//!   early), reads new complete lines, parses and diagnoses them, and sends each chunk with the
+//!   checkpoint it earns. The channel is bounded, so a slow disk slows the reading down instead
+//!   of growing memory.
+//! - The writer owns the SQLite connection: it stores each chunk's findings and checkpoint in
+//!   one transaction, then acknowledges, and only then does the tailer's position advance.
+//! - SIGTERM/SIGINT: stop reading, drain the channel, commit, exit 0. SIGHUP: reload the config
+//!   and re-import the policies, keeping every position.
+//! - systemd: `READY=1` once the sources are open, `STATUS=` with counts, `WATCHDOG=1` when the
+//!   unit sets `WatchdogSec`, `STOPPING=1` on shutdown (the sd_notify datagram protocol).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, StartAt};
+use crate::diagnose::Diagnosis;
+use crate::evaluate::gather::PolicySource;
+use crate::ingest::tail::{Checkpoint, Spec, Tailer};
+use crate::ingest::{Limits, Position};
+use crate::parse::{Parser, RoleChange};
+use crate::pipeline::{self, Env, Input};
+use crate::report::escape;
+use crate::rules::Rules;
+use crate::store::{Evidence, Query, Store, StoreError};
+
+/// What stops the service.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Sends sd_notify messages when `NOTIFY_SOCKET` is set (systemd `Type=notify`).
+#[derive(Debug)]
+pub struct Notifier {
+    socket: Option<std::os::unix::net::UnixDatagram>,
+    target: Option<String>,
+}
+
+impl Notifier {
+    /// From the environment; a no-op outside systemd.
+    pub fn from_env() -> Notifier {
+        let target = std::env::var("NOTIFY_SOCKET")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let socket = target
+            .as_ref()
+            .and_then(|_| std::os::unix::net::UnixDatagram::unbound().ok());
+        Notifier { socket, target }
+    }
+
+    /// Sends one message (`READY=1`, `STATUS=...`); errors are ignored, as systemd does.
+    pub fn send(&self, msg: &str) {
+        let (Some(sock), Some(target)) = (&self.socket, &self.target) else {
+            return;
+        };
+        if let Some(abstract_name) = target.strip_prefix('@') {
+            use std::os::linux::net::SocketAddrExt;
+            if let Ok(addr) =
+                std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())
+            {
+                let _ = sock.send_to_addr(msg.as_bytes(), &addr);
+            }
+        } else {
+            let _ = sock.send_to(msg.as_bytes(), target);
+        }
+    }
+
+    /// The watchdog interval systemd asked for (`WATCHDOG_USEC`), if any.
+    pub fn watchdog() -> Option<Duration> {
+        let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+        (usec > 0).then(|| Duration::from_micros(usec))
+    }
+}
+
+/// A chunk on its way to the writer.
+enum Msg {
+    Chunk {
+        batch: Vec<(Diagnosis, Evidence)>,
+        changes: Vec<RoleChange>,
+        checkpoint: Checkpoint,
+    },
+    Import {
+        file: PathBuf,
+        imported: crate::import::Imported,
+    },
+}
+
+/// What wakes the tailer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Files,
+    Reload,
+    Stop,
+}
+
+/// Counters shared for `STATUS=` lines.
+#[derive(Debug, Default)]
+struct Counters {
+    files: AtomicU64,
+    records: AtomicU64,
+    denials: AtomicU64,
+    new_findings: AtomicU64,
+    errors: AtomicU64,
+}
+
+fn specs(c: &Config) -> Vec<Spec> {
+    c.sources
+        .iter()
+        .map(|s| Spec {
+            pattern: s.path.clone(),
+            from_end: s.start_at == StartAt::End,
+            follow_symlinks: s.follow_symlinks,
+        })
+        .collect()
+}
+
+fn limits(c: &Config) -> Limits {
+    let d = Limits::default();
+    Limits {
+        max_line_bytes: c.service.max_line_bytes.unwrap_or(d.max_line_bytes),
+        max_record_bytes: c.service.max_record_bytes.unwrap_or(d.max_record_bytes),
+        ..d
+    }
+}
+
+/// Policy files matched by the config, with their modification times.
+fn policy_files(c: &Config) -> Vec<(PathBuf, i64)> {
+    let mut out = Vec::new();
+    for p in &c.policies.paths {
+        if let Ok(paths) = glob::glob(p) {
+            for path in paths.flatten() {
+                let m = std::fs::metadata(&path)
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                out.push((path, m));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn read_policy(path: &Path) -> Result<crate::import::Imported, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+    crate::import::recognise(&v, &crate::import::Options::default()).map_err(|e| e.to_string())
+}
+
+/// Runs the service until a stop signal. `config_path` is re-read on SIGHUP.
+pub fn run(
+    config_path: &Path,
+    db_override: Option<PathBuf>,
+    default_db: PathBuf,
+) -> Result<(), DaemonError> {
+    let config = Config::load(config_path)?;
+    let db = db_override
+        .or_else(|| config.database.clone())
+        .unwrap_or(default_db);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| DaemonError::Other(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(serve(config, config_path.to_path_buf(), db))
+}
+
+async fn serve(config: Config, config_path: PathBuf, db: PathBuf) -> Result<(), DaemonError> {
+    let notifier = Arc::new(Notifier::from_env());
+    let mut store = Store::open(&db)?;
+    let checkpoints = store.checkpoints()?;
+    tracing::info!(database = %db.display(), checkpoints = checkpoints.len(), "whydenied watch starting");
+    let counters = Arc::new(Counters::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (wake_tx, wake_rx) = mpsc::channel::<Wake>();
+    let (tx, rx) = mpsc::sync_channel::<Msg>(4);
+    let (ack_tx, ack_rx) = mpsc::channel::<(Checkpoint, bool)>();
+
+    // File events only wake the scanner early; losing them (inotify limits, NFS) costs latency,
+    // never data.
+    let watcher = {
+        let wake = wake_tx.clone();
+        let w = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
+            let _ = wake.send(Wake::Files);
+        });
+        match w {
+            Ok(mut w) => {
+                use notify::Watcher;
+                for s in &config.sources {
+                    let base = base_of(&s.path);
+                    if let Err(e) = w.watch(&base, notify::RecursiveMode::Recursive) {
+                        tracing::warn!(dir = %base.display(), error = %e, "cannot watch; relying on rescans");
+                    }
+                }
+                Some(w)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no file notifications; relying on rescans");
+                None
+            }
+        }
+    };
+
+    let writer = {
+        let notifier = notifier.clone();
+        let counters = counters.clone();
+        let output = config.output.clone();
+        tokio::task::spawn_blocking(move || {
+            writer(&mut store, rx, ack_tx, &output, &counters, &notifier)
+        })
+    };
+    let tailer = {
+        let counters = counters.clone();
+        let stop = stop.clone();
+        let notifier = notifier.clone();
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            tailer(
+                config,
+                config_path,
+                db,
+                checkpoints,
+                tx,
+                ack_rx,
+                wake_rx,
+                stop,
+                &counters,
+                &notifier,
+            )
+        })
+    };
+
+    // Signals.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| DaemonError::Other(e.to_string()))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| DaemonError::Other(e.to_string()))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| DaemonError::Other(e.to_string()))?;
+    let watchdog = Notifier::watchdog();
+    let mut tick =
+        tokio::time::interval(watchdog.map(|w| w / 2).unwrap_or(Duration::from_secs(10)));
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration and policies");
+                let _ = wake_tx.send(Wake::Reload);
+            }
+            _ = tick.tick() => {
+                if watchdog.is_some() {
+                    notifier.send("WATCHDOG=1");
+                }
+            }
+        }
+        if tailer.is_finished() {
+            break;
+        }
+    }
+    notifier.send("STOPPING=1");
+    tracing::info!("stopping: draining and committing");
+    stop.store(true, Ordering::SeqCst);
+    let _ = wake_tx.send(Wake::Stop);
+    drop(watcher);
+    let tail_result = tailer
+        .await
+        .map_err(|e| DaemonError::Other(e.to_string()))?;
+    let write_result = writer
+        .await
+        .map_err(|e| DaemonError::Other(e.to_string()))?;
+    write_result?;
+    tail_result?;
+    tracing::info!(
+        records = counters.records.load(Ordering::Relaxed),
+        denials = counters.denials.load(Ordering::Relaxed),
+        "stopped"
+    );
+    Ok(())
+}
+
+/// The directory a source glob starts from.
+fn base_of(pattern: &str) -> PathBuf {
+    let cut = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    let prefix = pattern.get(..cut).unwrap_or(pattern);
+    match prefix.rfind('/') {
+        Some(0) => PathBuf::from("/"),
+        Some(i) => PathBuf::from(prefix.get(..i).unwrap_or("/")),
+        None => PathBuf::from("."),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tailer(
+    mut config: Config,
+    config_path: PathBuf,
+    db: PathBuf,
+    checkpoints: Vec<Checkpoint>,
+    tx: mpsc::SyncSender<Msg>,
+    acks: mpsc::Receiver<(Checkpoint, bool)>,
+    wake: mpsc::Receiver<Wake>,
+    stop: Arc<AtomicBool>,
+    counters: &Counters,
+    notifier: &Notifier,
+) -> Result<(), DaemonError> {
+    let rules = Rules::embedded().map_err(|e| DaemonError::Other(e.to_string()))?;
+    let parser = Parser::new(&rules).map_err(|e| DaemonError::Other(e.to_string()))?;
+    let mut tail = Tailer::new(specs(&config), checkpoints, limits(&config).max_line_bytes);
+    let mut policies: Vec<(PathBuf, i64)> = Vec::new();
+    let mut ready = false;
+    let mut last_status = Instant::now();
+    loop {
+        // Commits acknowledged since the last pass move the positions.
+        while let Ok((cp, ok)) = acks.try_recv() {
+            if ok {
+                tail.committed(&cp);
+            } else {
+                tail.abandoned(&cp);
+            }
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        // Policies: imported at start and whenever a file changes.
+        let now_policies = policy_files(&config);
+        if now_policies != policies {
+            for (path, m) in &now_policies {
+                if policies.iter().any(|(p, pm)| p == path && pm == m) {
+                    continue;
+                }
+                match read_policy(path) {
+                    Ok(imported) => {
+                        if tx
+                            .send(Msg::Import {
+                                file: path.clone(),
+                                imported,
+                            })
+                            .is_err()
+                        {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) => {
+                        counters.errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(file = %escape(&path.display().to_string()), error = %escape(&e), "policy file not imported");
+                    }
+                }
+            }
+            policies = now_policies;
+        }
+        let (work, errors) = tail.scan();
+        for e in errors {
+            // A failed scan is not a deletion: the files keep their positions.
+            tracing::warn!(error = %escape(&e), "scan problem");
+        }
+        if !ready {
+            notifier.send("READY=1");
+            ready = true;
+        }
+        let store = Store::open_existing(&db).ok().flatten();
+        let src = store.as_ref().map(|s| s as &dyn PolicySource);
+        let lim = limits(&config);
+        for w in work {
+            if stop.load(Ordering::SeqCst) {
+                tail.abandoned(&w.after);
+                continue;
+            }
+            let shown = w.path.display().to_string();
+            for n in &w.notes {
+                tracing::warn!(file = %escape(&shown), "{}", escape(n));
+            }
+            let mut batch = Vec::new();
+            let mut changes = Vec::new();
+            let env = Env {
+                parser: &parser,
+                rules: &rules,
+                src,
+                limits: &lim,
+            };
+            let mut problem = |p: String| {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("{p}");
+            };
+            let (records, denials, _, _) = if w.gzip {
+                pipeline::process_file(
+                    Input::Path(&w.path),
+                    &shown,
+                    env,
+                    &mut |d, e| batch.push((d, e)),
+                    &mut problem,
+                    &mut |c| changes.push(c),
+                )
+            } else if w.data.is_empty() {
+                (0, 0, 0, 0)
+            } else {
+                pipeline::process_file(
+                    Input::Chunk {
+                        data: &w.data,
+                        fingerprint: w.before.fingerprint,
+                        base: Position {
+                            offset: w.before.offset,
+                            line: w.before.line,
+                            index: 0,
+                        },
+                    },
+                    &shown,
+                    env,
+                    &mut |d, e| batch.push((d, e)),
+                    &mut problem,
+                    &mut |c| changes.push(c),
+                )
+            };
+            counters.records.fetch_add(records, Ordering::Relaxed);
+            counters.denials.fetch_add(denials, Ordering::Relaxed);
+            counters.files.fetch_add(1, Ordering::Relaxed);
+            // Blocks while the writer is behind: back-pressure, not memory.
+            if tx
+                .send(Msg::Chunk {
+                    batch,
+                    changes,
+                    checkpoint: w.after,
+                })
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+        drop(store);
+        if last_status.elapsed() >= Duration::from_secs(5) {
+            notifier.send(&format!(
+                "STATUS=records {} denials {} new findings {} errors {}",
+                counters.records.load(Ordering::Relaxed),
+                counters.denials.load(Ordering::Relaxed),
+                counters.new_findings.load(Ordering::Relaxed),
+                counters.errors.load(Ordering::Relaxed)
+            ));
+            last_status = Instant::now();
+        }
+        // Busy: loop again at once to collect acks and keep reading; idle: sleep until woken.
+        let wait = if tail.busy() {
+            Duration::from_millis(5)
+        } else {
+            config.rescan()
+        };
+        match wake.recv_timeout(wait) {
+            Ok(Wake::Stop) => break,
+            Ok(Wake::Reload) => match Config::load(&config_path) {
+                Ok(c) => {
+                    tail.set_specs(specs(&c));
+                    config = c;
+                    policies.clear();
+                    tracing::info!("configuration reloaded");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "configuration not reloaded; keeping the old one")
+                }
+            },
+            Ok(Wake::Files) | Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Coalesce a burst of file events.
+                while let Ok(w) = wake.try_recv() {
+                    if w == Wake::Stop {
+                        return Ok(());
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    Ok(())
+}
+
+fn writer(
+    store: &mut Store,
+    rx: mpsc::Receiver<Msg>,
+    acks: mpsc::Sender<(Checkpoint, bool)>,
+    output: &crate::config::Output,
+    counters: &Counters,
+    _notifier: &Notifier,
+) -> Result<(), DaemonError> {
+    let mut jsonl = match &output.jsonl {
+        Some(p) => Some(
+            open_private_append(p)
+                .map_err(|e| DaemonError::Other(format!("{}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let log_findings = output.log_findings.unwrap_or(true);
+    for msg in rx.iter() {
+        match msg {
+            Msg::Import { file, imported } => {
+                match store.import(&imported, &file.display().to_string()) {
+                    Ok(c) => {
+                        tracing::info!(file = %escape(&file.display().to_string()), format = imported.format, roles = c.roles, policies = c.managed_policies + c.resource_policies, functions = c.functions, "policies imported")
+                    }
+                    Err(e) => tracing::error!(error = %e, "import failed"),
+                }
+            }
+            Msg::Chunk {
+                batch,
+                changes,
+                checkpoint,
+            } => {
+                let mut tries = 0;
+                let recorded = loop {
+                    match store.record_chunk(&batch, &changes, &checkpoint) {
+                        Ok(r) => break Some(r),
+                        Err(e) if tries < 5 => {
+                            // A locked or busy database: back off and try again.
+                            tries += 1;
+                            tracing::warn!(error = %e, attempt = tries, "store busy, retrying");
+                            std::thread::sleep(Duration::from_millis(200 * tries));
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot store; the chunk will be read again");
+                            break None;
+                        }
+                    }
+                };
+                let ok = recorded.is_some();
+                let _ = acks.send((checkpoint, ok));
+                let Some(rec) = recorded else { continue };
+                for (id, created) in &rec.touched {
+                    let Ok(found) = store.findings(&Query {
+                        id: Some(id.clone()),
+                        ..Query::default()
+                    }) else {
+                        continue;
+                    };
+                    let Some(f) = found.into_iter().next() else {
+                        continue;
+                    };
+                    if *created {
+                        counters.new_findings.fetch_add(1, Ordering::Relaxed);
+                        if log_findings {
+                            tracing::info!(
+                                finding = %f.id,
+                                kind = %f.kind,
+                                cause = %f.cause,
+                                principal = %escape(f.principal.as_deref().unwrap_or("-")),
+                                action = %escape(f.action.as_deref().unwrap_or("-")),
+                                resource = %escape(f.resource.as_deref().unwrap_or("-")),
+                                "new finding"
+                            );
+                        }
+                    }
+                    if let Some(out) = &mut jsonl {
+                        use std::io::Write;
+                        if let Ok(line) = serde_json::to_string(&f) {
+                            let _ = writeln!(out, "{line}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens an output file for appending, created 0600.
+fn open_private_append(p: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(p)
+}

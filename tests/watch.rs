@@ -1,0 +1,253 @@
+//! The service, run for real: `whydenied watch` on temporary directories, stopped with SIGTERM
+//! and killed with SIGKILL, files rotated under it, and the sd_notify protocol read from a
+//! datagram socket of our own.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DENIED: &str = r#"{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"PutItem","awsRegion":"eu-west-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/app-role/app-fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/T because no identity-based policy allows the dynamodb:PutItem action","eventID":"EVENT-ID","recipientAccountId":"111122223333","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/app-role/app-fn","accountId":"111122223333"}}"#;
+
+fn denied(id: &str) -> String {
+    DENIED.replace("EVENT-ID", id)
+}
+
+struct Service {
+    dir: tempfile::TempDir,
+    logs: PathBuf,
+    config: PathBuf,
+    db: PathBuf,
+}
+
+impl Service {
+    fn new() -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        let db = dir.path().join("w.db");
+        let config = dir.path().join("w.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "database = {:?}\n[[source]]\npath = {:?}\n[service]\nrescan_ms = 100\n",
+                db.display().to_string(),
+                format!("{}/**/*", logs.display())
+            ),
+        )
+        .unwrap();
+        Service {
+            dir,
+            logs,
+            config,
+            db,
+        }
+    }
+
+    fn start(&self, notify: Option<&Path>) -> Child {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_whydenied"));
+        c.args(["watch", "--config"])
+            .arg(&self.config)
+            .env_remove("WHYDENIED_DB")
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(n) = notify {
+            c.env("NOTIFY_SOCKET", n);
+        }
+        c.spawn().unwrap()
+    }
+
+    /// Pieces of evidence stored (the sum of finding counts).
+    fn stored(&self) -> u64 {
+        let out = Command::new(env!("CARGO_BIN_EXE_whydenied"))
+            .arg("--db")
+            .arg(&self.db)
+            .args(["report", "--format", "json"])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            return 0;
+        }
+        let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v.iter().map(|f| f["count"].as_u64().unwrap()).sum()
+    }
+
+    fn wait_for(&self, n: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.stored();
+            if got >= n || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn append(&self, file: &str, ids: std::ops::Range<u32>) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.logs.join(file))
+            .unwrap();
+        for i in ids {
+            writeln!(f, "{}", denied(&format!("ev-{i}"))).unwrap();
+        }
+    }
+}
+
+fn terminate(child: &mut Child) -> (Option<i32>, Duration) {
+    let t = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return (s.code(), t.elapsed());
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            return (None, t.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_commits_and_exits_zero_quickly() {
+    let s = Service::new();
+    let mut child = s.start(None);
+    s.append("a.jsonl", 0..50);
+    assert_eq!(s.wait_for(50), 50);
+    s.append("a.jsonl", 50..80);
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, took) = terminate(&mut child);
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Everything appended before the signal and picked up is committed; a restart reads the
+    // rest without counting anything twice.
+    let mut child = s.start(None);
+    assert_eq!(s.wait_for(80), 80);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(s.stored(), 80);
+    terminate(&mut child);
+    let _ = &s.dir;
+}
+
+#[test]
+fn sigkill_mid_stream_loses_nothing_and_counts_nothing_twice() {
+    let s = Service::new();
+    let mut child = s.start(None);
+    let mut next = 0u32;
+    for round in 0..4 {
+        // Write in bursts while the service reads, and kill it without warning.
+        for _ in 0..5 {
+            s.append("stream.jsonl", next..next + 20);
+            next += 20;
+            std::thread::sleep(Duration::from_millis(15 + 10 * round));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        child = s.start(None);
+    }
+    assert_eq!(s.wait_for(u64::from(next)), u64::from(next));
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        s.stored(),
+        u64::from(next),
+        "exactly once after {next} lines and 4 SIGKILLs"
+    );
+    terminate(&mut child);
+}
+
+#[test]
+fn rotations_of_every_style_are_followed() {
+    let s = Service::new();
+    let mut child = s.start(None);
+    // Rename and create.
+    s.append("app.log.jsonl", 0..10);
+    assert_eq!(s.wait_for(10), 10);
+    std::fs::rename(s.logs.join("app.log.jsonl"), s.logs.join("app.log.1")).unwrap();
+    s.append("app.log.jsonl", 10..15);
+    assert_eq!(s.wait_for(15), 15);
+    // Copytruncate: copy away, truncate in place, write on.
+    std::fs::copy(s.logs.join("app.log.jsonl"), s.logs.join("app.log.2")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(s.logs.join("app.log.jsonl"))
+        .unwrap();
+    s.append("app.log.jsonl", 15..20);
+    assert_eq!(s.wait_for(20), 20);
+    // A gzip archive written elsewhere and renamed into place.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let records: Vec<String> = (20..30).map(|i| denied(&format!("ev-{i}"))).collect();
+    write!(gz, "{{\"Records\":[{}]}}", records.join(",")).unwrap();
+    let tmp = s.dir.path().join("incoming.json.gz");
+    std::fs::write(&tmp, gz.finish().unwrap()).unwrap();
+    std::fs::create_dir_all(s.logs.join("2026/11/20")).unwrap();
+    std::fs::rename(&tmp, s.logs.join("2026/11/20/trail.json.gz")).unwrap();
+    assert_eq!(s.wait_for(30), 30);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(s.stored(), 30, "nothing read twice");
+    terminate(&mut child);
+}
+
+#[test]
+fn speaks_the_sd_notify_protocol() {
+    let s = Service::new();
+    let sock_path = s.dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut child = s.start(Some(&sock_path));
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), "READY=1");
+    let (code, _) = terminate(&mut child);
+    assert_eq!(code, Some(0));
+    let mut got = Vec::new();
+    while let Ok(n) = sock.recv(&mut buf) {
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        if got.iter().any(|m| m == "STOPPING=1") {
+            break;
+        }
+    }
+    assert!(got.iter().any(|m| m == "STOPPING=1"), "{got:?}");
+}
+
+#[test]
+fn check_config_names_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[[source]]\npath = \"/x/*\"\nstrat_at = \"end\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_whydenied"))
+        .args(["watch", "--check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("strat_at") && err.contains("line 3"), "{err}");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/whydenied.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_whydenied"))
+        .args(["watch", "--check-config", "--config"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
