@@ -456,9 +456,23 @@ fn tailer(
         } else {
             config.rescan()
         };
+        // Collect every wake-up that arrived (a burst of file events is one), without losing a
+        // reload or a stop among them.
+        let mut reload = false;
         match wake.recv_timeout(wait) {
-            Ok(Wake::Stop) => break,
-            Ok(Wake::Reload) => match Config::load(&config_path) {
+            Ok(Wake::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(Wake::Reload) => reload = true,
+            Ok(Wake::Files) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        while let Ok(w) = wake.try_recv() {
+            match w {
+                Wake::Stop => return Ok(()),
+                Wake::Reload => reload = true,
+                Wake::Files => {}
+            }
+        }
+        if reload {
+            match Config::load(&config_path) {
                 Ok(c) => {
                     tail.set_specs(specs(&c));
                     config = c;
@@ -468,16 +482,7 @@ fn tailer(
                 Err(e) => {
                     tracing::error!(error = %e, "configuration not reloaded; keeping the old one")
                 }
-            },
-            Ok(Wake::Files) | Err(mpsc::RecvTimeoutError::Timeout) => {
-                // Coalesce a burst of file events.
-                while let Ok(w) = wake.try_recv() {
-                    if w == Wake::Stop {
-                        return Ok(());
-                    }
-                }
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     Ok(())

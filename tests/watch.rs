@@ -58,7 +58,7 @@ impl Service {
             .env_remove("WHYDENIED_DB")
             .env_remove("NOTIFY_SOCKET")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(std::fs::File::create(self.dir.path().join("service.log")).unwrap());
         if let Some(n) = notify {
             c.env("NOTIFY_SOCKET", n);
         }
@@ -250,4 +250,145 @@ fn check_config_names_the_bad_key() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn sighup_reloads_sources_and_policies_keeping_positions() {
+    let s = Service::new();
+    let other = s.dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let mut child = s.start(None);
+    s.append("a.jsonl", 0..5);
+    assert_eq!(s.wait_for(5), 5);
+    // A second source and a policy directory appear in the config; SIGHUP picks them up.
+    let policies = s.dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let auth = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/policies/iam-authorization-details.json");
+    std::fs::copy(&auth, policies.join("auth.json")).unwrap();
+    let mut cfg = std::fs::read_to_string(&s.config).unwrap();
+    cfg.push_str(&format!(
+        "[[source]]\npath = {:?}\n[policies]\npaths = [{:?}]\n",
+        format!("{}/*", other.display()),
+        format!("{}/*.json", policies.display())
+    ));
+    std::fs::write(&s.config, cfg).unwrap();
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut f = std::fs::File::create(other.join("b.jsonl")).unwrap();
+    for i in 5..8 {
+        writeln!(f, "{}", denied(&format!("ev-{i}"))).unwrap();
+    }
+    assert_eq!(
+        s.wait_for(8),
+        8,
+        "the new source is read, the old one not again: {}",
+        std::fs::read_to_string(s.dir.path().join("service.log")).unwrap_or_default()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(s.stored(), 8);
+    // The policies were imported: simulate knows the sample roles.
+    let out = Command::new(env!("CARGO_BIN_EXE_whydenied"))
+        .arg("--db")
+        .arg(&s.db)
+        .args([
+            "simulate",
+            "--principal",
+            "arn:aws:iam::111122223333:role/orders-worker-role",
+            "--action",
+            "sqs:ReceiveMessage",
+            "--resource",
+            "arn:aws:sqs:eu-west-1:111122223333:orders-queue",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, _) = terminate(&mut child);
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn the_example_config_runs_against_rotating_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let trail = root.join("cloudtrail");
+    let lambda = root.join("lambda");
+    std::fs::create_dir_all(trail.join("2026/11/20")).unwrap();
+    std::fs::create_dir_all(&lambda).unwrap();
+    // The shipped example, with its directories moved under the test's own.
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/whydenied.toml"))
+            .unwrap();
+    let cfg = example
+        .replace("/var/lib/whydenied", &root.display().to_string())
+        .replace("/var/log/aws", &root.display().to_string())
+        .replace(
+            "/etc/whydenied/policies",
+            &root.join("policies").display().to_string(),
+        )
+        .replace("start_at = \"end\"", "start_at = \"beginning\"");
+    let cfg_path = root.join("whydenied.toml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_whydenied"))
+        .args(["watch", "--config"])
+        .arg(&cfg_path)
+        .env_remove("WHYDENIED_DB")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = root.join("whydenied.db");
+    // CloudTrail delivery files arrive whole, renamed into place.
+    for n in 0..3 {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let records: Vec<String> = (0..4).map(|i| denied(&format!("ct-{n}-{i}"))).collect();
+        write!(gz, "{{\"Records\":[{}]}}", records.join(",")).unwrap();
+        let tmp = root.join(format!(".part{n}"));
+        std::fs::write(&tmp, gz.finish().unwrap()).unwrap();
+        std::fs::rename(
+            &tmp,
+            trail.join(format!(
+                "2026/11/20/111122223333_CloudTrail_eu-west-1_{n}.json.gz"
+            )),
+        )
+        .unwrap();
+    }
+    // A Lambda log exported line by line, rotated by rename-and-create halfway.
+    let line = |i: u32| {
+        format!(
+            "2026-11-20T10:00:{i:02}.000Z [ERROR] ClientError: An error occurred (AccessDeniedException) when calling the GetParameter operation: User: arn:aws:sts::111122223333:assumed-role/fn-role/fn is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:eu-west-1:111122223333:parameter/p{i} because no identity-based policy allows the ssm:GetParameter action\n"
+        )
+    };
+    let log = lambda.join("fn.log");
+    let mut f = std::fs::File::create(&log).unwrap();
+    for i in 0..5 {
+        f.write_all(line(i).as_bytes()).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::rename(&log, lambda.join("fn.log.1")).unwrap();
+    let mut f = std::fs::File::create(&log).unwrap();
+    for i in 5..10 {
+        f.write_all(line(i).as_bytes()).unwrap();
+    }
+    let s = Service {
+        dir: tempfile::tempdir().unwrap(),
+        logs: lambda.clone(),
+        config: cfg_path.clone(),
+        db: db.clone(),
+    };
+    assert_eq!(s.wait_for(22), 22, "12 CloudTrail denials and 10 log lines");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(s.stored(), 22);
+    let (code, _) = terminate(&mut child);
+    assert_eq!(code, Some(0));
 }
