@@ -119,6 +119,9 @@ struct ReplayArgs {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0, hide = true)]
     threads: usize,
+    /// Benchmark baseline: only decompress the files (nothing is parsed or stored).
+    #[arg(long, hide = true)]
+    decompress_only: bool,
     /// Files or directories to read.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -308,6 +311,7 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     let opts = Options {
         threads: a.threads,
         policies: Some(path.clone()),
+        decompress_only: a.decompress_only,
         ..Options::default()
     };
     let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;

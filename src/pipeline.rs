@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use crate::diagnose::{self, Diagnosis};
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
-use crate::parse::{Denial, ParseError, Parser, RoleChange};
+use crate::parse::{Denial, ParseError, Parsed, Parser, RoleChange};
 use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
@@ -29,6 +29,8 @@ pub struct Options {
     pub threads: usize,
     /// The database whose imported policies diagnoses consult (each worker opens it read-only).
     pub policies: Option<PathBuf>,
+    /// Benchmark baseline: decompress every file with the same threads, parse nothing.
+    pub decompress_only: bool,
 }
 
 /// What a replay did.
@@ -312,17 +314,14 @@ pub fn process_file(
         Item::Json(pos, bytes) => {
             let pos = at(pos);
             records += 1;
-            match parser.json(bytes) {
-                Ok(Some(d)) => {
+            match parser.json_record(bytes) {
+                Ok(Parsed::Denial(d)) => {
                     denials += 1;
                     let (diag, ev) = observe(&d, rules, src, display, fp, pos);
                     out(diag, ev);
                 }
-                Ok(None) => {
-                    if let Some(c) = parser.role_change(bytes) {
-                        change(c);
-                    }
-                }
+                Ok(Parsed::RoleChange(c)) => change(c),
+                Ok(Parsed::Nothing) => {}
                 Err(ParseError::UnknownShape(keys)) => {
                     // Reported once per file below: a whole file of foreign JSON is one problem.
                     unknown += 1;
@@ -381,6 +380,33 @@ pub fn process_file(
     (records, denials, errors, stored)
 }
 
+/// Reads and decompresses a file, discarding what it holds: the floor a replay is measured
+/// against. Returns the stored size.
+fn decompress_only(path: &Path) -> u64 {
+    use std::io::{BufRead, Read};
+    let Ok(f) = std::fs::File::open(path) else {
+        return 0;
+    };
+    let stored = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut raw = std::io::BufReader::with_capacity(256 * 1024, f);
+    let gz = raw
+        .fill_buf()
+        .map(|h| h.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut reader: Box<dyn Read> = if gz {
+        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+    } else {
+        Box::new(raw)
+    };
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+    }
+    stored
+}
+
 /// Replays files and directories into the store.
 pub fn replay(
     paths: &[PathBuf],
@@ -421,14 +447,31 @@ pub fn replay(
                     return;
                 };
                 // Each worker reads policies through its own connection.
+                // Only a database that holds imported facts is worth asking.
                 let policies = opts
                     .policies
                     .as_deref()
-                    .and_then(|p| Store::open_existing(p).ok().flatten());
+                    .and_then(|p| Store::open_existing(p).ok().flatten())
+                    .filter(|s| s.last_import_ms().is_some());
                 let src = policies.as_ref().map(|s| s as &dyn PolicySource);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
+                    if opts.decompress_only {
+                        let bytes = decompress_only(path);
+                        if tx
+                            .send(Msg::FileDone {
+                                bytes,
+                                records: 0,
+                                denials: 0,
+                                errors: 0,
+                            })
+                            .is_err()
+                        {
+                            break;
+                        }
+                        continue;
+                    }
                     let display = path.display().to_string();
                     let mut batch = Vec::new();
                     let mut problems = Vec::new();

@@ -125,14 +125,8 @@ pub enum IngestError {
     #[error("cannot read: {0}")]
     Io(#[from] io::Error),
     /// The gzip stream ended early or is corrupt; records before that point were kept.
-    #[error(
-        "gzip data is truncated or corrupt after {bytes} decompressed bytes (line {line}): {source}"
-    )]
-    Gzip {
-        bytes: u64,
-        line: u64,
-        source: io::Error,
-    },
+    #[error("gzip data is truncated or corrupt after {bytes} decompressed bytes: {source}")]
+    Gzip { bytes: u64, source: io::Error },
     /// The content is binary or otherwise not a log format.
     #[error("not a log format: {0}")]
     Unrecognised(String),
@@ -292,14 +286,10 @@ fn read_stream<R: BufRead>(
     info: &mut FileInfo,
     gzip: bool,
 ) -> Result<(), IngestError> {
-    let gz_err = |bytes: u64, line: u64, e: io::Error| IngestError::Gzip {
-        bytes,
-        line,
-        source: e,
-    };
+    let gz_err = |bytes: u64, e: io::Error| IngestError::Gzip { bytes, source: e };
     let head = match input.fill_buf() {
         Ok(h) => h.to_vec(),
-        Err(e) if gzip => return Err(gz_err(0, 1, e)),
+        Err(e) if gzip => return Err(gz_err(0, e)),
         Err(e) => return Err(IngestError::Io(e)),
     };
     let Some(shape) = sniff(&head) else {
@@ -310,11 +300,10 @@ fn read_stream<R: BufRead>(
         };
     };
     info.shape = Some(shape);
-    // Count bytes and lines actually read, for messages when a gzip stream breaks.
+    // Count the bytes read, for the message when a gzip stream breaks.
     let mut counter = Counting {
         inner: input,
         bytes: 0,
-        lines: 1,
     };
     let result = match shape {
         Shape::Json => {
@@ -352,7 +341,7 @@ fn read_stream<R: BufRead>(
             }
             Ok(())
         }
-        Err(e) if gzip => Err(gz_err(counter.bytes, counter.lines, e)),
+        Err(e) if gzip => Err(gz_err(counter.bytes, e)),
         Err(e) => Err(IngestError::Io(e)),
     }
 }
@@ -400,18 +389,16 @@ fn describe_binary(head: &[u8]) -> String {
     }
 }
 
-/// A `BufRead` adaptor that counts bytes and newlines consumed.
+/// A `BufRead` adaptor that counts the bytes consumed.
 struct Counting<'a, R: BufRead> {
     inner: &'a mut R,
     bytes: u64,
-    lines: u64,
 }
 
 impl<R: BufRead> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bytes += n as u64;
-        self.lines += memchr::memchr_iter(b'\n', buf.get(..n).unwrap_or_default()).count() as u64;
         Ok(n)
     }
 }
@@ -421,10 +408,7 @@ impl<R: BufRead> BufRead for Counting<'_, R> {
         self.inner.fill_buf()
     }
     fn consume(&mut self, amt: usize) {
-        if let Ok(buf) = self.inner.fill_buf() {
-            let part = buf.get(..amt).unwrap_or(buf);
-            self.lines += memchr::memchr_iter(b'\n', part).count() as u64;
-        }
+        // Lines are the framers' business; counting them twice would cost a pass over the data.
         self.bytes += amt as u64;
         self.inner.consume(amt);
     }

@@ -186,23 +186,34 @@ impl JsonRecord<'_> {
 const MAX_NESTING: u8 = 3;
 
 /// Entry point for one JSON record.
-pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<Option<super::Denial>, ParseError> {
+pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<super::Parsed, ParseError> {
+    use super::Parsed;
     // Cheap skip: no error field and no denial wording means nothing to do.
     // `errorCode` without quotes also finds the escaped key inside a lookup-events string.
-    let has_error = memchr::memmem::find(bytes, b"errorCode").is_some();
+    let has_error = p.error_code.find(bytes).is_some();
     if !has_error {
-        // A CloudTrail event without an error is no denial, whatever its parameters say.
-        if memchr::memmem::find(bytes, b"\"eventSource\"").is_some() {
-            return Ok(None);
+        // A CloudTrail event without an error is no denial, whatever its parameters say; a
+        // successful IAM call may be a role change worth remembering.
+        if let Some(i) = p.event_source.find(bytes) {
+            let value = bytes.get(i + 13..).unwrap_or_default();
+            let value = value
+                .iter()
+                .position(|b| !matches!(b, b':' | b' ' | b'"'))
+                .and_then(|k| value.get(k..))
+                .unwrap_or_default();
+            if value.starts_with(b"iam.amazonaws.com") {
+                return Ok(role_change(bytes).map_or(Parsed::Nothing, Parsed::RoleChange));
+            }
+            return Ok(Parsed::Nothing);
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
-            return Ok(None);
+            return Ok(Parsed::Nothing);
         };
         if !p.grammar.may_match(text) {
-            return Ok(None);
+            return Ok(Parsed::Nothing);
         }
     }
-    json_value(p, bytes, 0)
+    Ok(json_value(p, bytes, 0)?.map_or(Parsed::Nothing, |d| Parsed::Denial(Box::new(d))))
 }
 
 fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>, ParseError> {

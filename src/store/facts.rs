@@ -249,47 +249,61 @@ impl Store {
 
     /// When policies were last imported (epoch ms), if ever.
     pub fn last_import_ms(&self) -> Option<i64> {
-        self.conn
-            .query_row("SELECT MAX(at) FROM imports", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })
-            .ok()
-            .flatten()
+        self.query_cached("SELECT MAX(at) FROM imports", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .ok()
+        .flatten()
     }
 
     fn principal_row(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Option<PrincipalRow> {
-        self.conn
-            .query_row(sql, args, |r| {
-                let kind: String = r.get(1)?;
-                let parse = |i: usize| -> rusqlite::Result<String> { r.get(i) };
-                Ok(PrincipalRow {
-                    arn: r.get(0)?,
-                    kind: match kind.as_str() {
-                        "role" => "role",
-                        "user" => "user",
-                        _ => "group",
-                    },
-                    name: r.get(2)?,
-                    path: r.get(3)?,
-                    account: r.get(4)?,
-                    id: r.get(5)?,
-                    trust: r
-                        .get::<_, Option<String>>(6)?
-                        .and_then(|t| serde_json::from_str(&t).ok()),
-                    boundary: Some(r.get(7)?),
-                    tags: serde_json::from_str(&parse(8)?).ok(),
-                    groups: serde_json::from_str(&parse(9)?).ok(),
-                    attached: serde_json::from_str(&parse(10)?).ok(),
-                    inline: serde_json::from_str(&parse(11)?).ok(),
-                })
+        self.query_cached(sql, args, |r| {
+            let kind: String = r.get(1)?;
+            let parse = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+            Ok(PrincipalRow {
+                arn: r.get(0)?,
+                kind: match kind.as_str() {
+                    "role" => "role",
+                    "user" => "user",
+                    _ => "group",
+                },
+                name: r.get(2)?,
+                path: r.get(3)?,
+                account: r.get(4)?,
+                id: r.get(5)?,
+                trust: r
+                    .get::<_, Option<String>>(6)?
+                    .and_then(|t| serde_json::from_str(&t).ok()),
+                boundary: Some(r.get(7)?),
+                tags: serde_json::from_str(&parse(8)?).ok(),
+                groups: serde_json::from_str(&parse(9)?).ok(),
+                attached: serde_json::from_str(&parse(10)?).ok(),
+                inline: serde_json::from_str(&parse(11)?).ok(),
             })
-            .optional()
-            .ok()
-            .flatten()
+        })
+        .optional()
+        .ok()
+        .flatten()
     }
 }
 
 const PRINCIPAL_COLUMNS: &str = "SELECT arn, kind, name, path, account, id, trust, boundary, tags, groups, attached, inline FROM principals";
+
+impl Store {
+    /// One row through a cached prepared statement: policy lookups run once per denial.
+    fn query_cached<
+        T,
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    >(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T> {
+        self.conn.prepare_cached(sql)?.query_row(params, f)
+    }
+}
 
 impl PolicySource for Store {
     fn principal(&self, arn: &str) -> Option<PrincipalRow> {
@@ -319,29 +333,27 @@ impl PolicySource for Store {
     }
 
     fn managed(&self, arn: &str) -> Option<Value> {
-        self.conn
-            .query_row(
-                "SELECT document FROM managed_policies WHERE arn = ?1",
-                params![arn],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .ok()
-            .flatten()
-            .and_then(|d| serde_json::from_str(&d).ok())
+        self.query_cached(
+            "SELECT document FROM managed_policies WHERE arn = ?1",
+            params![arn],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
+        .and_then(|d| serde_json::from_str(&d).ok())
     }
 
     fn resource_policy(&self, resource_arn: &str) -> Option<Value> {
-        self.conn
-            .query_row(
-                "SELECT document FROM resource_policies WHERE resource_arn = ?1",
-                params![resource_arn],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .ok()
-            .flatten()
-            .and_then(|d| serde_json::from_str(&d).ok())
+        self.query_cached(
+            "SELECT document FROM resource_policies WHERE resource_arn = ?1",
+            params![resource_arn],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
+        .and_then(|d| serde_json::from_str(&d).ok())
     }
 
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
@@ -371,49 +383,45 @@ impl PolicySource for Store {
     }
 
     fn org_parent(&self, child: &str) -> Option<String> {
-        self.conn
-            .query_row(
-                "SELECT parent FROM org_parents WHERE child = ?1",
-                params![child],
-                |r| r.get(0),
-            )
-            .optional()
-            .ok()
-            .flatten()
+        self.query_cached(
+            "SELECT parent FROM org_parents WHERE child = ?1",
+            params![child],
+            |r| r.get(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
     }
 
     fn has_org_policies(&self) -> bool {
-        self.conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM org_targets)", [], |r| {
-                r.get::<_, bool>(0)
-            })
-            .unwrap_or(false)
+        self.query_cached("SELECT EXISTS (SELECT 1 FROM org_targets)", [], |r| {
+            r.get::<_, bool>(0)
+        })
+        .unwrap_or(false)
     }
 
     fn function(&self, name_or_arn: &str) -> Option<FunctionRow> {
         let sql = "SELECT arn, name, role, kms_key, vpc_subnets, tracing, dead_letter, log_group FROM functions WHERE arn = ?1 OR name = ?1 ORDER BY imported_at DESC LIMIT 1";
-        self.conn
-            .query_row(sql, params![name_or_arn], |r| {
-                let subnets: String = r.get(4)?;
-                Ok(FunctionRow {
-                    arn: r.get(0)?,
-                    name: r.get(1)?,
-                    role: r.get(2)?,
-                    kms_key: r.get(3)?,
-                    vpc_subnets: serde_json::from_str(&subnets).unwrap_or_default(),
-                    tracing: r.get(5)?,
-                    dead_letter: r.get(6)?,
-                    log_group: r.get(7)?,
-                })
+        self.query_cached(sql, params![name_or_arn], |r| {
+            let subnets: String = r.get(4)?;
+            Ok(FunctionRow {
+                arn: r.get(0)?,
+                name: r.get(1)?,
+                role: r.get(2)?,
+                kms_key: r.get(3)?,
+                vpc_subnets: serde_json::from_str(&subnets).unwrap_or_default(),
+                tracing: r.get(5)?,
+                dead_letter: r.get(6)?,
+                log_group: r.get(7)?,
             })
-            .optional()
-            .ok()
-            .flatten()
+        })
+        .optional()
+        .ok()
+        .flatten()
     }
 
     fn mapping_for(&self, function_arn: &str, source_arn: &str) -> Option<MappingRow> {
-        self.conn
-            .query_row(
+        self.query_cached(
                 "SELECT uuid, function_arn, source_arn, state, last_result, kms_key, on_failure FROM mappings
                  WHERE function_arn = ?1 AND source_arn = ?2 LIMIT 1",
                 params![function_arn, source_arn],
@@ -509,9 +517,7 @@ impl Store {
             let Some(role) = crate::parse::arn::role_name(&principal) else {
                 continue;
             };
-            let change: Option<(String, i64, Option<String>)> = self
-                .conn
-                .query_row(
+            let change: Option<(String, i64, Option<String>)> = self.query_cached(
                     "SELECT event_name, time, detail FROM role_changes WHERE role_name = ?1 AND time BETWEEN ?2 AND ?3
                      ORDER BY ABS(time - ?4) LIMIT 1",
                     params![role, first - PROPAGATION_WINDOW_MS, last + PROPAGATION_WINDOW_MS, first],
