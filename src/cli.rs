@@ -39,6 +39,12 @@ enum Command {
     Simulate(SimulateArgs),
     /// The service: tail the configured sources until SIGTERM.
     Watch(WatchArgs),
+    /// One finding in full: evidence, explanation, fix and commands (same as `report --id`).
+    Show(ShowArgs),
+    /// Silence an expected denial: stored, counted, but hidden from reports.
+    Suppress(SuppressArgs),
+    /// Counts by cause, kind, function and day, and the ingest counters.
+    Stats(StatsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -158,6 +164,49 @@ struct ReportArgs {
     /// With --fixes: write the policy document to this file.
     #[arg(long, short = 'o', value_name = "FILE", requires = "fixes")]
     output: Option<PathBuf>,
+    /// Only open or resolved findings (default: all).
+    #[arg(long, value_enum, default_value = "all")]
+    status: StatusArg,
+    /// Show suppressed findings too (they are always stored and counted).
+    #[arg(long)]
+    all: bool,
+    /// A file of suppression rules ([[suppress]] tables), besides those stored with `suppress`.
+    #[arg(long, value_name = "FILE", env = "WHYDENIED_SUPPRESSIONS")]
+    suppressions: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StatusArg {
+    Open,
+    Resolved,
+    All,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// The finding's id (or its first characters).
+    id: String,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+struct SuppressArgs {
+    /// The finding to silence: its principal, action, resource and cause become the rule.
+    id: String,
+    /// Why this denial is expected.
+    #[arg(long)]
+    reason: String,
+    /// The rule stops applying after this time (RFC 3339) or this long from now (30d).
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct StatsArgs {
+    /// table or json.
+    #[arg(long, value_enum, default_value = "table")]
+    format: SimFormat,
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +271,26 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Import(a) => import(cli.db, a),
         Command::Simulate(a) => simulate(cli.db, a, &rules),
         Command::Watch(a) => watch(cli.db, a),
+        Command::Show(a) => report_cmd(
+            cli.db,
+            ReportArgs {
+                format: a.format,
+                since: None,
+                until: None,
+                function: None,
+                role: None,
+                account: None,
+                cause: None,
+                id: Some(a.id),
+                fixes: false,
+                output: None,
+                status: StatusArg::All,
+                all: true,
+                suppressions: None,
+            },
+        ),
+        Command::Suppress(a) => suppress(cli.db, a),
+        Command::Stats(a) => stats(cli.db, a),
     }
 }
 
@@ -375,17 +444,190 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
         role: a.role,
         account: a.account,
         cause: a.cause,
-        id: a.id,
+        id: a.id.clone(),
+        status: match a.status {
+            StatusArg::Open => Some("open".into()),
+            StatusArg::Resolved => Some("resolved".into()),
+            StatusArg::All => None,
+        },
     };
-    let findings = store.findings(&q)?;
+    let mut findings = store.findings(&q)?;
+    // Suppressions: from the store and from a rules file; a match is noted, and hidden unless
+    // --all (or one finding is asked for by id).
+    let mut rules_list = store.suppressions()?;
+    if let Some(file) = &a.suppressions {
+        rules_list.extend(load_suppressions(file)?);
+    }
+    let now = jiff::Timestamp::now().as_millisecond();
+    for f in &mut findings {
+        f.suppressed = rules_list.iter().find(|r| r.matches(f, now)).cloned();
+    }
+    if !a.all && a.id.is_none() {
+        findings.retain(|f| f.suppressed.is_none());
+    }
     if a.fixes {
         return merged_fixes(&store, &findings, a.output.as_deref());
     }
-    print(&report::render(
+    let format = format_of(&a.format);
+    let style = report::Style::detect(std::io::stdout().is_terminal());
+    if a.id.is_some() && format == Format::Table {
+        match findings.as_slice() {
+            [one] => print(&report::detail(one, style))?,
+            [] => bail!("no finding with that id"),
+            many => {
+                print(&report::render_styled(many, format, table_width(), style))?;
+            }
+        }
+        return Ok(0);
+    }
+    print(&report::render_styled(
         &findings,
-        format_of(&a.format),
+        format,
         table_width(),
+        style,
     ))?;
+    Ok(0)
+}
+
+/// A suppression rules file: `[[suppress]]` tables.
+fn load_suppressions(path: &std::path::Path) -> Result<Vec<whydenied::store::Suppression>> {
+    whydenied::daemon::load_suppressions(path).map_err(|e| anyhow!(e))
+}
+
+fn suppress(db: Option<PathBuf>, a: SuppressArgs) -> Result<i32> {
+    let path = db_path(db)?;
+    let mut store = match Store::open_existing(&path)? {
+        Some(_) => Store::open(&path)?,
+        None => bail!("no database at {}", path.display()),
+    };
+    let found = store.findings(&Query {
+        id: Some(a.id.clone()),
+        ..Query::default()
+    })?;
+    let f = match found.as_slice() {
+        [one] => one,
+        [] => bail!("no finding with id {}", a.id),
+        _ => bail!("{} matches several findings: give more of the id", a.id),
+    };
+    let until = match &a.until {
+        Some(u) => Some(
+            jiff::Timestamp::from_millisecond(parse_future(u)?)
+                .map_err(|e| anyhow!("{e}"))?
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+        ),
+        None => None,
+    };
+    let rule = whydenied::store::Suppression {
+        principal: f.principal.clone(),
+        action: f.action.clone(),
+        resource: f.resource.clone(),
+        cause: Some(f.cause.clone()),
+        function: None,
+        reason: a.reason.clone(),
+        until,
+    };
+    store.add_suppression(&rule)?;
+    println!(
+        "suppressed {} ({} {}){}",
+        f.id,
+        report::escape(f.action.as_deref().unwrap_or("-")),
+        report::escape(f.principal.as_deref().unwrap_or("-")),
+        rule.until
+            .as_deref()
+            .map(|u| format!(" until {u}"))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+/// An RFC 3339 time, or a duration from now (`30d`).
+fn parse_future(s: &str) -> Result<i64> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond());
+    }
+    let span: jiff::Span = s
+        .parse()
+        .map_err(|e| anyhow!("{s:?} is neither a time nor a duration: {e}"))?;
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    Ok(now.checked_add(span.abs())?.timestamp().as_millisecond())
+}
+
+fn stats(db: Option<PathBuf>, a: StatsArgs) -> Result<i32> {
+    let path = db_path(db)?;
+    let store = match Store::open_existing(&path)? {
+        Some(s) => s,
+        None => bail!("no database at {} yet", path.display()),
+    };
+    let by = |c: &str| -> Result<Vec<(String, u64, u64)>> { Ok(store.counts_by(c)?) };
+    let (cause, kind, function, status) =
+        (by("cause")?, by("kind")?, by("function")?, by("status")?);
+    let days = store.denials_by_day()?;
+    let ingest = store.ingest_counters()?;
+    if a.format == SimFormat::Json {
+        let obj = |v: &Vec<(String, u64, u64)>| {
+            serde_json::Value::Object(
+                v.iter()
+                    .map(|(k, f, d)| (k.clone(), serde_json::json!({"findings": f, "denials": d})))
+                    .collect(),
+            )
+        };
+        let out = serde_json::json!({
+            "by_cause": obj(&cause),
+            "by_kind": obj(&kind),
+            "by_function": obj(&function),
+            "by_status": obj(&status),
+            "denials_by_day": serde_json::Value::Object(days.iter().map(|(d, n)| (d.clone(), serde_json::json!(n))).collect()),
+            "ingest": ingest,
+        });
+        print(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+        return Ok(0);
+    }
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for (title, rows) in [
+        ("cause", &cause),
+        ("kind", &kind),
+        ("function", &function),
+        ("status", &status),
+    ] {
+        let _ = writeln!(s, "by {title}:");
+        for (k, f, d) in rows.iter() {
+            let _ = writeln!(
+                s,
+                "  {:<28} {:>6} findings {:>8} denials",
+                report::escape(k),
+                f,
+                d
+            );
+        }
+    }
+    let _ = writeln!(s, "denials by day:");
+    for (d, n) in &days {
+        let _ = writeln!(s, "  {d:<28} {n:>8}");
+    }
+    let _ = writeln!(s, "ingest:");
+    let null = serde_json::Value::Null;
+    let r = ingest.get("replay").unwrap_or(&null);
+    let _ = writeln!(
+        s,
+        "  replays {}, files {}, records {}, denials {}, errors {}, last {}",
+        r["replays"],
+        r["files"],
+        r["records"],
+        r["denials"],
+        r["errors"],
+        r["last_replay"].as_str().unwrap_or("-")
+    );
+    let w = ingest.get("service").unwrap_or(&null);
+    let _ = writeln!(
+        s,
+        "  service: {} files tailed, {} bytes behind, last commit {}",
+        w["files_tailed"],
+        w["lag_bytes"],
+        w["last_commit"].as_str().unwrap_or("-")
+    );
+    print(&s)?;
     Ok(0)
 }
 
@@ -644,6 +886,12 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
                 failed += 1;
             }
         }
+    }
+    // Findings whose fix the imported policies now show applied are resolved.
+    let rules = Rules::embedded()?;
+    let resolved = pipeline::resolve_fixed(&mut store, &rules)?;
+    if resolved > 0 {
+        println!("{resolved} finding(s) resolved: the imported policies now allow them");
     }
     Ok(if failed > 0 { 1 } else { 0 })
 }

@@ -73,6 +73,9 @@ pub struct Output {
     pub jsonl: Option<PathBuf>,
     /// One structured log line per new finding (default true).
     pub log_findings: Option<bool>,
+    /// A file of suppression rules (`[[suppress]]` tables): matching findings are stored and
+    /// counted, but neither logged nor written to `jsonl`.
+    pub suppressions: Option<PathBuf>,
 }
 
 /// `[service]`: timing and limits.

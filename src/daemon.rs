@@ -504,6 +504,10 @@ fn writer(
         None => None,
     };
     let log_findings = output.log_findings.unwrap_or(true);
+    let suppressions = match &output.suppressions {
+        Some(p) => load_suppressions(p).map_err(DaemonError::Other)?,
+        None => Vec::new(),
+    };
     for msg in rx.iter() {
         match msg {
             Msg::Import { file, imported } => {
@@ -548,6 +552,13 @@ fn writer(
                     let Some(f) = found.into_iter().next() else {
                         continue;
                     };
+                    let now = jiff::Timestamp::now().as_millisecond();
+                    let mut rules = suppressions.clone();
+                    rules.extend(store.suppressions().unwrap_or_default());
+                    if let Some(rule) = rules.iter().find(|r| r.matches(&f, now)) {
+                        tracing::debug!(finding = %f.id, reason = %escape(&rule.reason), "suppressed finding");
+                        continue;
+                    }
                     if *created {
                         counters.new_findings.fetch_add(1, Ordering::Relaxed);
                         if log_findings {
@@ -573,6 +584,20 @@ fn writer(
         }
     }
     Ok(())
+}
+
+/// A suppression rules file: `[[suppress]]` tables.
+pub fn load_suppressions(path: &Path) -> Result<Vec<crate::store::Suppression>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        suppress: Vec<crate::store::Suppression>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let f: File = toml::from_str(&text)
+        .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim()))?;
+    Ok(f.suppress)
 }
 
 /// Opens an output file for appending, created 0600.

@@ -571,6 +571,10 @@ fn correlate(
         return;
     }
     merged_commands(diag, &set, src);
+    if v.decision == Decision::Unknown {
+        // Undecided now, so a fix cannot be proven either.
+        return;
+    }
     let failing = verify(&diag.fix, &req, &mut set, rules, src, &action);
     diag.fix.verified = Some(failing.is_none());
     if let Some(after) = failing {

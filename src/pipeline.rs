@@ -601,6 +601,9 @@ impl Aggregate {
                 policy_state: d.policy_state.clone(),
                 explanation: d.explanation.clone(),
                 fix: d.fix.clone(),
+                status: "open".to_string(),
+                resolved_at: None,
+                suppressed: None,
             }
         });
         f.count += 1;
@@ -626,4 +629,66 @@ impl Aggregate {
         });
         v
     }
+}
+
+/// After an import: every open finding whose request the stored policies now allow is resolved
+/// (its fix was applied). New evidence reopens it. Returns how many were resolved.
+pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    use crate::evaluate::{
+        self, Caller, Decision, Request, RequestContext, context::Facts, gather,
+    };
+    let open = store.findings(&store::Query {
+        status: Some("open".into()),
+        ..store::Query::default()
+    })?;
+    let mut fixed = Vec::new();
+    for f in &open {
+        let (Some(principal), Some(action)) = (&f.principal, &f.action) else {
+            continue;
+        };
+        let resource = f.resource.clone().unwrap_or_else(|| "*".into());
+        let (caller, resource) = if f.kind == "invoke_permission" {
+            (Caller::Service(principal.clone()), resource)
+        } else if f.kind == "trigger_setup" && f.cause == "trust_policy" {
+            (
+                Caller::Service("lambda.amazonaws.com".into()),
+                principal.clone(),
+            )
+        } else {
+            let Some(p) = crate::parse::arn::Principal::parse(principal) else {
+                continue;
+            };
+            (
+                Caller::Iam {
+                    arn: p.iam_arn(),
+                    session_arn: None,
+                    account: p.account.to_string(),
+                },
+                resource,
+            )
+        };
+        let (set, gaps) = gather::gather(&*store, rules, &caller, action, &resource);
+        if gaps.principal_missing
+            || (matches!(caller, Caller::Service(_)) && set.resource.is_none())
+        {
+            continue;
+        }
+        let ctx = RequestContext::derive(&caller, &resource, &Facts::default());
+        let v = evaluate::evaluate(
+            &Request {
+                caller,
+                action,
+                resource: &resource,
+                context: &ctx,
+            },
+            &set,
+        );
+        if v.decision == Decision::Allow {
+            fixed.push(f.id.clone());
+        }
+    }
+    for id in &fixed {
+        store.resolve(id)?;
+    }
+    Ok(fixed.len() as u64)
 }

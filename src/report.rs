@@ -57,6 +57,37 @@ pub fn escape_markdown(s: &str) -> String {
 
 /// Renders findings in `format`. `width` is the terminal width for tables.
 pub fn render(findings: &[Finding], format: Format, width: u16) -> String {
+    render_styled(findings, format, width, Style::Plain)
+}
+
+/// Whether terminal output may use colours: only on a terminal, and never with `NO_COLOR` set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Color,
+}
+
+impl Style {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset or empty.
+    pub fn detect(is_terminal: bool) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if is_terminal && !no_color {
+            Style::Color
+        } else {
+            Style::Plain
+        }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        match self {
+            Style::Plain => text.to_string(),
+            Style::Color => format!("\x1b[{code}m{text}\x1b[0m"),
+        }
+    }
+}
+
+/// Renders findings; tables use colour when `style` allows.
+pub fn render_styled(findings: &[Finding], format: Format, width: u16, style: Style) -> String {
     match format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(findings).unwrap_or_else(|_| "[]".into());
@@ -73,7 +104,7 @@ pub fn render(findings: &[Finding], format: Format, width: u16) -> String {
             }
             s
         }
-        Format::Table => table(findings, width),
+        Format::Table => triage(findings, width, style),
         Format::Markdown => markdown(findings),
     }
 }
@@ -115,6 +146,8 @@ pub fn fix_summary(f: &Finding) -> String {
     }
 }
 
+/// The plain table of findings (one row each), kept for narrow uses.
+#[allow(dead_code)]
 fn table(findings: &[Finding], width: u16) -> String {
     if findings.is_empty() {
         return "No findings.\n".to_string();
@@ -149,6 +182,244 @@ fn table(findings: &[Finding], width: u16) -> String {
     }
     let mut s = t.to_string();
     s.push('\n');
+    s
+}
+
+/// Whether the fix is proven, in a few characters.
+fn verified_mark(f: &Finding) -> &'static str {
+    match f.fix.verified {
+        Some(true) => "verified",
+        Some(false) => "NOT verified",
+        None => "unverified (policies unknown)",
+    }
+}
+
+/// The triage view: findings grouped by function (or role), the group seen most recently
+/// first, each with its cause and the fix in one line.
+fn triage(findings: &[Finding], width: u16, style: Style) -> String {
+    use std::fmt::Write as _;
+    if findings.is_empty() {
+        return "No findings.\n".to_string();
+    }
+    let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
+    for f in findings {
+        let key = match (&f.function, &f.principal) {
+            (Some(func), _) => format!("function {func}"),
+            (None, Some(p)) => {
+                let name = p.rsplit(['/', ':']).next().unwrap_or(p);
+                if p.contains(":role/") {
+                    format!("role {name}")
+                } else if p.contains(":user/") {
+                    format!("user {name}")
+                } else {
+                    name.to_string()
+                }
+            }
+            (None, None) => "unknown principal".to_string(),
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((key, vec![f])),
+        }
+    }
+    // Newest first, then the most denials.
+    let newest = |v: &Vec<&Finding>| v.iter().filter_map(|f| f.last_seen.clone()).max();
+    let total = |v: &Vec<&Finding>| v.iter().map(|f| f.count).sum::<u64>();
+    groups.sort_by(|a, b| {
+        newest(&b.1)
+            .cmp(&newest(&a.1))
+            .then(total(&b.1).cmp(&total(&a.1)))
+    });
+    let mut s = String::new();
+    for (key, list) in &groups {
+        let n = total(list);
+        let last = newest(list)
+            .map(|t| t.get(5..16).unwrap_or(&t).replace('T', " "))
+            .unwrap_or_else(|| "-".into());
+        let role = list
+            .iter()
+            .find_map(|f| f.principal.as_deref())
+            .filter(|p| key.starts_with("function ") && p.contains(":role/"))
+            .map(|p| format!(" ({})", escape(p.rsplit('/').next().unwrap_or(p))))
+            .unwrap_or_default();
+        let counts = format!(
+            ": {} finding{}, {n} denial{}, last {last}",
+            list.len(),
+            if list.len() == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" }
+        );
+        let name = escape(key);
+        // The heading fits the width: the role goes first, then the name is cut.
+        let budget = usize::from(width.max(60));
+        let role = if name.chars().count() + role.chars().count() + counts.chars().count() > budget
+        {
+            String::new()
+        } else {
+            role
+        };
+        let room = budget.saturating_sub(counts.chars().count() + role.chars().count());
+        let name = if name.chars().count() > room {
+            let cut: String = name.chars().take(room.saturating_sub(1)).collect();
+            format!("{cut}…")
+        } else {
+            name
+        };
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        let _ = writeln!(s, "{}{role}{counts}", style.paint("1", &name));
+        let mut t = Table::new();
+        t.load_style(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width.max(60));
+        for f in list {
+            let seen = f
+                .last_seen
+                .as_deref()
+                .map(|s| s.get(5..16).unwrap_or(s).replace('T', " "))
+                .unwrap_or_else(|| "-".into());
+            let mark = match f.fix.verified {
+                Some(true) => style.paint("32", verified_mark(f)),
+                Some(false) => style.paint("31", verified_mark(f)),
+                None => style.paint("33", verified_mark(f)),
+            };
+            let mut state = String::new();
+            if f.status == "resolved" {
+                state.push_str(" [resolved]");
+            }
+            if f.suppressed.is_some() {
+                state.push_str(" [suppressed]");
+            }
+            t.add_row(vec![
+                format!(
+                    "{}\n{}× {seen}",
+                    style.paint("2", &escape(f.id.get(..8).unwrap_or(&f.id))),
+                    f.count
+                ),
+                format!(
+                    "{}{state}\n{}",
+                    escape(f.action.as_deref().unwrap_or("-")),
+                    escape(&f.cause)
+                ),
+                format!("{}\n{mark}", escape(&fix_summary(f))),
+            ]);
+        }
+        if let Some(c) = t.column_mut(0) {
+            c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(16)));
+        }
+        let _ = writeln!(s, "{t}");
+    }
+    s
+}
+
+/// One finding in full: what happened, the evidence, why, and the fix ready to copy.
+pub fn detail(f: &Finding, style: Style) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} {}",
+        style.paint("1", &format!("Finding {}", escape(&f.id))),
+        escape(f.action.as_deref().unwrap_or(""))
+    );
+    let field = |s: &mut String, k: &str, v: &str| {
+        let _ = writeln!(s, "  {:<13} {}", format!("{k}:"), escape(v));
+    };
+    field(&mut s, "kind", &f.kind);
+    field(&mut s, "cause", &f.cause);
+    field(&mut s, "status", &f.status);
+    if let Some(sup) = &f.suppressed {
+        field(&mut s, "suppressed", &sup.reason);
+    }
+    field(&mut s, "policies", &f.policy_state);
+    field(
+        &mut s,
+        "principal",
+        f.principal.as_deref().unwrap_or("unknown"),
+    );
+    if let Some(func) = &f.function {
+        field(&mut s, "function", func);
+    }
+    field(&mut s, "resource", f.resource.as_deref().unwrap_or("-"));
+    field(
+        &mut s,
+        "account",
+        &format!(
+            "{} {}",
+            f.account.as_deref().unwrap_or("-"),
+            f.region.as_deref().unwrap_or("")
+        ),
+    );
+    field(
+        &mut s,
+        "seen",
+        &format!(
+            "{}× from {} to {}",
+            f.count,
+            f.first_seen.as_deref().unwrap_or("-"),
+            f.last_seen.as_deref().unwrap_or("-")
+        ),
+    );
+    let _ = writeln!(s, "\n{}", style.paint("1", "Message"));
+    let _ = writeln!(s, "  {}", escape(&f.message));
+    let _ = writeln!(s, "\n{}", style.paint("1", "Why"));
+    for e in &f.explanation {
+        let _ = writeln!(s, "  - {}", escape(e));
+    }
+    let _ = writeln!(
+        s,
+        "\n{} ({}, {})",
+        style.paint("1", "Fix"),
+        escape(&f.fix.target),
+        verified_mark(f)
+    );
+    if let Some(m) = &f.fix.managed_policy_arn {
+        let _ = writeln!(s, "  Attach the AWS managed policy {}", escape(m));
+    }
+    let statements: Vec<&serde_json::Value> = if f.fix.all_statements.len() > 1 {
+        f.fix.all_statements.iter().collect()
+    } else {
+        f.fix.statement.iter().collect()
+    };
+    for st in statements {
+        let pretty = serde_json::to_string_pretty(st).unwrap_or_default();
+        for line in pretty.lines() {
+            let _ = writeln!(s, "  {}", escape(line));
+        }
+    }
+    if !f.fix.commands.is_empty() {
+        let _ = writeln!(s, "\n{}", style.paint("1", "Commands"));
+        for c in &f.fix.commands {
+            let _ = writeln!(s, "  {}", escape(c));
+        }
+    }
+    for n in &f.fix.notes {
+        let _ = writeln!(s, "  note: {}", escape(n));
+    }
+    let _ = writeln!(
+        s,
+        "\n{} ({})",
+        style.paint("1", "Evidence"),
+        f.evidence.len()
+    );
+    for e in f.evidence.iter().take(20) {
+        let _ = writeln!(
+            s,
+            "  {} {}:{} {} {}",
+            escape(e.time.as_deref().unwrap_or("-")),
+            escape(&e.file),
+            e.line,
+            escape(e.event_name.as_deref().unwrap_or("")),
+            escape(e.event_id.as_deref().unwrap_or(""))
+        );
+    }
+    if f.evidence.len() > 20 {
+        let _ = writeln!(
+            s,
+            "  ... and {} more (--format json lists all)",
+            f.evidence.len() - 20
+        );
+    }
     s
 }
 
@@ -233,6 +504,18 @@ mod tests {
         assert_eq!(escape("\u{9b}31m"), "\\u{9b}31m");
         assert_eq!(escape("\u{202e}evil"), "\\u{202e}evil");
         assert_eq!(escape("ünïcode ok"), "ünïcode ok");
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        // SAFETY of the test: no other test in this binary reads NO_COLOR.
+        assert_eq!(Style::detect(false), Style::Plain);
+        unsafe { std::env::set_var("NO_COLOR", "1") };
+        assert_eq!(Style::detect(true), Style::Plain);
+        unsafe { std::env::remove_var("NO_COLOR") };
+        assert_eq!(Style::detect(true), Style::Color);
+        assert_eq!(Style::Color.paint("1", "x"), "\x1b[1mx\x1b[0m");
+        assert_eq!(Style::Plain.paint("1", "x"), "x");
     }
 
     #[test]

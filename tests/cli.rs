@@ -719,3 +719,209 @@ fn propagation_names_the_role_change_seen_in_the_logs() {
         .count();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn suppressions_hide_but_keep_counting_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    let all = json(&run(&db, &["report", "--format", "json"]));
+    let s3 = all.iter().find(|f| f["action"] == "s3:GetObject").unwrap();
+    let id = s3["id"].as_str().unwrap()[..8].to_string();
+    let out = run(
+        &db,
+        &[
+            "suppress",
+            &id,
+            "--reason",
+            "scanner probing templates",
+            "--until",
+            "30d",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let shown = json(&run(&db, &["report", "--format", "json"]));
+    assert_eq!(shown.len(), all.len() - 1, "suppressed findings are hidden");
+    let with_all = json(&run(&db, &["report", "--format", "json", "--all"]));
+    assert_eq!(with_all.len(), all.len());
+    let f = with_all
+        .iter()
+        .find(|f| f["action"] == "s3:GetObject")
+        .unwrap();
+    assert_eq!(f["suppressed"]["reason"], "scanner probing templates");
+    assert_eq!(f["count"], 2, "still counted");
+    // A rules file with wildcards, and an expired rule that hides nothing.
+    let rules = dir.path().join("quiet.toml");
+    std::fs::write(
+        &rules,
+        r#"
+[[suppress]]
+principal = "arn:aws:iam::111122223333:role/orders-*"
+action = "SQS:*"
+reason = "queue work in progress"
+
+[[suppress]]
+action = "*"
+reason = "expired"
+until = "2020-01-01T00:00:00Z"
+"#,
+    )
+    .unwrap();
+    let shown = json(&run(
+        &db,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--suppressions",
+            rules.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        !shown.iter().any(|f| f["action"] == "sqs:SendMessage"),
+        "the wildcard rule hides SQS"
+    );
+    assert!(
+        shown.iter().any(|f| f["action"] == "dynamodb:PutItem"),
+        "the expired rule hides nothing"
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[suppress]]\nreason = \"x\"\nprincipl = \"y\"\n").unwrap();
+    let out = run(&db, &["report", "--suppressions", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("principl"));
+}
+
+#[test]
+fn findings_resolve_when_a_later_import_allows_and_reopen_on_new_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let p = samples().join("policies");
+    let auth = p.join("iam-authorization-details.json");
+    let functions = p.join("lambda-list-functions.json");
+    run(
+        &db,
+        &[
+            "import",
+            auth.to_str().unwrap(),
+            functions.to_str().unwrap(),
+        ],
+    );
+    run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    let open = json(&run(
+        &db,
+        &["report", "--format", "json", "--status", "open"],
+    ));
+    assert!(open.iter().any(|f| f["action"] == "sqs:ReceiveMessage"));
+    // The fix is applied: the role now has the SQS policy.
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&auth).unwrap()).unwrap();
+    for r in v["RoleDetailList"].as_array_mut().unwrap() {
+        if r["RoleName"] == "orders-worker-role" {
+            r["AttachedManagedPolicies"].as_array_mut().unwrap().push(serde_json::json!({
+                "PolicyName": "AWSLambdaSQSQueueExecutionRole",
+                "PolicyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+            }));
+        }
+    }
+    let fixed = dir.path().join("auth-fixed.json");
+    std::fs::write(&fixed, v.to_string()).unwrap();
+    let out = run(&db, &["import", fixed.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("resolved"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let resolved = json(&run(
+        &db,
+        &["report", "--format", "json", "--status", "resolved"],
+    ));
+    let sqs = resolved
+        .iter()
+        .find(|f| f["action"] == "sqs:ReceiveMessage")
+        .unwrap();
+    assert!(sqs["resolved_at"].is_string());
+    let open = json(&run(
+        &db,
+        &["report", "--format", "json", "--status", "open"],
+    ));
+    assert!(!open.iter().any(|f| f["action"] == "sqs:ReceiveMessage"));
+    assert!(
+        open.iter()
+            .any(|f| f["action"] == "secretsmanager:GetSecretValue"),
+        "not fixed, still open"
+    );
+    // The same denial again: reopened.
+    let again = dir.path().join("again.jsonl");
+    let rec = r#"{"eventVersion":"1.09","eventTime":"2026-11-21T09:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"CreateEventSourceMapping20150331","awsRegion":"eu-west-1","errorCode":"InvalidParameterValueException","errorMessage":"The provided execution role does not have permissions to call ReceiveMessage on SQS","requestParameters":{"functionName":"orders-worker","eventSourceArn":"arn:aws:sqs:eu-west-1:111122223333:orders-queue"},"eventID":"reopen-1","recipientAccountId":"111122223333","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/deploy-role/ci","accountId":"111122223333"}}"#;
+    std::fs::write(&again, format!("{rec}\n")).unwrap();
+    // Back to the state before the fix, so the new denial is the same finding.
+    run(&db, &["import", auth.to_str().unwrap()]);
+    run(
+        &db,
+        &["replay", "--format", "json", again.to_str().unwrap()],
+    );
+    let open = json(&run(
+        &db,
+        &["report", "--format", "json", "--status", "open"],
+    ));
+    let sqs = open
+        .iter()
+        .find(|f| f["action"] == "sqs:ReceiveMessage")
+        .unwrap();
+    assert!(sqs["resolved_at"].is_null());
+    assert_eq!(sqs["count"], 2);
+}
+
+#[test]
+fn show_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    run(
+        &db,
+        &["replay", "--format", "json", samples().to_str().unwrap()],
+    );
+    let all = json(&run(&db, &["report", "--format", "json"]));
+    let sqs = all
+        .iter()
+        .find(|f| f["action"] == "sqs:ReceiveMessage")
+        .unwrap();
+    let out = run(
+        &db,
+        &[
+            "show",
+            &sqs["id"].as_str().unwrap()[..10],
+            "--format",
+            "table",
+        ],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "Finding",
+        "Why",
+        "Fix",
+        "AWSLambdaSQSQueueExecutionRole",
+        "Evidence (1)",
+        "CreateEventSourceMapping20150331",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    let out = run(&db, &["stats", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["by_kind"]["trigger_setup"]["findings"], 4);
+    assert_eq!(v["ingest"]["replay"]["denials"], 13);
+    let total: u64 = v["denials_by_day"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 13);
+    let out = run(&db, &["stats"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("by cause:"));
+}

@@ -23,15 +23,33 @@ use crate::diagnose::Diagnosis;
 use crate::suggest::Fix;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     SCHEMA_V1,
     facts::SCHEMA_V2,
     facts::SCHEMA_V3,
     facts::SCHEMA_V4,
+    SCHEMA_V5,
 ];
+
+/// Lifecycle and noise control: a finding is open or resolved; suppressions hide findings.
+const SCHEMA_V5: &str = "
+ALTER TABLE findings ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+ALTER TABLE findings ADD COLUMN resolved_at INTEGER;
+CREATE TABLE suppressions (
+    id INTEGER PRIMARY KEY,
+    principal TEXT,
+    action TEXT,
+    resource TEXT,
+    cause TEXT,
+    function TEXT,
+    reason TEXT NOT NULL,
+    until INTEGER,
+    created INTEGER NOT NULL
+);
+";
 
 /// Store failures. All are fatal for the command (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +113,56 @@ pub struct Finding {
     pub policy_state: String,
     pub explanation: Vec<String>,
     pub fix: Fix,
+    /// `open`, or `resolved` once a later import shows the stored policies allow it.
+    pub status: String,
+    pub resolved_at: Option<String>,
+    /// The suppression that hides it, when one matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
+}
+
+/// A rule that hides expected denials. Every field set must match (wildcards `*` and `?`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    pub reason: String,
+    /// RFC 3339; the rule stops applying after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+impl Suppression {
+    /// Whether the rule hides `f` at time `now_ms` (an expired rule hides nothing).
+    pub fn matches(&self, f: &Finding, now_ms: i64) -> bool {
+        if let Some(until) = &self.until {
+            match until.parse::<Timestamp>() {
+                Ok(t) if t.as_millisecond() < now_ms => return false,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        let field = |pat: &Option<String>, val: &Option<String>, fold: bool| match pat {
+            None => true,
+            Some(p) => val
+                .as_deref()
+                .is_some_and(|v| crate::policy::wildcard::matches(p, v, fold)),
+        };
+        field(&self.principal, &f.principal, false)
+            && field(&self.action, &f.action, true)
+            && field(&self.resource, &f.resource, false)
+            && field(&self.cause, &Some(f.cause.clone()), false)
+            && field(&self.function, &f.function, false)
+    }
 }
 
 /// Filters of `report`.
@@ -107,6 +175,8 @@ pub struct Query {
     pub account: Option<String>,
     pub cause: Option<String>,
     pub id: Option<String>,
+    /// `open` or `resolved`; None for all.
+    pub status: Option<String>,
 }
 
 /// Counters of one replay, kept for `stats` and the summary line.
@@ -253,7 +323,7 @@ impl Store {
         let path = self.path.clone();
         let mut sql = String::from(
             "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
-                    resource, message, policy_state, explanation, fix FROM findings WHERE 1=1",
+                    resource, message, policy_state, explanation, fix, status, resolved_at FROM findings WHERE 1=1",
         );
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         let mut bind = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
@@ -277,6 +347,9 @@ impl Store {
         }
         if let Some(id) = &q.id {
             bind(&mut sql, " AND id LIKE ? || '%'", id.clone().into());
+        }
+        if let Some(st) = &q.status {
+            bind(&mut sql, " AND status = ?", st.clone().into());
         }
         if let Some(r) = &q.role {
             if r.starts_with("arn:") {
@@ -331,6 +404,9 @@ impl Store {
                         notes: Vec::new(),
                         all_statements: Vec::new(),
                     }),
+                    status: r.get(16)?,
+                    resolved_at: r.get::<_, Option<i64>>(17)?.map(format_ms),
+                    suppressed: None,
                 })
             })
             .map_err(sq(&path))?;
@@ -401,6 +477,8 @@ pub(crate) fn record_in(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
                  ON CONFLICT(id) DO UPDATE SET
                     count = count + 1,
+                    status = 'open',
+                    resolved_at = NULL,
                     first_seen = CASE WHEN ?5 IS NULL THEN first_seen WHEN first_seen IS NULL OR ?5 < first_seen THEN ?5 ELSE first_seen END,
                     last_seen = CASE WHEN ?5 IS NULL THEN last_seen WHEN last_seen IS NULL OR ?5 > last_seen THEN ?5 ELSE last_seen END,
                     account = COALESCE(account, excluded.account),
@@ -565,5 +643,152 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
                 .map_err(io)?;
             Ok(())
         }
+    }
+}
+
+impl Store {
+    /// Stores a suppression rule.
+    pub fn add_suppression(&mut self, s: &Suppression) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let until = s
+            .until
+            .as_deref()
+            .and_then(|u| u.parse::<Timestamp>().ok())
+            .map(|t| t.as_millisecond());
+        self.conn
+            .execute(
+                "INSERT INTO suppressions (principal, action, resource, cause, function, reason, until, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![s.principal, s.action, s.resource, s.cause, s.function, s.reason, until, Timestamp::now().as_millisecond()],
+            )
+            .map_err(sq(&path))?;
+        Ok(())
+    }
+
+    /// The stored suppression rules.
+    pub fn suppressions(&self) -> Result<Vec<Suppression>, StoreError> {
+        let path = self.path.clone();
+        let mut st = self
+            .conn
+            .prepare("SELECT principal, action, resource, cause, function, reason, until FROM suppressions ORDER BY id")
+            .map_err(sq(&path))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(Suppression {
+                    principal: r.get(0)?,
+                    action: r.get(1)?,
+                    resource: r.get(2)?,
+                    cause: r.get(3)?,
+                    function: r.get(4)?,
+                    reason: r.get(5)?,
+                    until: r.get::<_, Option<i64>>(6)?.map(format_ms),
+                })
+            })
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(sq(&path))?);
+        }
+        Ok(out)
+    }
+
+    /// Marks a finding resolved (its request is allowed by the policies imported since).
+    pub fn resolve(&mut self, id: &str) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute(
+                "UPDATE findings SET status = 'resolved', resolved_at = ?2 WHERE id = ?1 AND status = 'open'",
+                params![id, Timestamp::now().as_millisecond()],
+            )
+            .map_err(sq(&path))?;
+        Ok(())
+    }
+
+    /// Counts for `stats`: (label, findings, denials) grouped by `column` of findings.
+    pub fn counts_by(&self, column: &str) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        let path = self.path.clone();
+        let col = match column {
+            "cause" | "kind" | "function" | "status" => column,
+            _ => "cause",
+        };
+        let sql = format!(
+            "SELECT COALESCE({col}, '-'), COUNT(*), SUM(count) FROM findings GROUP BY 1 ORDER BY 3 DESC, 1"
+        );
+        let mut st = self.conn.prepare(&sql).map_err(sq(&path))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (k, f, d) = r.map_err(sq(&path))?;
+            out.push((k, f.max(0) as u64, d.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    /// Denials per UTC day (from evidence times).
+    pub fn denials_by_day(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let path = self.path.clone();
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT COALESCE(strftime('%Y-%m-%d', time / 1000, 'unixepoch'), 'unknown'), COUNT(*) FROM evidence
+                 GROUP BY 1 ORDER BY 1",
+            )
+            .map_err(sq(&path))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (d, n) = r.map_err(sq(&path))?;
+            out.push((d, n.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    /// Ingest counters: totals of the recorded runs, and the service's unread bytes.
+    pub fn ingest_counters(&self) -> Result<serde_json::Value, StoreError> {
+        let path = self.path.clone();
+        let runs = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(files), 0), COALESCE(SUM(records), 0), COALESCE(SUM(denials), 0),
+                        COALESCE(SUM(errors), 0), COALESCE(SUM(bytes), 0), MAX(finished) FROM runs",
+                [],
+                |r| {
+                    Ok(serde_json::json!({
+                        "replays": r.get::<_, i64>(0)?,
+                        "files": r.get::<_, i64>(1)?,
+                        "records": r.get::<_, i64>(2)?,
+                        "denials": r.get::<_, i64>(3)?,
+                        "errors": r.get::<_, i64>(4)?,
+                        "bytes": r.get::<_, i64>(5)?,
+                        "last_replay": r.get::<_, Option<i64>>(6)?.map(format_ms),
+                    }))
+                },
+            )
+            .map_err(sq(&path))?;
+        let service = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(MAX(size - offset, 0)), 0), MAX(updated) FROM checkpoints WHERE complete = 0",
+                [],
+                |r| {
+                    Ok(serde_json::json!({
+                        "files_tailed": r.get::<_, i64>(0)?,
+                        "lag_bytes": r.get::<_, i64>(1)?,
+                        "last_commit": r.get::<_, Option<i64>>(2)?.map(format_ms),
+                    }))
+                },
+            )
+            .map_err(sq(&path))?;
+        Ok(serde_json::json!({"replay": runs, "service": service}))
     }
 }
