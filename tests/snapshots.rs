@@ -101,3 +101,12 @@ fn markdown_report() {
         &output(&db, &["report", "--format", "markdown"], "80"),
     );
 }
+
+#[test]
+fn detail_view() {
+    let (_dir, db) = replayed();
+    let text = output(&db, &["show", "bffdb76d", "--format", "table"], "80");
+    // Evidence paths depend on where the checkout is: keep the file name only.
+    let root = root().display().to_string();
+    check("samples.show.txt", &text.replace(&root, "<root>"));
+}
