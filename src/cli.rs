@@ -364,12 +364,16 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     let started_ms = jiff::Timestamp::now().as_millisecond();
     let path = db_path(db)?;
     let mut store = Store::open(&path)?;
-    let (files, _) = whydenied::ingest::discover(&a.paths);
-    let total: u64 = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
+    // The bar's total costs a walk of its own: only worth it when someone watches the bar.
+    let mut total = 0u64;
+    if std::io::stderr().is_terminal() {
+        whydenied::ingest::walk_each(&a.paths, &mut |w| {
+            if let whydenied::ingest::Walked::File(f) = w {
+                total += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+            }
+            true
+        });
+    }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}")
@@ -823,12 +827,30 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
 /// Reads a JSON file, gzipped or not.
 fn read_json(path: &std::path::Path) -> Result<serde_json::Value> {
     use std::io::Read;
+    // An authorization-details export of a large account is tens of MB; past this it is not one.
+    const MAX: u64 = 1 << 30;
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if size > MAX {
+        bail!(
+            "{}: {size} bytes is larger than the {MAX}-byte import limit",
+            path.display()
+        );
+    }
     let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(MAX + 1)
             .read_to_string(&mut s)
             .with_context(|| format!("{}: bad gzip data", path.display()))?;
+        if s.len() as u64 > MAX {
+            bail!(
+                "{}: decompresses to more than the {MAX}-byte import limit",
+                path.display()
+            );
+        }
         s
     } else {
         String::from_utf8(raw).with_context(|| format!("{}: not UTF-8 text", path.display()))?

@@ -88,6 +88,8 @@ pub struct Service {
     pub max_line_bytes: Option<usize>,
     /// Largest JSON record kept, in bytes.
     pub max_record_bytes: Option<usize>,
+    /// Most bytes one gzip file may decompress to.
+    pub max_decompressed_bytes: Option<u64>,
 }
 
 /// The whole file.

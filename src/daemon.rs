@@ -132,6 +132,10 @@ fn limits(c: &Config) -> Limits {
     Limits {
         max_line_bytes: c.service.max_line_bytes.unwrap_or(d.max_line_bytes),
         max_record_bytes: c.service.max_record_bytes.unwrap_or(d.max_record_bytes),
+        max_decompressed_bytes: c
+            .service
+            .max_decompressed_bytes
+            .unwrap_or(d.max_decompressed_bytes),
         ..d
     }
 }

@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use crate::diagnose::{self, Diagnosis};
@@ -54,6 +53,8 @@ enum Msg {
     Batch(Vec<(Diagnosis, Evidence)>),
     Changes(Vec<RoleChange>),
     Problem(String),
+    /// A path that could not be listed: counted as an error, not as a file.
+    WalkError(String),
     FileDone {
         bytes: u64,
         records: u64,
@@ -415,32 +416,41 @@ pub fn replay(
     opts: &Options,
     progress: &mut dyn Progress,
 ) -> Result<Outcome, StoreError> {
-    let (files, walk_errors) = ingest::discover(paths);
     let mut outcome = Outcome::default();
-    for (p, e) in walk_errors {
-        outcome.counters.errors += 1;
-        progress.problem(&format!(
-            "{}: {}",
-            escape(&p.display().to_string()),
-            escape(&e.to_string())
-        ));
-    }
     let threads = match opts.threads {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2),
         n => n,
     }
-    .clamp(1, 16)
-    .min(files.len().max(1));
-    let next = AtomicUsize::new(0);
+    .clamp(1, 16);
+    // A single explicit file needs one worker; a directory is walked as the workers read, so
+    // millions of files are never listed in memory at once.
+    let single = matches!(paths, [p] if p.is_file());
+    let threads = if single { 1 } else { threads };
+    let (path_tx, path_rx) = mpsc::sync_channel::<PathBuf>(threads * 64);
+    let path_rx = std::sync::Mutex::new(path_rx);
     let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 4);
     let mut store_error: Option<StoreError> = None;
     std::thread::scope(|scope| {
+        {
+            let tx = tx.clone();
+            scope.spawn(move || {
+                ingest::walk_each(paths, &mut |w| match w {
+                    ingest::Walked::File(f) => path_tx.send(f).is_ok(),
+                    ingest::Walked::Error(p, e) => tx
+                        .send(Msg::WalkError(format!(
+                            "{}: {}",
+                            escape(&p.display().to_string()),
+                            escape(&e.to_string())
+                        )))
+                        .is_ok(),
+                });
+            });
+        }
         for _ in 0..threads {
             let tx = tx.clone();
-            let files = &files;
-            let next = &next;
+            let path_rx = &path_rx;
             let limits = opts.limits;
             scope.spawn(move || {
                 let Ok(parser) = Parser::new(rules) else {
@@ -455,8 +465,10 @@ pub fn replay(
                     .filter(|s| s.last_import_ms().is_some());
                 let src = policies.as_ref().map(|s| s as &dyn PolicySource);
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
+                    // The lock is held only to take the next path.
+                    let next = path_rx.lock().ok().and_then(|rx| rx.recv().ok());
+                    let Some(path) = next else { break };
+                    let path = path.as_path();
                     if opts.decompress_only {
                         let bytes = decompress_only(path);
                         if tx
@@ -542,6 +554,10 @@ pub fn replay(
                     }
                 }
                 Msg::Problem(p) => progress.problem(&p),
+                Msg::WalkError(p) => {
+                    outcome.counters.errors += 1;
+                    progress.problem(&p);
+                }
                 Msg::FileDone {
                     bytes,
                     records,

@@ -33,6 +33,9 @@ pub struct Limits {
     pub max_line_bytes: usize,
     /// Largest multi-line text event kept; further continuation lines are dropped.
     pub max_event_bytes: usize,
+    /// Most bytes one gzip file may decompress to. A CloudTrail file is a few MB; a file that
+    /// inflates past this is a gzip bomb or not a log delivery, and reading stops there.
+    pub max_decompressed_bytes: u64,
 }
 
 impl Default for Limits {
@@ -41,6 +44,7 @@ impl Default for Limits {
             max_record_bytes: 8 * 1024 * 1024,
             max_line_bytes: 1024 * 1024,
             max_event_bytes: 256 * 1024,
+            max_decompressed_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -135,6 +139,11 @@ pub enum IngestError {
         "JSON input ends inside a value at byte {bytes} (line {line}); records before it were kept"
     )]
     TruncatedJson { bytes: u64, line: u64 },
+    /// The gzip stream inflates past `max_decompressed_bytes` (a gzip bomb, or not a log file).
+    #[error(
+        "gzip data decompresses to more than {limit} bytes (max_decompressed_bytes); reading stopped there, records before it were kept"
+    )]
+    DecompressedLimit { limit: u64 },
 }
 
 /// What reading one file produced.
@@ -152,30 +161,49 @@ pub struct FileInfo {
     pub stored_bytes: u64,
 }
 
+/// One result of walking the input paths.
+#[derive(Debug)]
+pub enum Walked {
+    /// A regular file to read.
+    File(PathBuf),
+    /// A path that could not be listed or examined.
+    Error(PathBuf, io::Error),
+}
+
 /// Lists the regular files under each path, recursively, in a stable order. Hidden files and
 /// directories (`.git`, editor swap files) and Markdown documents are skipped inside
 /// directories; a path given explicitly is always kept.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, io::Error)>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    for p in paths {
-        walk(p, true, &mut files, &mut errors);
-    }
+    walk_each(paths, &mut |w| {
+        match w {
+            Walked::File(f) => files.push(f),
+            Walked::Error(p, e) => errors.push((p, e)),
+        }
+        true
+    });
     (files, errors)
 }
 
-fn walk(
-    p: &Path,
-    explicit: bool,
-    files: &mut Vec<PathBuf>,
-    errors: &mut Vec<(PathBuf, io::Error)>,
-) {
+/// Walks like [`discover`] but hands each file over as it is found, so a tree of millions of
+/// files is never held in memory (only one directory's sorted listing at a time). `visit`
+/// returns false to stop early.
+pub fn walk_each(paths: &[PathBuf], visit: &mut dyn FnMut(Walked) -> bool) {
+    for p in paths {
+        if !walk(p, true, visit) {
+            return;
+        }
+    }
+}
+
+fn walk(p: &Path, explicit: bool, visit: &mut dyn FnMut(Walked) -> bool) -> bool {
     let hidden = p
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with('.') && n != "." && n != "..");
     if hidden && !explicit {
-        return;
+        return true;
     }
     // Documentation beside logs (a README in an export folder) is not a log.
     let doc = p
@@ -183,31 +211,29 @@ fn walk(
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
     if doc && !explicit {
-        return;
+        return true;
     }
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
-        Err(e) => {
-            errors.push((p.to_path_buf(), e));
-            return;
-        }
+        Err(e) => return visit(Walked::Error(p.to_path_buf(), e)),
     };
     if meta.is_file() {
-        files.push(p.to_path_buf());
-    } else if meta.is_dir() {
+        return visit(Walked::File(p.to_path_buf()));
+    }
+    if meta.is_dir() {
         let entries = match std::fs::read_dir(p) {
             Ok(rd) => rd,
-            Err(e) => {
-                errors.push((p.to_path_buf(), e));
-                return;
-            }
+            Err(e) => return visit(Walked::Error(p.to_path_buf(), e)),
         };
         let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         children.sort();
         for c in children {
-            walk(&c, false, files, errors);
+            if !walk(&c, false, visit) {
+                return false;
+            }
         }
     }
+    true
 }
 
 /// Computes the content fingerprint of a file from its head: the first line (at most 1 KiB) of
@@ -243,8 +269,7 @@ pub fn read_file(
         stored_bytes,
     };
     if gzip {
-        let mut dec = BufReader::with_capacity(256 * 1024, MultiGzDecoder::new(raw));
-        read_stream(&mut dec, limits, sink, &mut info, true)?;
+        read_gzip(raw, limits, sink, &mut info)?;
     } else {
         read_stream(&mut raw, limits, sink, &mut info, false)?;
     }
@@ -271,12 +296,60 @@ pub fn read_reader(
         stored_bytes: 0,
     };
     if gzip {
-        let mut dec = BufReader::with_capacity(256 * 1024, MultiGzDecoder::new(raw));
-        read_stream(&mut dec, limits, sink, &mut info, true)?;
+        read_gzip(raw, limits, sink, &mut info)?;
     } else {
         read_stream(&mut raw, limits, sink, &mut info, false)?;
     }
     Ok(info)
+}
+
+/// Decompresses with the size cap applied: hitting the cap ends the stream like an EOF, and is
+/// then reported in preference to whatever the cut-off caused (a truncated JSON value).
+fn read_gzip<R: BufRead>(
+    raw: R,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Item<'_>),
+    info: &mut FileInfo,
+) -> Result<(), IngestError> {
+    let capped = Capped {
+        inner: MultiGzDecoder::new(raw),
+        left: limits.max_decompressed_bytes,
+        hit: false,
+    };
+    let mut dec = BufReader::with_capacity(256 * 1024, capped);
+    let r = read_stream(&mut dec, limits, sink, info, true);
+    if dec.get_ref().hit {
+        return Err(IngestError::DecompressedLimit {
+            limit: limits.max_decompressed_bytes,
+        });
+    }
+    r
+}
+
+/// A reader that ends after `left` bytes and remembers whether there was more.
+struct Capped<R: Read> {
+    inner: R,
+    left: u64,
+    hit: bool,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // Probe for one more byte so an input of exactly the limit is not reported.
+            let mut one = [0u8; 1];
+            if !self.hit && self.inner.read(&mut one)? > 0 {
+                self.hit = true;
+            }
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(buf.get_mut(..want).unwrap_or_default())?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 fn read_stream<R: BufRead>(
@@ -430,5 +503,51 @@ mod tests {
         assert_eq!(sniff(b"\x00\x01\x02garbage"), None);
         assert_eq!(sniff(b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6"), None);
         assert_eq!(sniff(b"   \n"), None);
+    }
+
+    /// A gzip bomb stops at the decompressed-size cap with its own error; the records before the
+    /// cap are kept, and an input of exactly the cap is not reported.
+    #[test]
+    fn gzip_bomb_is_capped() {
+        use std::io::Write;
+        let gz = |data: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        };
+        let mut body = b"{\"a\":1}\n{\"a\":2}\n".to_vec();
+        body.extend(std::iter::repeat_n(b' ', 8 * 1024 * 1024));
+        body.extend_from_slice(b"{\"a\":3}\n");
+        let bomb = gz(&body);
+        assert!(bomb.len() < 64 * 1024, "{} compressed bytes", bomb.len());
+        let limits = Limits {
+            max_decompressed_bytes: 1024 * 1024,
+            ..Limits::default()
+        };
+        let mut records = 0;
+        let r = read_reader(&mut bomb.as_slice(), &limits, &mut |i| {
+            if let Item::Json(..) = i {
+                records += 1;
+            }
+        });
+        assert!(
+            matches!(r, Err(IngestError::DecompressedLimit { limit: 1048576 })),
+            "{r:?}"
+        );
+        assert_eq!(records, 2);
+
+        let exact = gz(&body[..16]);
+        let limits = Limits {
+            max_decompressed_bytes: 16,
+            ..Limits::default()
+        };
+        let mut records = 0;
+        let r = read_reader(&mut exact.as_slice(), &limits, &mut |i| {
+            if let Item::Json(..) = i {
+                records += 1;
+            }
+        });
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(records, 2);
     }
 }
