@@ -925,3 +925,67 @@ fn show_and_stats() {
     let out = run(&db, &["stats"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("by cause:"));
 }
+
+/// A corrupt database, one from a newer whydenied, a world-writable one and one locked by
+/// another process each stop `replay` with exit 2 and the reason, and none of them is changed.
+#[test]
+fn database_faults_exit_2_with_the_reason_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("ct.json");
+    std::fs::write(&logs, denied("E1")).unwrap();
+    let logs = logs.to_str().unwrap();
+
+    let corrupt = dir.path().join("corrupt.db");
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(&corrupt, &garbage).unwrap();
+    std::fs::set_permissions(&corrupt, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(&corrupt, &["replay", logs]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("corrupt.db"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&corrupt).unwrap(), garbage);
+
+    let db = dir.path().join("w.db");
+    assert_eq!(run(&db, &["replay", logs]).status.code(), Some(0));
+    let count = |db: &Path| -> i64 {
+        let c = rusqlite::Connection::open(db).unwrap();
+        c.query_row("SELECT count(*) FROM evidence", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&db), 1);
+
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let out = run(&db, &["replay", logs]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("newer"), "{}", stderr(&out));
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 99, "a newer database is not migrated");
+    c.pragma_update(None, "user_version", whydenied::store::SCHEMA_VERSION)
+        .unwrap();
+    drop(c);
+
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = run(&db, &["replay", logs]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("writable"), "{}", stderr(&out));
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // Another writer holds the database past the busy timeout.
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    std::fs::write(dir.path().join("ct.json"), denied("E2")).unwrap();
+    let out = run(&db, &["replay", logs]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    holder.execute_batch("COMMIT").unwrap();
+    drop(holder);
+    assert_eq!(count(&db), 1);
+    // Once the lock is gone the same replay stores the new occurrence.
+    assert_eq!(run(&db, &["replay", logs]).status.code(), Some(0));
+    assert_eq!(count(&db), 2);
+}
