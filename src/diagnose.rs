@@ -422,7 +422,7 @@ fn correlate(
             .push("The principal is not known, so the stored policies were not consulted.".into());
         return;
     };
-    let (mut set, gaps) = gather::gather(src, rules, &caller, &action, &resource);
+    let (mut set, gaps) = gather::gather_remembered(src, rules, &caller, &action, &resource);
     if let Some(acct) = &d.request.resource_account {
         set.resource_account = Some(acct.clone());
     }

@@ -463,7 +463,12 @@ pub fn replay(
                     .as_deref()
                     .and_then(|p| Store::open_existing(p).ok().flatten())
                     .filter(|s| s.last_import_ms().is_some());
-                let src = policies.as_ref().map(|s| s as &dyn PolicySource);
+                // The stored facts do not change during a replay: each worker remembers what it
+                // read, so the 5,000th denial of the same role costs hash lookups, not queries.
+                let memo = policies
+                    .as_ref()
+                    .map(|s| crate::evaluate::gather::Memo::new(s));
+                let src = memo.as_ref().map(|s| s as &dyn PolicySource);
                 loop {
                     // The lock is held only to take the next path.
                     let next = path_rx.lock().ok().and_then(|rx| rx.recv().ok());

@@ -30,6 +30,30 @@ pub trait PolicySource {
     fn function(&self, name_or_arn: &str) -> Option<FunctionRow>;
     /// The mapping of a function from a source.
     fn mapping_for(&self, function_arn: &str, source_arn: &str) -> Option<MappingRow>;
+    /// A policy set gathered earlier for the same request key, where the source remembers them.
+    fn remembered_set(&self, _key: &str) -> Option<(PolicySet, Gaps)> {
+        None
+    }
+    /// Offers a gathered set for [`PolicySource::remembered_set`]; plain sources ignore it.
+    fn remember_set(&self, _key: String, _set: &(PolicySet, Gaps)) {}
+}
+
+/// [`gather`], answered from the source's memory when it has one: the set depends only on
+/// the caller, action and resource while the stored facts stay the same.
+pub fn gather_remembered(
+    src: &dyn PolicySource,
+    rules: &Rules,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+) -> (PolicySet, Gaps) {
+    let key = format!("{caller:?}\u{0}{action}\u{0}{resource}");
+    if let Some(hit) = src.remembered_set(&key) {
+        return hit;
+    }
+    let got = gather(src, rules, caller, action, resource);
+    src.remember_set(key, &got);
+    got
 }
 
 /// What gathering could not find, for explanations.
@@ -182,4 +206,190 @@ pub fn gather(
         set.rcp_levels = org_levels(src, acct, "rcp");
     }
     (set, gaps)
+}
+
+/// A [`PolicySource`] that remembers every answer of the one it wraps. Replaying an archive
+/// meets the same role, policies and resources thousands of times; each database read and JSON
+/// decode then happens once per worker. It must only wrap a source that does not change while it
+/// lives (one replay run); it forgets everything past `MEMO_MAX` entries per kind.
+pub struct Memo<'a> {
+    inner: &'a dyn PolicySource,
+    principals: MemoMap<Option<PrincipalRow>>,
+    groups: MemoMap<Option<PrincipalRow>>,
+    managed: MemoMap<Option<Value>>,
+    resources: MemoMap<Option<Value>>,
+    org: MemoMap<Vec<(String, String, Value)>>,
+    parents: MemoMap<Option<String>>,
+    has_org: std::cell::OnceCell<bool>,
+    functions: MemoMap<Option<FunctionRow>>,
+    mappings: MemoMap<Option<MappingRow>>,
+    sets: MemoMap<(PolicySet, Gaps)>,
+}
+
+type MemoMap<T> = std::cell::RefCell<std::collections::HashMap<String, T>>;
+
+/// Entries kept per kind before a memo starts over; bounds memory on very varied input.
+const MEMO_MAX: usize = 4096;
+
+fn remember<T: Clone>(map: &MemoMap<T>, key: String, load: impl FnOnce() -> T) -> T {
+    if let Some(v) = map.borrow().get(&key) {
+        return v.clone();
+    }
+    let v = load();
+    let mut m = map.borrow_mut();
+    if m.len() >= MEMO_MAX {
+        m.clear();
+    }
+    m.insert(key, v.clone());
+    v
+}
+
+impl<'a> Memo<'a> {
+    /// Wraps `inner`, remembering nothing yet.
+    pub fn new(inner: &'a dyn PolicySource) -> Self {
+        Memo {
+            inner,
+            principals: Default::default(),
+            groups: Default::default(),
+            managed: Default::default(),
+            resources: Default::default(),
+            org: Default::default(),
+            parents: Default::default(),
+            has_org: Default::default(),
+            functions: Default::default(),
+            mappings: Default::default(),
+            sets: Default::default(),
+        }
+    }
+}
+
+impl PolicySource for Memo<'_> {
+    fn principal(&self, arn: &str) -> Option<PrincipalRow> {
+        remember(&self.principals, arn.to_string(), || {
+            self.inner.principal(arn)
+        })
+    }
+    fn group(&self, account: &str, name: &str) -> Option<PrincipalRow> {
+        remember(&self.groups, format!("{account}\u{0}{name}"), || {
+            self.inner.group(account, name)
+        })
+    }
+    fn managed(&self, arn: &str) -> Option<Value> {
+        remember(&self.managed, arn.to_string(), || self.inner.managed(arn))
+    }
+    fn resource_policy(&self, resource_arn: &str) -> Option<Value> {
+        remember(&self.resources, resource_arn.to_string(), || {
+            self.inner.resource_policy(resource_arn)
+        })
+    }
+    fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
+        remember(&self.org, target.to_string(), || {
+            self.inner.org_policies_for(target)
+        })
+    }
+    fn org_parent(&self, child: &str) -> Option<String> {
+        remember(&self.parents, child.to_string(), || {
+            self.inner.org_parent(child)
+        })
+    }
+    fn has_org_policies(&self) -> bool {
+        *self.has_org.get_or_init(|| self.inner.has_org_policies())
+    }
+    fn function(&self, name_or_arn: &str) -> Option<FunctionRow> {
+        remember(&self.functions, name_or_arn.to_string(), || {
+            self.inner.function(name_or_arn)
+        })
+    }
+    fn mapping_for(&self, function_arn: &str, source_arn: &str) -> Option<MappingRow> {
+        remember(
+            &self.mappings,
+            format!("{function_arn}\u{0}{source_arn}"),
+            || self.inner.mapping_for(function_arn, source_arn),
+        )
+    }
+    fn remembered_set(&self, key: &str) -> Option<(PolicySet, Gaps)> {
+        self.sets.borrow().get(key).cloned()
+    }
+    fn remember_set(&self, key: String, set: &(PolicySet, Gaps)) {
+        let mut m = self.sets.borrow_mut();
+        if m.len() >= MEMO_MAX {
+            m.clear();
+        }
+        m.insert(key, set.clone());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// Counts the reads that reach it.
+    #[derive(Default)]
+    struct Counting {
+        reads: Cell<u32>,
+    }
+
+    impl PolicySource for Counting {
+        fn principal(&self, arn: &str) -> Option<PrincipalRow> {
+            self.reads.set(self.reads.get() + 1);
+            arn.contains("known").then(PrincipalRow::default)
+        }
+        fn group(&self, _: &str, _: &str) -> Option<PrincipalRow> {
+            None
+        }
+        fn managed(&self, arn: &str) -> Option<Value> {
+            self.reads.set(self.reads.get() + 1);
+            Some(Value::String(arn.to_string()))
+        }
+        fn resource_policy(&self, _: &str) -> Option<Value> {
+            None
+        }
+        fn org_policies_for(&self, _: &str) -> Vec<(String, String, Value)> {
+            Vec::new()
+        }
+        fn org_parent(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn has_org_policies(&self) -> bool {
+            self.reads.set(self.reads.get() + 1);
+            false
+        }
+        fn function(&self, _: &str) -> Option<FunctionRow> {
+            None
+        }
+        fn mapping_for(&self, _: &str, _: &str) -> Option<MappingRow> {
+            None
+        }
+    }
+
+    /// Each distinct question reaches the wrapped source once, absent answers included, and the
+    /// answers are the wrapped source's.
+    #[test]
+    fn memo_reads_each_fact_once() {
+        let inner = Counting::default();
+        let memo = Memo::new(&inner);
+        for _ in 0..1000 {
+            assert!(memo.principal("arn:aws:iam::1:role/known").is_some());
+            assert!(memo.principal("arn:aws:iam::1:role/other").is_none());
+            assert_eq!(
+                memo.managed("arn:aws:iam::aws:policy/P"),
+                Some(Value::String("arn:aws:iam::aws:policy/P".into()))
+            );
+            assert!(!memo.has_org_policies());
+        }
+        assert_eq!(inner.reads.get(), 4);
+    }
+
+    /// Past its bound a memo starts over instead of growing.
+    #[test]
+    fn memo_is_bounded() {
+        let inner = Counting::default();
+        let memo = Memo::new(&inner);
+        for i in 0..(MEMO_MAX * 3) {
+            memo.principal(&format!("arn:aws:iam::1:role/r{i}"));
+        }
+        assert!(memo.principals.borrow().len() <= MEMO_MAX);
+    }
 }
