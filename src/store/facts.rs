@@ -615,40 +615,41 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores a chunk's findings, role changes and the file's new position in one transaction
-    /// with full durability: a position never runs ahead of the findings it stands for.
-    pub fn record_chunk(
+    /// Stores chunks' findings, role changes and their files' new positions in one transaction
+    /// with full durability: a position never runs ahead of the findings it stands for, and the
+    /// chunks queued together share one sync to disk.
+    pub fn record_chunks(
         &mut self,
-        batch: &[(Diagnosis, Evidence)],
-        changes: &[crate::parse::RoleChange],
-        cp: &crate::ingest::tail::Checkpoint,
-    ) -> Result<super::Recorded, StoreError> {
+        chunks: &[Chunk<'_>],
+    ) -> Result<Vec<super::Recorded>, StoreError> {
         let path = self.path.clone();
         self.conn
             .execute_batch("PRAGMA synchronous = FULL")
             .map_err(sq(&path))?;
         let tx = self.conn.transaction().map_err(sq(&path))?;
-        let new = super::record_in(&tx, batch, &path)?;
-        {
-            let mut st = tx
+        let mut out = Vec::with_capacity(chunks.len());
+        for &(batch, changes, cp) in chunks {
+            out.push(super::record_in(&tx, batch, &path)?);
+            {
+                let mut st = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO role_changes (account, role_name, event_name, time, event_id, detail)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(sq(&path))?;
-            for c in changes {
-                st.execute(params![
-                    c.account,
-                    c.role_name,
-                    c.event_name,
-                    c.time.map(|t| t.as_millisecond()),
-                    c.event_id,
-                    c.detail
-                ])
-                .map_err(sq(&path))?;
+                for c in changes {
+                    st.execute(params![
+                        c.account,
+                        c.role_name,
+                        c.event_name,
+                        c.time.map(|t| t.as_millisecond()),
+                        c.event_id,
+                        c.detail
+                    ])
+                    .map_err(sq(&path))?;
+                }
             }
-        }
-        tx.execute(
+            tx.execute(
             "INSERT OR REPLACE INTO checkpoints (fingerprint, path, offset, line, marker, size, mtime, complete, skipping, updated)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
@@ -665,7 +666,16 @@ impl Store {
             ],
         )
         .map_err(sq(&path))?;
+        }
         tx.commit().map_err(sq(&path))?;
-        Ok(new)
+        Ok(out)
     }
 }
+
+/// One tailed chunk for [`Store::record_chunks`]: its diagnosed denials, the role changes it
+/// showed, and the checkpoint after it.
+pub type Chunk<'a> = (
+    &'a [(Diagnosis, Evidence)],
+    &'a [crate::parse::RoleChange],
+    &'a crate::ingest::tail::Checkpoint,
+);

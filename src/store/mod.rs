@@ -16,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 mod facts;
+pub use facts::Chunk;
 
 pub use facts::ImportCounts;
 
