@@ -989,3 +989,52 @@ fn database_faults_exit_2_with_the_reason_and_lose_nothing() {
     assert_eq!(run(&db, &["replay", logs]).status.code(), Some(0));
     assert_eq!(count(&db), 2);
 }
+
+/// A full disk (here: the file-size limit, with SIGXFSZ ignored so writes fail with EFBIG as
+/// they would with ENOSPC) stops `replay` with exit 2 naming the database; what was committed
+/// stays intact, and a later replay stores exactly the rest.
+#[test]
+fn a_full_disk_stops_replay_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let logs = dir.path().join("ct.jsonl");
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&denied(&format!("full-{i}")));
+        text.push('\n');
+    }
+    std::fs::write(&logs, text).unwrap();
+    let first = dir.path().join("first.json");
+    std::fs::write(&first, denied("first")).unwrap();
+    assert_eq!(
+        run(&db, &["replay", first.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 600; exec \"$0\" --db \"$1\" replay \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_whydenied"))
+        .arg(&db)
+        .arg(&logs)
+        .env_remove("WHYDENIED_DB")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("w.db"), "{}", stderr(&out));
+    let count = || -> i64 {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let ok: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        c.query_row("SELECT count(*) FROM evidence", [], |r| r.get(0))
+            .unwrap()
+    };
+    let stored = count();
+    assert!((1..20_001).contains(&stored), "{stored}");
+    assert_eq!(
+        run(&db, &["replay", logs.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    assert_eq!(count(), 20_001);
+}
