@@ -55,10 +55,12 @@ CREATE TABLE suppressions (
 /// Store failures. All are fatal for the command (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}")]
+    /// SQLite's own error. Not a `source`: its text is already in this message, and error
+    /// chains would print it twice.
+    #[error("database {path}: {error}")]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error("database {path}: cannot create: {source}")]
     Io {
@@ -212,9 +214,9 @@ impl std::fmt::Debug for Store {
 }
 
 fn sq(path: &Path) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
-    move |source| StoreError::Sqlite {
+    move |error| StoreError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
