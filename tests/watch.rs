@@ -51,7 +51,7 @@ impl Service {
         }
     }
 
-    fn start(&self, notify: Option<&Path>) -> Child {
+    fn start(&self, notify: Option<&Path>) -> Running {
         let mut c = Command::new(env!("CARGO_BIN_EXE_whydenied"));
         c.args(["watch", "--config"])
             .arg(&self.config)
@@ -62,7 +62,7 @@ impl Service {
         if let Some(n) = notify {
             c.env("NOTIFY_SOCKET", n);
         }
-        c.spawn().unwrap()
+        Running(c.spawn().unwrap())
     }
 
     /// Pieces of evidence stored (the sum of finding counts).
@@ -99,6 +99,32 @@ impl Service {
             .unwrap();
         for i in ids {
             writeln!(f, "{}", denied(&format!("ev-{i}"))).unwrap();
+        }
+    }
+}
+
+/// A running service that is killed when the test ends, also when it fails half-way, so no
+/// service outlives its test.
+struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
     }
 }
