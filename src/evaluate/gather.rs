@@ -236,12 +236,17 @@ fn remember<T: Clone>(map: &MemoMap<T>, key: String, load: impl FnOnce() -> T) -
         return v.clone();
     }
     let v = load();
+    keep(map, key, v.clone());
+    v
+}
+
+/// Inserts into a memo map, starting it over when it is full.
+fn keep<T>(map: &MemoMap<T>, key: String, value: T) {
     let mut m = map.borrow_mut();
     if m.len() >= MEMO_MAX {
         m.clear();
     }
-    m.insert(key, v.clone());
-    v
+    m.insert(key, value);
 }
 
 impl<'a> Memo<'a> {
@@ -311,11 +316,7 @@ impl PolicySource for Memo<'_> {
         self.sets.borrow().get(key).cloned()
     }
     fn remember_set(&self, key: String, set: &(PolicySet, Gaps)) {
-        let mut m = self.sets.borrow_mut();
-        if m.len() >= MEMO_MAX {
-            m.clear();
-        }
-        m.insert(key, set.clone());
+        keep(&self.sets, key, set.clone());
     }
 }
 

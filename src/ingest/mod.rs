@@ -170,25 +170,11 @@ pub enum Walked {
     Error(PathBuf, io::Error),
 }
 
-/// Lists the regular files under each path, recursively, in a stable order. Hidden files and
-/// directories (`.git`, editor swap files) and Markdown documents are skipped inside
-/// directories; a path given explicitly is always kept.
-pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, io::Error)>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    walk_each(paths, &mut |w| {
-        match w {
-            Walked::File(f) => files.push(f),
-            Walked::Error(p, e) => errors.push((p, e)),
-        }
-        true
-    });
-    (files, errors)
-}
-
-/// Walks like [`discover`] but hands each file over as it is found, so a tree of millions of
-/// files is never held in memory (only one directory's sorted listing at a time). `visit`
-/// returns false to stop early.
+/// Walks the regular files under each path, recursively, in a stable order, handing each over
+/// as it is found, so a tree of millions of files is never held in memory (only one directory's
+/// sorted listing at a time). Hidden files and directories (`.git`, editor swap files) and
+/// Markdown documents are skipped inside directories; a path given explicitly is always kept.
+/// `visit` returns false to stop early.
 pub fn walk_each(paths: &[PathBuf], visit: &mut dyn FnMut(Walked) -> bool) {
     for p in paths {
         if !walk(p, true, visit) {

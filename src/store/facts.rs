@@ -462,6 +462,32 @@ type PropagationRow = (String, String, Option<i64>, Option<i64>, String);
 /// How far from a denial a change to its role is taken as the reason for it.
 const PROPAGATION_WINDOW_MS: i64 = 15 * 60 * 1000;
 
+/// Inserts role changes inside an open transaction (a change already stored is kept once).
+fn insert_role_changes(
+    tx: &rusqlite::Transaction<'_>,
+    changes: &[crate::parse::RoleChange],
+    path: &std::path::Path,
+) -> Result<(), StoreError> {
+    let mut st = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO role_changes (account, role_name, event_name, time, event_id, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(sq(path))?;
+    for c in changes {
+        st.execute(params![
+            c.account,
+            c.role_name,
+            c.event_name,
+            c.time.map(|t| t.as_millisecond()),
+            c.event_id,
+            c.detail
+        ])
+        .map_err(sq(path))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores successful role changes seen in the logs (once each).
     pub fn record_changes(
@@ -470,25 +496,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(sq(&path))?;
-        {
-            let mut st = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO role_changes (account, role_name, event_name, time, event_id, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sq(&path))?;
-            for c in changes {
-                st.execute(params![
-                    c.account,
-                    c.role_name,
-                    c.event_name,
-                    c.time.map(|t| t.as_millisecond()),
-                    c.event_id,
-                    c.detail
-                ])
-                .map_err(sq(&path))?;
-            }
-        }
+        insert_role_changes(&tx, changes, &path)?;
         tx.commit().map_err(sq(&path))?;
         Ok(())
     }
@@ -630,25 +638,7 @@ impl Store {
         let mut out = Vec::with_capacity(chunks.len());
         for &(batch, changes, cp) in chunks {
             out.push(super::record_in(&tx, batch, &path)?);
-            {
-                let mut st = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO role_changes (account, role_name, event_name, time, event_id, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sq(&path))?;
-                for c in changes {
-                    st.execute(params![
-                        c.account,
-                        c.role_name,
-                        c.event_name,
-                        c.time.map(|t| t.as_millisecond()),
-                        c.event_id,
-                        c.detail
-                    ])
-                    .map_err(sq(&path))?;
-                }
-            }
+            insert_role_changes(&tx, changes, &path)?;
             tx.execute(
             "INSERT OR REPLACE INTO checkpoints (fingerprint, path, offset, line, marker, size, mtime, complete, skipping, updated)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
