@@ -57,6 +57,45 @@ pub struct ManagedPolicy {
     pub suggest: bool,
     /// The policy document (default version).
     pub document: serde_json::Value,
+    /// Action patterns the document allows on `*` with no condition, worked out once at load
+    /// so that choosing a fix for each denial does not walk JSON.
+    #[serde(skip)]
+    pub everywhere: Vec<String>,
+    /// How many actions its statements list: the smaller, the closer to least privilege.
+    #[serde(skip)]
+    pub size: usize,
+}
+
+impl ManagedPolicy {
+    /// Fills `everywhere` and `size` from the document.
+    fn index(&mut self) {
+        use serde_json::Value;
+        let list = |v: Option<&Value>| -> Vec<String> {
+            match v {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let statements: Vec<&Value> = match self.document.get("Statement") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(v @ Value::Object(_)) => vec![v],
+            _ => Vec::new(),
+        };
+        self.size = statements.iter().map(|s| list(s.get("Action")).len()).sum();
+        self.everywhere = statements
+            .iter()
+            .filter(|s| {
+                s.get("Effect").and_then(Value::as_str) == Some("Allow")
+                    && s.get("Condition").is_none()
+                    && list(s.get("Resource")).iter().any(|r| r == "*")
+            })
+            .flat_map(|s| list(s.get("Action")))
+            .collect();
+    }
 }
 
 /// One grant of a setup fix: actions on a resource.
@@ -189,10 +228,12 @@ impl Rules {
                 }
             }
         }
-        let managed: ManagedFile = serde_json::from_str(MANAGED).map_err(|e| RulesError::Json {
-            file: "managed_policies.json",
-            source: e,
-        })?;
+        let mut managed: ManagedFile =
+            serde_json::from_str(MANAGED).map_err(|e| RulesError::Json {
+                file: "managed_policies.json",
+                source: e,
+            })?;
+        managed.policies.iter_mut().for_each(ManagedPolicy::index);
         let setup: SetupFile = serde_json::from_str(SETUP).map_err(|e| RulesError::Json {
             file: "lambda_setup.json",
             source: e,

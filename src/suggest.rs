@@ -95,31 +95,9 @@ fn as_list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-fn statements(doc: &Value) -> Vec<&Value> {
-    match doc.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
-    }
-}
-
-/// Whether a managed policy allows `action` on every resource (`*`).
+/// Whether a managed policy allows `action` on every resource (`*`) with no condition.
 fn grants_everywhere(p: &ManagedPolicy, action: &str) -> bool {
-    statements(&p.document).iter().any(|s| {
-        s.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && s.get("Condition").is_none()
-            && as_list(s.get("Action"))
-                .iter()
-                .any(|a| action_matches(a, action))
-            && as_list(s.get("Resource")).iter().any(|r| r == "*")
-    })
-}
-
-fn action_count(p: &ManagedPolicy) -> usize {
-    statements(&p.document)
-        .iter()
-        .map(|s| as_list(s.get("Action")).len())
-        .sum()
+    p.everywhere.iter().any(|a| action_matches(a, action))
 }
 
 /// The smallest suggestable managed policy that grants all `actions`.
@@ -131,7 +109,7 @@ pub fn smallest_managed<'a>(rules: &'a Rules, actions: &[String]) -> Option<&'a 
         .managed
         .iter()
         .filter(|p| p.suggest && actions.iter().all(|a| grants_everywhere(p, a)))
-        .min_by_key(|p| action_count(p))
+        .min_by_key(|p| p.size)
 }
 
 /// The policy name used for inline fixes: `whydenied-<function or role>-<service>`.
