@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::diagnose::{self, Diagnosis};
 use crate::evaluate::gather::PolicySource;
@@ -19,6 +20,10 @@ use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
 
 /// How many diagnoses a worker gathers before handing them to the writer.
 const BATCH: usize = 512;
+/// The writer commits once this many diagnoses wait...
+const FLUSH_ROWS: usize = 2048;
+/// ...or once the oldest has waited this long.
+const FLUSH_AFTER: Duration = Duration::from_millis(250);
 
 /// Options of a replay.
 #[derive(Debug, Clone, Default)]
@@ -536,7 +541,11 @@ pub fn replay(
             });
         }
         drop(tx);
-        // The writer: this thread owns the database.
+        // The writer: this thread owns the database. Diagnoses wait in `pending` until enough
+        // have gathered (or enough time has passed) to be worth one transaction: each commit
+        // rewrites every page it touched, and the same findings recur from file to file.
+        let mut pending: Vec<(Diagnosis, Evidence)> = Vec::new();
+        let mut since = Instant::now();
         for msg in rx.iter() {
             match msg {
                 Msg::Batch(b) => {
@@ -546,9 +555,12 @@ pub fn replay(
                     for (d, _) in &b {
                         outcome.finding_ids.insert(d.id());
                     }
-                    match store.record(&b) {
-                        Ok(n) => outcome.counters.new_evidence += n,
-                        Err(e) => store_error = Some(e),
+                    if pending.is_empty() {
+                        since = Instant::now();
+                    }
+                    pending.extend(b);
+                    if pending.len() >= FLUSH_ROWS || since.elapsed() >= FLUSH_AFTER {
+                        flush(store, &mut pending, &mut outcome, &mut store_error);
                     }
                 }
                 Msg::Changes(c) => {
@@ -576,14 +588,35 @@ pub fn replay(
                     c.errors += errors;
                     c.bytes += bytes;
                     progress.file_done(bytes, c);
+                    if !pending.is_empty() && since.elapsed() >= FLUSH_AFTER {
+                        flush(store, &mut pending, &mut outcome, &mut store_error);
+                    }
                 }
             }
         }
+        flush(store, &mut pending, &mut outcome, &mut store_error);
     });
     match store_error {
         Some(e) => Err(e),
         None => Ok(outcome),
     }
+}
+
+/// Writes the diagnoses waiting in `pending` in one transaction. After a store error nothing
+/// more is written: the error ends the replay, and what was committed before it stays.
+fn flush(
+    store: &mut Store,
+    pending: &mut Vec<(Diagnosis, Evidence)>,
+    outcome: &mut Outcome,
+    store_error: &mut Option<StoreError>,
+) {
+    if !pending.is_empty() && store_error.is_none() {
+        match store.record(pending) {
+            Ok(n) => outcome.counters.new_evidence += n,
+            Err(e) => *store_error = Some(e),
+        }
+    }
+    pending.clear();
 }
 
 /// In-memory findings for `explain`: the same keys and counting as the store, nothing written.
