@@ -391,11 +391,10 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     progress.bar.finish_and_clear();
     store.annotate_propagation()?;
     store.record_run("replay", started_ms, &outcome.counters)?;
-    let all = store.findings(&Query::default())?;
-    let findings: Vec<_> = all
-        .into_iter()
-        .filter(|f| outcome.finding_ids.contains(&f.id))
-        .collect();
+    let findings = store.findings(&Query {
+        ids: Some(outcome.finding_ids.iter().cloned().collect()),
+        ..Query::default()
+    })?;
     print(&report::render(
         &findings,
         format_of(&a.format),
@@ -454,6 +453,7 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
             StatusArg::Resolved => Some("resolved".into()),
             StatusArg::All => None,
         },
+        ..Query::default()
     };
     let mut findings = store.findings(&q)?;
     // Suppressions: from the store and from a rules file; a match is noted, and hidden unless

@@ -133,6 +133,9 @@ const COALESCE: Duration = Duration::from_millis(10);
 
 /// Most chunks committed in one transaction, and the depth of the queue to the writer.
 const CHUNKS_PER_COMMIT: usize = 64;
+/// The `[output] jsonl` line of an updated finding carries its latest this-many pieces of
+/// evidence (its `count` says how many there are), so that lines do not grow with its history.
+const JSONL_EVIDENCE: usize = 10;
 
 fn limits(c: &Config) -> Limits {
     let d = Limits::default();
@@ -588,9 +591,28 @@ fn writer(
                     let _ = acks.send((checkpoint, ok));
                 }
                 let Some(recs) = recorded else { continue };
+                // One line per finding per commit, however many of its events the commit held;
+                // created if any of them created it.
+                let mut updated: Vec<(&String, bool)> = Vec::new();
+                let mut at: std::collections::HashMap<&String, usize> =
+                    std::collections::HashMap::new();
                 for (id, created) in recs.iter().flat_map(|r| &r.touched) {
+                    match at.get(id) {
+                        Some(&i) => {
+                            if let Some(u) = updated.get_mut(i) {
+                                u.1 |= *created;
+                            }
+                        }
+                        None => {
+                            at.insert(id, updated.len());
+                            updated.push((id, *created));
+                        }
+                    }
+                }
+                for (id, created) in updated {
                     let Ok(found) = store.findings(&Query {
-                        id: Some(id.clone()),
+                        ids: Some(vec![id.clone()]),
+                        evidence_limit: Some(JSONL_EVIDENCE),
                         ..Query::default()
                     }) else {
                         continue;
@@ -605,7 +627,7 @@ fn writer(
                         tracing::debug!(finding = %f.id, reason = %escape(&rule.reason), "suppressed finding");
                         continue;
                     }
-                    if *created {
+                    if created {
                         counters.new_findings.fetch_add(1, Ordering::Relaxed);
                         if log_findings {
                             tracing::info!(

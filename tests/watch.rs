@@ -418,3 +418,60 @@ fn the_example_config_runs_against_rotating_exports() {
     let (code, _) = terminate(&mut child);
     assert_eq!(code, Some(0));
 }
+
+/// `[output] jsonl`: a private file of one line per updated finding per commit, each line a
+/// whole finding whose evidence is its latest pieces only, so that a finding hit thousands of
+/// times does not write ever longer lines.
+#[test]
+fn jsonl_output_has_one_bounded_line_per_update() {
+    let s = Service::new();
+    let out = s.dir.path().join("findings.jsonl");
+    let mut config = std::fs::read_to_string(&s.config).unwrap();
+    config.push_str(&format!(
+        "[output]\njsonl = {:?}\n",
+        out.display().to_string()
+    ));
+    std::fs::write(&s.config, config).unwrap();
+    let mut child = s.start(None);
+    // Three bursts of the same denial: the finding is created once and updated twice.
+    for (n, burst) in [0..40u32, 40..70, 70..100].into_iter().enumerate() {
+        s.append("a.jsonl", burst.clone());
+        assert_eq!(
+            s.wait_for(u64::from(burst.end)),
+            u64::from(burst.end),
+            "burst {n}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    terminate(&mut child);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // At least one line per burst, never one per event.
+    assert!(
+        (3..100).contains(&lines.len()),
+        "{} lines for 100 events",
+        lines.len()
+    );
+    for l in &lines {
+        assert_eq!(l["action"], "dynamodb:PutItem");
+        let evidence = l["evidence"].as_array().unwrap();
+        assert!(!evidence.is_empty() && evidence.len() <= 10, "{l}");
+        assert!(evidence.len() as u64 <= l["count"].as_u64().unwrap());
+    }
+    let last = lines.last().unwrap();
+    assert_eq!(last["count"], 100);
+    // The latest pieces: the last line ends with the last event appended.
+    let ids: Vec<&str> = last["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"ev-99"), "{ids:?}");
+}

@@ -180,6 +180,12 @@ pub struct Query {
     pub id: Option<String>,
     /// `open` or `resolved`; None for all.
     pub status: Option<String>,
+    /// Only these findings (exact ids): what a replay touched, without reading the rest.
+    pub ids: Option<Vec<String>>,
+    /// Keep only the latest this-many pieces of evidence per finding (`count` still says how
+    /// many there are): for the service's per-update lines, which must not grow with a finding's
+    /// history.
+    pub evidence_limit: Option<usize>,
 }
 
 /// Counters of one replay, kept for `stats` and the summary line.
@@ -354,6 +360,15 @@ impl Store {
         if let Some(st) = &q.status {
             bind(&mut sql, " AND status = ?", st.clone().into());
         }
+        if let Some(ids) = &q.ids {
+            // One parameter whatever the number of ids: a JSON array, unpacked by SQLite.
+            let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+            bind(
+                &mut sql,
+                " AND id IN (SELECT value FROM json_each(?))",
+                list.into(),
+            );
+        }
         if let Some(r) = &q.role {
             if r.starts_with("arn:") {
                 bind(&mut sql, " AND principal = ?", r.clone().into());
@@ -417,16 +432,23 @@ impl Store {
         for r in rows {
             out.push(r.map_err(sq(&path))?);
         }
+        // The latest `limit` rows, oldest first: taken newest-first, then put back in order.
+        let limit = q
+            .evidence_limit
+            .map_or(-1, |n| n.min(i64::MAX as usize) as i64);
         let mut ev = self
             .conn
             .prepare_cached(
-                "SELECT source, file, record, line, event_id, event_name, time_text, function, ukey, time
-                 FROM evidence WHERE finding_id = ?1 ORDER BY time IS NULL, time, id",
+                "SELECT * FROM (
+                    SELECT source, file, record, line, event_id, event_name, time_text, function, ukey, time, id
+                    FROM evidence WHERE finding_id = ?1
+                    ORDER BY time IS NOT NULL, time DESC, id DESC LIMIT ?2)
+                 ORDER BY time IS NULL, time, id",
             )
             .map_err(sq(&path))?;
         for f in &mut out {
             let rows = ev
-                .query_map(params![f.id], |r| {
+                .query_map(params![f.id, limit], |r| {
                     let record: i64 = r.get(2)?;
                     let line: i64 = r.get(3)?;
                     Ok(Evidence {
