@@ -9,6 +9,7 @@
 //! - The database file is created 0600 in a 0700 directory; WAL mode.
 //! - The schema version lives in `PRAGMA user_version`; a newer database is refused, not touched.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -491,37 +492,19 @@ pub(crate) fn record_in(
     let path = path.to_path_buf();
     let now = Timestamp::now().as_millisecond();
     let mut rec = Recorded::default();
+    // New evidence grouped by finding, in order of first appearance: one upsert per finding
+    // per transaction, however often it recurs, with the same result as one upsert per event.
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    let mut fresh: HashSet<&str> = HashSet::new();
     {
         let mut seen = tx
             .prepare_cached("SELECT 1 FROM evidence WHERE ukey = ?1")
             .map_err(sq(&path))?;
-        let mut upsert = tx
-            .prepare_cached(
-                "INSERT INTO findings (id, key, kind, cause, first_seen, last_seen, count, account, region,
-                    principal, function, action, resource, message, policy_state, explanation, fix, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
-                 ON CONFLICT(id) DO UPDATE SET
-                    count = count + 1,
-                    status = 'open',
-                    resolved_at = NULL,
-                    first_seen = CASE WHEN ?5 IS NULL THEN first_seen WHEN first_seen IS NULL OR ?5 < first_seen THEN ?5 ELSE first_seen END,
-                    last_seen = CASE WHEN ?5 IS NULL THEN last_seen WHEN last_seen IS NULL OR ?5 > last_seen THEN ?5 ELSE last_seen END,
-                    account = COALESCE(account, excluded.account),
-                    region = COALESCE(region, excluded.region),
-                    function = COALESCE(function, excluded.function),
-                    message = CASE WHEN ?5 IS NOT NULL AND (last_seen IS NULL OR ?5 >= last_seen) THEN excluded.message ELSE message END,
-                    explanation = excluded.explanation,
-                    fix = excluded.fix,
-                    updated_at = excluded.updated_at",
-            )
-            .map_err(sq(&path))?;
-        let mut ev = tx
-            .prepare_cached(
-                "INSERT INTO evidence (finding_id, ukey, source, file, record, line, event_id, event_name, time, time_text, function)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )
-            .map_err(sq(&path))?;
         for (d, e) in batch {
+            if !fresh.insert(e.key.as_str()) {
+                continue;
+            }
             let exists = seen
                 .query_row(params![e.key], |_| Ok(()))
                 .optional()
@@ -531,35 +514,81 @@ pub(crate) fn record_in(
                 continue;
             }
             let id = d.id();
-            let created = !tx
-                .prepare_cached("SELECT 1 FROM findings WHERE id = ?1")
-                .map_err(sq(&path))?
-                .exists(params![id])
-                .map_err(sq(&path))?;
-            let explanation = serde_json::to_string(&d.explanation).unwrap_or_else(|_| "[]".into());
-            let fix = serde_json::to_string(&d.fix).unwrap_or_else(|_| "{}".into());
-            upsert
-                .execute(params![
-                    id,
-                    d.key(),
-                    d.kind.as_str(),
-                    d.cause,
-                    e.time_ms,
-                    d.account,
-                    d.region,
-                    d.principal,
-                    d.function,
-                    d.action,
-                    d.resource,
-                    d.message,
-                    d.policy_state,
-                    explanation,
-                    fix,
-                    now
-                ])
-                .map_err(sq(&path))?;
+            match group_of.get(&id).and_then(|&i| groups.get_mut(i)) {
+                Some(g) => g.add(d, e),
+                None => {
+                    group_of.insert(id.clone(), groups.len());
+                    groups.push(Group::new(id, d, e));
+                }
+            }
+        }
+    }
+    let mut exists = tx
+        .prepare_cached("SELECT 1 FROM findings WHERE id = ?1")
+        .map_err(sq(&path))?;
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO findings (id, key, kind, cause, first_seen, last_seen, count, account, region,
+                principal, function, action, resource, message, policy_state, explanation, fix, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)
+             ON CONFLICT(id) DO UPDATE SET
+                count = count + excluded.count,
+                status = 'open',
+                resolved_at = NULL,
+                first_seen = CASE WHEN ?5 IS NULL THEN first_seen WHEN first_seen IS NULL OR ?5 < first_seen THEN ?5 ELSE first_seen END,
+                last_seen = CASE WHEN ?6 IS NULL THEN last_seen WHEN last_seen IS NULL OR ?6 > last_seen THEN ?6 ELSE last_seen END,
+                account = COALESCE(account, excluded.account),
+                region = COALESCE(region, excluded.region),
+                function = COALESCE(function, excluded.function),
+                message = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN ?19 ELSE message END,
+                explanation = excluded.explanation,
+                fix = excluded.fix,
+                updated_at = excluded.updated_at",
+        )
+        .map_err(sq(&path))?;
+    let mut ev = tx
+        .prepare_cached(
+            "INSERT INTO evidence (finding_id, ukey, source, file, record, line, event_id, event_name, time, time_text, function)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .map_err(sq(&path))?;
+    for g in groups {
+        let created = !exists.exists(params![g.id]).map_err(sq(&path))?;
+        let (first, last) = (g.first, g.last);
+        let explanation = serde_json::to_string(&last.explanation).unwrap_or_else(|_| "[]".into());
+        let fix = serde_json::to_string(&last.fix).unwrap_or_else(|_| "{}".into());
+        // A new finding's message is the latest event's, or the first's when none has a time.
+        let message = if g.max_ms.is_some() {
+            g.latest_message
+        } else {
+            &first.message
+        };
+        upsert
+            .execute(params![
+                g.id,
+                first.key(),
+                first.kind.as_str(),
+                first.cause,
+                g.min_ms,
+                g.max_ms,
+                g.evidence.len() as i64,
+                g.account,
+                g.region,
+                first.principal,
+                g.function,
+                first.action,
+                first.resource,
+                message,
+                first.policy_state,
+                explanation,
+                fix,
+                now,
+                g.latest_message,
+            ])
+            .map_err(sq(&path))?;
+        for e in &g.evidence {
             ev.execute(params![
-                id,
+                g.id,
                 e.key,
                 e.source,
                 e.file,
@@ -572,11 +601,62 @@ pub(crate) fn record_in(
                 e.function
             ])
             .map_err(sq(&path))?;
-            rec.new += 1;
-            rec.touched.push((id.clone(), created));
         }
+        rec.new += g.evidence.len() as u64;
+        rec.touched.push((g.id, created));
     }
     Ok(rec)
+}
+
+/// The new evidence of one finding within a transaction, folded the way successive upserts
+/// would fold it.
+struct Group<'a> {
+    id: String,
+    first: &'a Diagnosis,
+    last: &'a Diagnosis,
+    min_ms: Option<i64>,
+    max_ms: Option<i64>,
+    /// The message of the last event with the latest time.
+    latest_message: &'a str,
+    /// The first of the events' values that is known.
+    account: Option<&'a str>,
+    region: Option<&'a str>,
+    function: Option<&'a str>,
+    evidence: Vec<&'a Evidence>,
+}
+
+impl<'a> Group<'a> {
+    fn new(id: String, d: &'a Diagnosis, e: &'a Evidence) -> Self {
+        Group {
+            id,
+            first: d,
+            last: d,
+            min_ms: e.time_ms,
+            max_ms: e.time_ms,
+            latest_message: &d.message,
+            account: d.account.as_deref(),
+            region: d.region.as_deref(),
+            function: d.function.as_deref(),
+            evidence: vec![e],
+        }
+    }
+
+    fn add(&mut self, d: &'a Diagnosis, e: &'a Evidence) {
+        self.last = d;
+        if let Some(t) = e.time_ms {
+            if self.min_ms.is_none_or(|m| t < m) {
+                self.min_ms = Some(t);
+            }
+            if self.max_ms.is_none_or(|m| t >= m) {
+                self.max_ms = Some(t);
+                self.latest_message = &d.message;
+            }
+        }
+        self.account = self.account.or(d.account.as_deref());
+        self.region = self.region.or(d.region.as_deref());
+        self.function = self.function.or(d.function.as_deref());
+        self.evidence.push(e);
+    }
 }
 
 const SCHEMA_V1: &str = "
@@ -815,5 +895,121 @@ impl Store {
             )
             .map_err(sq(&path))?;
         Ok(serde_json::json!({"replay": runs, "service": service}))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::diagnose::Kind;
+    use crate::suggest::Fix;
+
+    /// Folding a transaction's evidence by finding gives exactly the rows that one upsert per
+    /// event gives: counts, first and last seen, the latest message, the first known account,
+    /// region and function, the last explanation and fix; duplicates counted once.
+    #[test]
+    fn grouped_writes_equal_one_write_per_event() {
+        let mut seed = 0x5EED_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut events = Vec::new();
+        for i in 0..400u64 {
+            let who = next(5);
+            let pick = |k: u64, vals: &[&str]| -> Option<String> {
+                (k as usize)
+                    .checked_sub(1)
+                    .and_then(|k| vals.get(k))
+                    .map(|v| v.to_string())
+            };
+            let diag = Diagnosis {
+                kind: Kind::AccessDenied,
+                cause: "no_identity_allow".into(),
+                account: pick(next(3), &["111111111111", "222222222222"]),
+                region: pick(next(3), &["eu-west-1", "us-east-1"]),
+                principal: Some(format!("arn:aws:iam::111111111111:role/r{who}")),
+                function: pick(next(3), &["f1", "f2"]),
+                action: Some("s3:GetObject".into()),
+                resource: Some("arn:aws:s3:::b/k".into()),
+                message: format!("message {i}"),
+                policy_state: "unknown".into(),
+                explanation: vec![format!("explanation {i}")],
+                fix: Fix {
+                    target: "identity_policy".into(),
+                    managed_policy_arn: None,
+                    statement: None,
+                    commands: vec![format!("command {i}")],
+                    verified: None,
+                    notes: Vec::new(),
+                    all_statements: Vec::new(),
+                },
+            };
+            // Few distinct times, so that ties happen; some events have none.
+            let time_ms = (next(5) != 0).then(|| 1_700_000_000_000 + next(6) as i64 * 1000);
+            // Now and then an event seen before, in this batch or an earlier one.
+            let key = if i > 0 && next(8) == 0 {
+                format!("k{}", next(i))
+            } else {
+                format!("k{i}")
+            };
+            let ev = Evidence {
+                source: "cloudtrail".into(),
+                file: "f.json".into(),
+                record: i,
+                line: i + 1,
+                event_id: Some(key.clone()),
+                event_name: None,
+                time: time_ms.map(format_ms),
+                function: None,
+                key,
+                time_ms,
+            };
+            events.push((diag, ev));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut one = Store::open(&dir.path().join("one.db")).unwrap();
+        let mut grouped = Store::open(&dir.path().join("grouped.db")).unwrap();
+        let mut new_one = 0;
+        for e in &events {
+            new_one += one.record(std::slice::from_ref(e)).unwrap();
+        }
+        let mut new_grouped = 0;
+        let mut rest = events.as_slice();
+        while !rest.is_empty() {
+            let (batch, tail) = rest.split_at((1 + next(60) as usize).min(rest.len()));
+            new_grouped += grouped.record(batch).unwrap();
+            rest = tail;
+        }
+        assert_eq!(new_one, new_grouped);
+        let dump = |s: &Store| -> Vec<String> {
+            let mut out = Vec::new();
+            for sql in [
+                "SELECT id, key, kind, cause, first_seen, last_seen, count, account, region, principal,
+                        function, action, resource, message, policy_state, explanation, fix, status
+                 FROM findings ORDER BY id",
+                "SELECT finding_id, ukey, source, file, record, line, event_id, time, time_text
+                 FROM evidence ORDER BY ukey",
+            ] {
+                let mut stmt = s.conn.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((0..n)
+                            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                            .collect::<Vec<_>>()
+                            .join("|"))
+                    })
+                    .unwrap();
+                out.extend(rows.map(Result::unwrap));
+            }
+            out
+        };
+        let (a, b) = (dump(&one), dump(&grouped));
+        assert!(a.len() > 300, "{}", a.len());
+        assert_eq!(a, b);
     }
 }
