@@ -14,6 +14,8 @@ use nom::combinator::{opt, value};
 use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 use regex::{Regex, RegexSet};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// The kind of policy a message blames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,7 +164,13 @@ pub struct Grammar {
     denied_by: Regex,
     perform: Regex,
     ct_row: Regex,
+    /// Messages parsed before: a role that fails thousands of times logs the same sentence
+    /// each time, and parsing is a pure function of the text. Bounded; emptied when full.
+    memo: Mutex<HashMap<String, Option<Message>>>,
 }
+
+/// How many distinct messages the grammar remembers.
+const MEMO_MAX: usize = 4096;
 
 const R_AUTHZ: usize = 0;
 const R_ROLE_LACKS: usize = 1;
@@ -224,6 +232,7 @@ impl Grammar {
             sqs_url: Regex::new(
                 r"https://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com(?:\.cn)?/(\d{12})/([\w.-]+)",
             )?,
+            memo: Mutex::new(HashMap::new()),
         })
     }
 
@@ -271,6 +280,22 @@ impl Grammar {
 
     /// Parses a denial out of `text`, or None when the text is not one.
     pub fn parse(&self, text: &str) -> Option<Message> {
+        if let Ok(memo) = self.memo.lock()
+            && let Some(m) = memo.get(text)
+        {
+            return m.clone();
+        }
+        let m = self.parse_uncached(text);
+        if let Ok(mut memo) = self.memo.lock() {
+            if memo.len() >= MEMO_MAX {
+                memo.clear();
+            }
+            memo.insert(text.to_string(), m.clone());
+        }
+        m
+    }
+
+    fn parse_uncached(&self, text: &str) -> Option<Message> {
         let routes = self.route.matches(text);
         if !routes.matched_any() {
             return None;
