@@ -128,6 +128,10 @@ struct ReplayArgs {
     /// Benchmark baseline: only decompress the files (nothing is parsed or stored).
     #[arg(long, hide = true)]
     decompress_only: bool,
+    /// Follow symbolic links found inside the directories given even where they lead out of
+    /// them (by default those are skipped and named on stderr).
+    #[arg(long)]
+    follow_symlinks: bool,
     /// Files or directories to read.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -367,7 +371,7 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     // The bar's total costs a walk of its own: only worth it when someone watches the bar.
     let mut total = 0u64;
     if std::io::stderr().is_terminal() {
-        whydenied::ingest::walk_each(&a.paths, &mut |w| {
+        whydenied::ingest::walk_each(&a.paths, a.follow_symlinks, &mut |w| {
             if let whydenied::ingest::Walked::File(f) = w {
                 total += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
             }
@@ -385,6 +389,7 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
         threads: a.threads,
         policies: Some(path.clone()),
         decompress_only: a.decompress_only,
+        follow_symlinks: a.follow_symlinks,
         ..Options::default()
     };
     let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;

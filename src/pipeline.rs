@@ -21,7 +21,7 @@ use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
 /// How many diagnoses a worker gathers before handing them to the writer.
 const BATCH: usize = 512;
 /// The writer commits once this many diagnoses wait...
-const FLUSH_ROWS: usize = 2048;
+const FLUSH_ROWS: usize = 1024;
 /// ...or once the oldest has waited this long.
 const FLUSH_AFTER: Duration = Duration::from_millis(250);
 
@@ -35,6 +35,8 @@ pub struct Options {
     pub policies: Option<PathBuf>,
     /// Benchmark baseline: decompress every file with the same threads, parse nothing.
     pub decompress_only: bool,
+    /// Follow symbolic links inside directories that lead out of the path given.
+    pub follow_symlinks: bool,
 }
 
 /// What a replay did.
@@ -60,6 +62,8 @@ enum Msg {
     Problem(String),
     /// A path that could not be listed: counted as an error, not as a file.
     WalkError(String),
+    /// A path left out on purpose (a symbolic link leading out): said, not counted as an error.
+    WalkSkipped(String),
     FileDone {
         bytes: u64,
         records: u64,
@@ -441,13 +445,20 @@ pub fn replay(
         {
             let tx = tx.clone();
             scope.spawn(move || {
-                ingest::walk_each(paths, &mut |w| match w {
+                ingest::walk_each(paths, opts.follow_symlinks, &mut |w| match w {
                     ingest::Walked::File(f) => path_tx.send(f).is_ok(),
                     ingest::Walked::Error(p, e) => tx
                         .send(Msg::WalkError(format!(
                             "{}: {}",
                             escape(&p.display().to_string()),
                             escape(&e.to_string())
+                        )))
+                        .is_ok(),
+                    ingest::Walked::Skipped(p, why) => tx
+                        .send(Msg::WalkSkipped(format!(
+                            "{}: skipped: {}",
+                            escape(&p.display().to_string()),
+                            escape(&why)
                         )))
                         .is_ok(),
                 });
@@ -575,6 +586,7 @@ pub fn replay(
                     outcome.counters.errors += 1;
                     progress.problem(&p);
                 }
+                Msg::WalkSkipped(p) => progress.problem(&p),
                 Msg::FileDone {
                     bytes,
                     records,

@@ -1038,3 +1038,65 @@ fn a_full_disk_stops_replay_and_loses_nothing() {
     );
     assert_eq!(count(), 20_001);
 }
+
+/// Symbolic links inside a replayed directory: followed while they stay inside it, skipped
+/// and named (not an error) when they lead out unless `--follow-symlinks`; a link back to a
+/// parent directory neither loops nor reads anything twice.
+#[test]
+fn symlinks_out_of_a_replayed_directory_are_skipped_unless_asked() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(logs.join("sub")).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(logs.join("sub/a.json"), denied("inside-1") + "\n").unwrap();
+    std::fs::write(outside.join("b.json"), denied("outside-1") + "\n").unwrap();
+    symlink(&outside, logs.join("elsewhere")).unwrap();
+    symlink(outside.join("b.json"), logs.join("b-link.json")).unwrap();
+    symlink("..", logs.join("sub/up")).unwrap();
+    symlink("sub", logs.join("sub-again")).unwrap();
+    let count =
+        |out: &Output| -> u64 { json(out).iter().map(|f| f["count"].as_u64().unwrap()).sum() };
+
+    let db = dir.path().join("w.db");
+    let out = run(&db, &["replay", "--format", "json", logs.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(count(&out), 1, "{err}");
+    assert!(
+        err.contains("elsewhere: skipped") && err.contains("b-link.json: skipped"),
+        "{err}"
+    );
+    assert!(err.contains("--follow-symlinks"), "{err}");
+    // The inside file is read once although three paths lead to it.
+    assert!(err.contains("1 files, 1 records"), "{err}");
+
+    let db2 = dir.path().join("w2.db");
+    let out = run(
+        &db2,
+        &[
+            "replay",
+            "--follow-symlinks",
+            "--format",
+            "json",
+            logs.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count(&out), 2, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("skipped"), "{}", stderr(&out));
+
+    // A link given on the command line is the user's own choice: followed.
+    let db3 = dir.path().join("w3.db");
+    let out = run(
+        &db3,
+        &[
+            "replay",
+            "--format",
+            "json",
+            logs.join("elsewhere").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(count(&out), 1, "{}", stderr(&out));
+}
