@@ -475,3 +475,60 @@ fn jsonl_output_has_one_bounded_line_per_update() {
         .collect();
     assert!(ids.contains(&"ev-99"), "{ids:?}");
 }
+
+/// A full disk under the running service (its file-size limit lowered from outside with
+/// `prlimit`, SIGXFSZ ignored, so SQLite's writes fail as they would with ENOSPC): the service
+/// retries, keeps running, loses nothing, and once space is back stores exactly what it could
+/// not, with nothing counted twice.
+#[test]
+fn a_full_disk_under_the_service_loses_nothing() {
+    let has_prlimit = Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_prlimit {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let s = Service::new();
+    let log = s.dir.path().join("service.log");
+    let mut child = Running(
+        Command::new("sh")
+            .arg("-c")
+            .arg("trap '' XFSZ; exec \"$0\" watch --config \"$1\"")
+            .arg(env!("CARGO_BIN_EXE_whydenied"))
+            .arg(&s.config)
+            .env_remove("WHYDENIED_DB")
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    s.append("a.jsonl", 0..20);
+    assert_eq!(s.wait_for(20), 20);
+    let pid = child.id().to_string();
+    let limit = |soft: &str| {
+        let st = Command::new("prlimit")
+            .args(["--pid", &pid, &format!("--fsize={soft}:unlimited")])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    // No file of the service may grow past 4 KiB: every commit fails.
+    limit("4096");
+    s.append("a.jsonl", 20..60);
+    // Five retries with back-off take 3 s; wait past them.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(child.try_wait().unwrap().is_none(), "the service died");
+    assert_eq!(s.stored(), 20);
+    limit("unlimited");
+    assert_eq!(s.wait_for(60), 60);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(s.stored(), 60);
+    let (code, _) = terminate(&mut child);
+    assert_eq!(code, Some(0));
+    // The log is a file of the service too: it says so unless it had already reached 4 KiB.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("retrying") || text.len() >= 4096, "{text}");
+}
