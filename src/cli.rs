@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use whydenied::ingest::Limits;
 use whydenied::pipeline::{self, Aggregate, Env, Input, Options, Progress};
 use whydenied::report::{self, Format};
 use whydenied::rules::Rules;
@@ -132,6 +133,15 @@ struct ReplayArgs {
     /// them (by default those are skipped and named on stderr).
     #[arg(long)]
     follow_symlinks: bool,
+    /// Skip JSON records larger than this (default 8 MiB), naming each.
+    #[arg(long, value_name = "BYTES")]
+    max_record_bytes: Option<usize>,
+    /// Skip text lines longer than this (default 1 MiB), naming each.
+    #[arg(long, value_name = "BYTES")]
+    max_line_bytes: Option<usize>,
+    /// Stop reading a gzip file once it has inflated to this much (default 4 GiB).
+    #[arg(long, value_name = "BYTES")]
+    max_decompressed_bytes: Option<u64>,
     /// Files or directories to read.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -390,7 +400,17 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
         policies: Some(path.clone()),
         decompress_only: a.decompress_only,
         follow_symlinks: a.follow_symlinks,
-        ..Options::default()
+        limits: {
+            let d = Limits::default();
+            Limits {
+                max_record_bytes: a.max_record_bytes.unwrap_or(d.max_record_bytes),
+                max_line_bytes: a.max_line_bytes.unwrap_or(d.max_line_bytes),
+                max_decompressed_bytes: a
+                    .max_decompressed_bytes
+                    .unwrap_or(d.max_decompressed_bytes),
+                ..d
+            }
+        },
     };
     let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;
     progress.bar.finish_and_clear();

@@ -1100,3 +1100,76 @@ fn symlinks_out_of_a_replayed_directory_are_skipped_unless_asked() {
     );
     assert_eq!(count(&out), 1, "{}", stderr(&out));
 }
+
+/// The size limits are `replay` flags too: a record, a line or an inflating gzip file past them
+/// is named and counted, and the rest of the input is still read.
+#[test]
+fn replay_limits_are_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = &tmp.path().join("logs");
+    std::fs::create_dir(dir).unwrap();
+    let big = format!(
+        "{{\"Records\":[{},{}]}}",
+        denied("big").replace(
+            "\"eventVersion\"",
+            &format!("\"pad\":\"{}\",\"eventVersion\"", "x".repeat(3000))
+        ),
+        denied("small")
+    );
+    std::fs::write(dir.as_path().join("records.json"), &big).unwrap();
+    let line = format!("2026-11-20T10:00:00.000Z\t1\tINFO\t{}\n", "y".repeat(3000));
+    std::fs::write(dir.as_path().join("app.log"), line).unwrap();
+    let many: String = (0..100)
+        .map(|i| denied(&format!("gz-{i}")) + "\n")
+        .collect();
+    std::fs::write(dir.as_path().join("bomb.json.gz"), gzip(many.as_bytes())).unwrap();
+    let db = tmp.path().join("w.db");
+    let out = run(
+        &db,
+        &[
+            "replay",
+            "--format",
+            "json",
+            "--max-record-bytes",
+            "2000",
+            "--max-line-bytes",
+            "2000",
+            "--max-decompressed-bytes",
+            "20000",
+            dir.as_path().to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("records.json") && err.contains("2000"),
+        "{err}"
+    );
+    assert!(err.contains("app.log"), "{err}");
+    assert!(
+        err.contains("bomb.json.gz") && err.contains("max_decompressed_bytes"),
+        "{err}"
+    );
+    let stored: u64 = json(&out)
+        .iter()
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    // The small record, and the gzip lines before the cut (each about 700 bytes).
+    assert!((20..100).contains(&(stored - 1)), "{stored}: {err}");
+    // Without the flags everything is read.
+    let out = run(
+        &tmp.path().join("w2.db"),
+        &[
+            "replay",
+            "--format",
+            "json",
+            dir.as_path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stored: u64 = json(&out)
+        .iter()
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(stored, 102);
+}
