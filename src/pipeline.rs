@@ -438,6 +438,7 @@ pub fn replay(
     let single = matches!(paths, [p] if p.is_file());
     let threads = if single { 1 } else { threads };
     let (path_tx, path_rx) = mpsc::sync_channel::<PathBuf>(threads * 64);
+    let own_files = OwnFiles::new(opts.policies.as_deref());
     let path_rx = std::sync::Mutex::new(path_rx);
     let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 4);
     let mut store_error: Option<StoreError> = None;
@@ -446,6 +447,7 @@ pub fn replay(
             let tx = tx.clone();
             scope.spawn(move || {
                 ingest::walk_each(paths, opts.follow_symlinks, &mut |w| match w {
+                    ingest::Walked::File(f) if own_files.is_own(&f) => true,
                     ingest::Walked::File(f) => path_tx.send(f).is_ok(),
                     ingest::Walked::Error(p, e) => tx
                         .send(Msg::WalkError(format!(
@@ -611,6 +613,48 @@ pub fn replay(
     match store_error {
         Some(e) => Err(e),
         None => Ok(outcome),
+    }
+}
+
+/// The database and its side files (`-wal`, `-shm`, `-journal`): never read as logs when a
+/// replayed directory holds them (`whydenied --db ./w.db replay .`).
+struct OwnFiles {
+    names: Vec<std::ffi::OsString>,
+    paths: Vec<PathBuf>,
+}
+
+impl OwnFiles {
+    fn new(db: Option<&Path>) -> OwnFiles {
+        let mut own = OwnFiles {
+            names: Vec::new(),
+            paths: Vec::new(),
+        };
+        let Some(db) = db else { return own };
+        let (Some(dir), Some(name)) = (db.parent(), db.file_name()) else {
+            return own;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let Ok(dir) = std::fs::canonicalize(dir) else {
+            return own;
+        };
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut n = name.to_os_string();
+            n.push(suffix);
+            own.paths.push(dir.join(&n));
+            own.names.push(n);
+        }
+        own
+    }
+
+    /// Whether `p` is one of them; only a matching file name costs a path resolution.
+    fn is_own(&self, p: &Path) -> bool {
+        p.file_name()
+            .is_some_and(|n| self.names.iter().any(|o| o == n))
+            && std::fs::canonicalize(p).is_ok_and(|c| self.paths.contains(&c))
     }
 }
 

@@ -1173,3 +1173,19 @@ fn replay_limits_are_flags() {
         .sum();
     assert_eq!(stored, 102);
 }
+
+/// A database kept inside the replayed directory is not read as a log, nor are its side files.
+#[test]
+fn replay_skips_its_own_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.json"), denied("own-1") + "\n").unwrap();
+    let db = dir.path().join("w.db");
+    for _ in 0..2 {
+        let out = run(
+            &db,
+            &["replay", "--format", "json", dir.path().to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(stderr(&out).contains("1 files"), "{}", stderr(&out));
+    }
+}
