@@ -66,20 +66,24 @@ pub struct ManagedPolicy {
     pub size: usize,
 }
 
+/// A policy element that is one string or a list of strings (`Action`, `Resource`), as a list.
+pub(crate) fn string_list(v: Option<&serde_json::Value>) -> Vec<String> {
+    use serde_json::Value;
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 impl ManagedPolicy {
     /// Fills `everywhere` and `size` from the document.
     fn index(&mut self) {
         use serde_json::Value;
-        let list = |v: Option<&Value>| -> Vec<String> {
-            match v {
-                Some(Value::String(s)) => vec![s.clone()],
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
-            }
-        };
+        let list = string_list;
         let statements: Vec<&Value> = match self.document.get("Statement") {
             Some(Value::Array(a)) => a.iter().collect(),
             Some(v @ Value::Object(_)) => vec![v],

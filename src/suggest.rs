@@ -84,16 +84,7 @@ pub fn command(args: &[&str]) -> String {
 
 pub use crate::policy::wildcard::action_matches;
 
-fn as_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
+use crate::rules::string_list as as_list;
 
 /// Whether a managed policy allows `action` on every resource (`*`) with no condition.
 fn grants_everywhere(p: &ManagedPolicy, action: &str) -> bool {
