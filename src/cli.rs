@@ -416,15 +416,47 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     progress.bar.finish_and_clear();
     store.annotate_propagation()?;
     store.record_run("replay", started_ms, &outcome.counters)?;
-    let findings = store.findings(&Query {
+    let touched = Query {
         ids: Some(outcome.finding_ids.iter().cloned().collect()),
         ..Query::default()
-    })?;
-    print(&report::render(
-        &findings,
-        format_of(&a.format),
-        table_width(),
-    ))?;
+    };
+    let format = format_of(&a.format);
+    let shown = match report::JsonWriter::new(std::io::stdout().lock(), format) {
+        // JSON is written as it is read from the store: memory does not grow with the findings.
+        Some(mut w) => {
+            let mut n = 0usize;
+            let mut failed: Option<std::io::Error> = None;
+            store.each_finding(&touched, &mut |f| {
+                n += 1;
+                if failed.is_none()
+                    && let Err(e) = w.push(&f)
+                {
+                    failed = Some(e);
+                }
+                Ok(())
+            })?;
+            if failed.is_none()
+                && let Err(e) = w.finish()
+            {
+                failed = Some(e);
+            }
+            // A closed pipe (`| head`) is not an error worth reporting.
+            match failed {
+                Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => n,
+            }
+        }
+        None => {
+            // The triage and Markdown views group and count: they need every finding, not
+            // every piece of evidence.
+            let findings = store.findings(&Query {
+                evidence_limit: Some(0),
+                ..touched
+            })?;
+            print(&report::render(&findings, format, table_width()))?;
+            findings.len()
+        }
+    };
     let c = &outcome.counters;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
@@ -433,7 +465,7 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
         c.records,
         c.denials,
         c.new_evidence,
-        findings.len(),
+        shown,
         c.errors,
         secs,
         c.bytes as f64 / 1e6 / secs.max(1e-9)

@@ -109,6 +109,62 @@ pub fn render_styled(findings: &[Finding], format: Format, width: u16, style: St
     }
 }
 
+/// Writes findings one at a time in the `json` or `jsonl` shape that [`render`] gives, so that
+/// a large output is never held whole in memory.
+pub struct JsonWriter<W: std::io::Write> {
+    out: W,
+    lines: bool,
+    count: u64,
+}
+
+impl<W: std::io::Write> JsonWriter<W> {
+    /// A writer for `json` or `jsonl`; None for the other formats, which need every finding.
+    pub fn new(out: W, format: Format) -> Option<Self> {
+        let lines = match format {
+            Format::Json => false,
+            Format::Jsonl => true,
+            Format::Table | Format::Markdown => return None,
+        };
+        Some(JsonWriter {
+            out,
+            lines,
+            count: 0,
+        })
+    }
+
+    /// Writes one finding.
+    pub fn push(&mut self, f: &Finding) -> std::io::Result<()> {
+        if self.lines {
+            serde_json::to_writer(&mut self.out, f)?;
+            self.out.write_all(b"\n")?;
+        } else {
+            // The element as serde_json prints it inside a pretty array: each line indented
+            // by two spaces (JSON strings hold no raw newline, so lines are safe to indent).
+            let body = serde_json::to_string_pretty(f)?;
+            self.out
+                .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
+            for (i, line) in body.split('\n').enumerate() {
+                if i > 0 {
+                    self.out.write_all(b"\n")?;
+                }
+                self.out.write_all(b"  ")?;
+                self.out.write_all(line.as_bytes())?;
+            }
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Closes the array and flushes.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if !self.lines {
+            self.out
+                .write_all(if self.count == 0 { b"[]\n" } else { b"\n]\n" })?;
+        }
+        self.out.flush()
+    }
+}
+
 /// Who a finding is about, in few characters: the function, else the principal's name.
 fn subject(f: &Finding) -> String {
     if let Some(func) = &f.function {

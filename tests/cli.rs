@@ -1189,3 +1189,32 @@ fn replay_skips_its_own_database() {
         assert!(stderr(&out).contains("1 files"), "{}", stderr(&out));
     }
 }
+
+/// `replay` writes JSON as it reads findings from the store: byte for byte what `report` prints
+/// for the same findings, in both JSON shapes, and `[]` when there are none.
+#[test]
+fn streamed_replay_output_equals_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let samples = samples();
+    for format in ["json", "jsonl"] {
+        let replayed = run(
+            &db,
+            &["replay", "--format", format, samples.to_str().unwrap()],
+        );
+        assert!(replayed.status.success(), "{}", stderr(&replayed));
+        let reported = run(&db, &["report", "--format", format]);
+        assert!(!replayed.stdout.is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&replayed.stdout),
+            String::from_utf8_lossy(&reported.stdout)
+        );
+    }
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run(
+        &db,
+        &["replay", "--format", "json", empty.to_str().unwrap()],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
+}

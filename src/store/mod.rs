@@ -330,6 +330,21 @@ impl Store {
 
     /// Findings matching the query, newest first, with their evidence.
     pub fn findings(&self, q: &Query) -> Result<Vec<Finding>, StoreError> {
+        let mut out = Vec::new();
+        self.each_finding(q, &mut |f| {
+            out.push(f);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands the findings matching the query to `visit` one at a time, newest first, each with
+    /// its evidence, so that printing a large store holds one finding in memory, not all.
+    pub fn each_finding(
+        &self,
+        q: &Query,
+        visit: &mut dyn FnMut(Finding) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let mut sql = String::from(
             "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
@@ -429,10 +444,6 @@ impl Store {
                 })
             })
             .map_err(sq(&path))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r.map_err(sq(&path))?);
-        }
         // The latest `limit` rows, oldest first: taken newest-first, then put back in order.
         let limit = q
             .evidence_limit
@@ -447,7 +458,8 @@ impl Store {
                  ORDER BY time IS NULL, time, id",
             )
             .map_err(sq(&path))?;
-        for f in &mut out {
+        for r in rows {
+            let mut f = r.map_err(sq(&path))?;
             let rows = ev
                 .query_map(params![f.id, limit], |r| {
                     let record: i64 = r.get(2)?;
@@ -469,8 +481,9 @@ impl Store {
             for e in rows {
                 f.evidence.push(e.map_err(sq(&path))?);
             }
+            visit(f)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
