@@ -512,7 +512,6 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
         },
         ..Query::default()
     };
-    let mut findings = store.findings(&q)?;
     // Suppressions: from the store and from a rules file; a match is noted, and hidden unless
     // --all (or one finding is asked for by id).
     let mut rules_list = store.suppressions()?;
@@ -520,16 +519,43 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
         rules_list.extend(load_suppressions(file)?);
     }
     let now = jiff::Timestamp::now().as_millisecond();
+    let hide_suppressed = !a.all && a.id.is_none();
+    let format = format_of(&a.format);
+    if !a.fixes
+        && let Some(mut w) = report::JsonWriter::new(std::io::stdout().lock(), format)
+    {
+        // JSON is written as it is read: a store of any size prints in constant memory.
+        let mut failed: Option<std::io::Error> = None;
+        store.each_finding(&q, &mut |mut f| {
+            f.suppressed = rules_list.iter().find(|r| r.matches(&f, now)).cloned();
+            if (f.suppressed.is_none() || !hide_suppressed)
+                && failed.is_none()
+                && let Err(e) = w.push(&f)
+            {
+                failed = Some(e);
+            }
+            Ok(())
+        })?;
+        if failed.is_none()
+            && let Err(e) = w.finish()
+        {
+            failed = Some(e);
+        }
+        return match failed {
+            Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+            _ => Ok(0),
+        };
+    }
+    let mut findings = store.findings(&q)?;
     for f in &mut findings {
         f.suppressed = rules_list.iter().find(|r| r.matches(f, now)).cloned();
     }
-    if !a.all && a.id.is_none() {
+    if hide_suppressed {
         findings.retain(|f| f.suppressed.is_none());
     }
     if a.fixes {
         return merged_fixes(&store, &findings, a.output.as_deref());
     }
-    let format = format_of(&a.format);
     let style = report::Style::detect(std::io::stdout().is_terminal());
     if a.id.is_some() && format == Format::Table {
         match findings.as_slice() {

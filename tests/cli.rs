@@ -1205,6 +1205,20 @@ fn streamed_replay_output_equals_report() {
         assert!(replayed.status.success(), "{}", stderr(&replayed));
         let reported = run(&db, &["report", "--format", format]);
         assert!(!replayed.stdout.is_empty());
+        // Exactly serde_json's own layout of the whole array (keys keep their order).
+        let text = String::from_utf8(replayed.stdout.clone()).unwrap();
+        let whole = if format == "json" {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            serde_json::to_string_pretty(&v).unwrap() + "\n"
+        } else {
+            text.lines()
+                .map(|l| {
+                    serde_json::to_string(&serde_json::from_str::<Value>(l).unwrap()).unwrap()
+                        + "\n"
+                })
+                .collect()
+        };
+        assert_eq!(text, whole);
         assert_eq!(
             String::from_utf8_lossy(&replayed.stdout),
             String::from_utf8_lossy(&reported.stdout)
