@@ -546,6 +546,11 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
             _ => Ok(0),
         };
     }
+    // Only the detail view of one finding shows evidence.
+    let q = Query {
+        evidence_limit: if a.id.is_some() { None } else { Some(0) },
+        ..q
+    };
     let mut findings = store.findings(&q)?;
     for f in &mut findings {
         f.suppressed = rules_list.iter().find(|r| r.matches(f, now)).cloned();
