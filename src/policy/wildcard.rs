@@ -112,9 +112,55 @@ fn glob(p: &[Tok], s: &[char], fold: bool) -> bool {
 
 /// Matches `value` against a glob `pattern` (no policy variables).
 pub fn matches(pattern: &str, value: &str, case_insensitive: bool) -> bool {
+    if pattern.is_ascii() && value.is_ascii() {
+        // ARNs and actions nearly always are: no allocation.
+        return glob_ascii(pattern.as_bytes(), value.as_bytes(), case_insensitive);
+    }
     let toks = compile_plain(pattern);
     let chars: Vec<char> = value.chars().collect();
     glob(&toks, &chars, case_insensitive)
+}
+
+/// [`glob`] over ASCII bytes, `*` and `?` being the wildcards.
+fn glob_ascii(p: &[u8], s: &[u8], fold: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut pi, mut si) = (0usize, 0usize);
+    let (mut star, mut mark) = (None::<usize>, 0usize);
+    while let Some(&x) = s.get(si) {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some(pi);
+                mark = si;
+                pi += 1;
+            }
+            Some(b'?') => {
+                pi += 1;
+                si += 1;
+            }
+            Some(&c) if eq(c, x) => {
+                pi += 1;
+                si += 1;
+            }
+            _ => match star {
+                Some(st) => {
+                    pi = st + 1;
+                    mark += 1;
+                    si = mark;
+                }
+                None => return false,
+            },
+        }
+    }
+    while p.get(pi) == Some(&b'*') {
+        pi += 1;
+    }
+    pi == p.len()
 }
 
 fn compile_plain(pattern: &str) -> Vec<Tok> {
@@ -162,19 +208,23 @@ pub fn arn_matches(pattern: &str, arn: &str, ctx: Option<&dyn Lookup>) -> Result
     if pattern == "*" {
         return Ok(true);
     }
-    let pf: Vec<&str> = pattern.splitn(6, ':').collect();
-    let vf: Vec<&str> = arn.splitn(6, ':').collect();
-    if pf.len() != 6 || vf.len() != 6 {
+    let fields = |s: &str| s.bytes().filter(|&b| b == b':').count() >= 5;
+    if !fields(pattern) || !fields(arn) {
         // Not ARNs (a bare function name, `*`-only fields): plain case-sensitive glob.
         return match ctx {
             Some(c) => matches_with(pattern, arn, false, c),
             None => Ok(matches(pattern, arn, false)),
         };
     }
-    for (p, v) in pf.iter().zip(vf.iter()) {
-        let toks = compile(p, ctx)?;
-        let chars: Vec<char> = v.chars().collect();
-        if !glob(&toks, &chars, false) {
+    for (p, v) in pattern.splitn(6, ':').zip(arn.splitn(6, ':')) {
+        let ok = if p.contains("${") {
+            let toks = compile(p, ctx)?;
+            let chars: Vec<char> = v.chars().collect();
+            glob(&toks, &chars, false)
+        } else {
+            matches(p, v, false)
+        };
+        if !ok {
             return Ok(false);
         }
     }
