@@ -781,7 +781,7 @@ fn merged_fixes(
         set.identity.push(NamedPolicy {
             name: "merged fix".into(),
             kind: PolicyKind::Identity,
-            policy: policy.clone(),
+            policy: policy.clone().into(),
         });
         let ctx = RequestContext::derive(&caller, &resource, &Facts::default());
         let v = evaluate::evaluate(
@@ -1053,7 +1053,7 @@ fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> Result<i32> 
         let np = NamedPolicy {
             name: format!("with-policy:{}", f.display()),
             kind: PolicyKind::Identity,
-            policy,
+            policy: policy.into(),
         };
         match caller {
             Caller::Service(_) => {
@@ -1066,7 +1066,7 @@ fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> Result<i32> 
         }
     }
     let tags = match &caller {
-        Caller::Iam { arn, .. } => store.principal(arn).and_then(|p| p.tags),
+        Caller::Iam { arn, .. } => store.principal(arn).and_then(|p| p.tags.clone()),
         Caller::Service(_) => None,
     };
     let facts = Facts {

@@ -241,7 +241,9 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
     };
     // A role named without its path (session ARNs drop it) takes the imported role's ARN.
     let principal = match (src, &principal) {
-        (Some(s), Some(p)) if p.contains(":role/") => s.principal(p).map(|r| r.arn).or(principal),
+        (Some(s), Some(p)) if p.contains(":role/") => {
+            s.principal(p).map(|r| r.arn.clone()).or(principal)
+        }
         _ => principal,
     };
     let kms_key = d.request.kms_key.clone().or_else(|| {
@@ -441,7 +443,7 @@ fn correlate(
         return;
     }
     let tags = match &caller {
-        Caller::Iam { arn, .. } => src.principal(arn).and_then(|p| p.tags),
+        Caller::Iam { arn, .. } => src.principal(arn).and_then(|p| p.tags.clone()),
         Caller::Service(_) => None,
     };
     let facts = Facts {
@@ -634,16 +636,20 @@ fn raw_policy(
 ) -> Option<serde_json::Value> {
     match s.kind {
         PolicyKind::Identity | PolicyKind::PermissionsBoundary => match s.policy.split_once('#') {
-            Some((owner, name)) => src
-                .principal(owner)
-                .and_then(|p| p.inline)
-                .and_then(|l| l.into_iter().find(|(n, _)| n == name).map(|(_, d)| d)),
+            Some((owner, name)) => src.principal(owner).and_then(|p| {
+                p.inline
+                    .as_ref()?
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, d)| d.clone())
+            }),
             None => src
                 .managed(&s.policy)
+                .map(|d| (*d).clone())
                 .or_else(|| rules.managed_by_arn(&s.policy).map(|m| m.document.clone())),
         },
-        PolicyKind::Resource => src.resource_policy(&s.policy),
-        PolicyKind::Trust => src.principal(&s.policy).and_then(|p| p.trust),
+        PolicyKind::Resource => src.resource_policy(&s.policy).map(|d| (*d).clone()),
+        PolicyKind::Trust => src.principal(&s.policy).and_then(|p| p.trust.clone()),
         PolicyKind::Scp | PolicyKind::Rcp | PolicyKind::Session => None,
     }
 }
@@ -739,7 +745,7 @@ fn narrow_deny(
     };
     let mut ok = false;
     if let (Some(slot), Some(p)) = (slot, replaced) {
-        slot.policy = p;
+        slot.policy = p.into();
         ok = evaluate::evaluate(req, &trial).decision == Decision::Allow;
     }
     let which = match &deny.sid {
@@ -807,9 +813,9 @@ fn merged_commands(diag: &mut Diagnosis, set: &PolicySet, src: &dyn PolicySource
     }
     let Some(res) = &set.resource else { return };
     let current = if target == "trust_policy" {
-        src.principal(&res.name).and_then(|p| p.trust)
+        src.principal(&res.name).and_then(|p| p.trust.clone())
     } else {
-        src.resource_policy(&res.name)
+        src.resource_policy(&res.name).map(|d| (*d).clone())
     };
     let Some(mut doc) = current else { return };
     let Some(list) = doc.get_mut("Statement") else {
@@ -937,18 +943,19 @@ fn verify(
         Policy::parse(&doc(stmts)).ok().map(|policy| NamedPolicy {
             name: "whydenied fix".into(),
             kind,
-            policy,
+            policy: policy.into(),
         })
     };
     if let Some(m) = &fix.managed_policy_arn {
         let d = src
             .managed(m)
+            .map(|d| (*d).clone())
             .or_else(|| rules.managed_by_arn(m).map(|p| p.document.clone()));
         match d.and_then(|d| Policy::parse(&d).ok()) {
             Some(policy) => set.identity.push(NamedPolicy {
                 name: m.clone(),
                 kind: PolicyKind::Identity,
-                policy,
+                policy: policy.into(),
             }),
             None => return unchanged(set),
         }
@@ -964,7 +971,9 @@ fn verify(
                     &mut set.boundary,
                     added(PolicyKind::PermissionsBoundary, stmts),
                 ) {
-                    b.policy.statements.extend(p.policy.statements);
+                    std::sync::Arc::make_mut(&mut b.policy)
+                        .statements
+                        .extend(p.policy.statements.iter().cloned());
                 }
             }
             "scp" => {
@@ -986,7 +995,9 @@ fn verify(
                 match &mut set.resource {
                     Some(r) => {
                         if let Some(p) = added(kind, stmts) {
-                            r.policy.statements.extend(p.policy.statements);
+                            std::sync::Arc::make_mut(&mut r.policy)
+                                .statements
+                                .extend(p.policy.statements.iter().cloned());
                         }
                     }
                     None => {

@@ -185,7 +185,7 @@ fn named(d: &Doc, kind: PolicyKind) -> Result<NamedPolicy, String> {
     Ok(NamedPolicy {
         name: d.name.clone(),
         kind,
-        policy,
+        policy: policy.into(),
     })
 }
 
@@ -522,7 +522,7 @@ fn identity_only(doc: Value) -> PolicySet {
         identity: vec![NamedPolicy {
             name: "p".into(),
             kind: PolicyKind::Identity,
-            policy: Policy::parse(&doc).unwrap(),
+            policy: Policy::parse(&doc).unwrap().into(),
         }],
         identity_known: true,
         ..PolicySet::default()

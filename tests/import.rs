@@ -71,18 +71,18 @@ fn authorization_details_exports_are_stored_whole() {
         let p = store.principal(arn).unwrap();
         assert_eq!(p.kind, "role");
         assert_eq!(
-            p.inline.unwrap().len(),
+            p.inline.as_ref().unwrap().len(),
             r["RolePolicyList"].as_array().unwrap().len()
         );
         assert_eq!(
-            p.attached.unwrap().len(),
+            p.attached.as_ref().unwrap().len(),
             r["AttachedManagedPolicies"].as_array().unwrap().len()
         );
         let name = r["RoleName"].as_str().unwrap();
         let account = arn.split(':').nth(4).unwrap();
         let session = format!("arn:aws:sts::{account}:assumed-role/{name}/s");
         assert_eq!(
-            store.principal(&session).map(|p| p.arn).as_deref(),
+            store.principal(&session).map(|p| p.arn.clone()).as_deref(),
             Some(arn),
             "{session}"
         );

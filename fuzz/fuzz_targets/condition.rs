@@ -31,8 +31,8 @@ fuzz_target!(|data: &[u8]| {
     if let Some(doc) = v.get("policy") {
         if let Ok(policy) = whydenied::policy::Policy::parse(doc) {
             let set = PolicySet {
-                identity: vec![NamedPolicy { name: "p".into(), kind: PolicyKind::Identity, policy: policy.clone() }],
-                resource: Some(NamedPolicy { name: "r".into(), kind: PolicyKind::Resource, policy }),
+                identity: vec![NamedPolicy { name: "p".into(), kind: PolicyKind::Identity, policy: policy.clone().into() }],
+                resource: Some(NamedPolicy { name: "r".into(), kind: PolicyKind::Resource, policy: policy.into() }),
                 identity_known: true,
                 ..PolicySet::default()
             };

@@ -2,6 +2,8 @@
 //! this module only reads through it, so evaluation stays free of SQL and testable with plain
 //! values.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::{Caller, NamedPolicy, PolicyKind, PolicySet};
@@ -13,13 +15,15 @@ use crate::rules::Rules;
 /// Read access to imported facts.
 pub trait PolicySource {
     /// A role or user by ARN (a session or path-less ARN resolves to the role by name).
-    fn principal(&self, arn: &str) -> Option<PrincipalRow>;
+    /// Rows and documents come shared (`Arc`): a role's policies can be large, and a remembering
+    /// source hands the same one out thousands of times.
+    fn principal(&self, arn: &str) -> Option<Arc<PrincipalRow>>;
     /// A group by account and name.
-    fn group(&self, account: &str, name: &str) -> Option<PrincipalRow>;
+    fn group(&self, account: &str, name: &str) -> Option<Arc<PrincipalRow>>;
     /// An imported managed policy's default document.
-    fn managed(&self, arn: &str) -> Option<Value>;
+    fn managed(&self, arn: &str) -> Option<Arc<Value>>;
     /// A resource's own policy.
-    fn resource_policy(&self, resource_arn: &str) -> Option<Value>;
+    fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>>;
     /// Organization policies attached to an account, OU or root: (name, `scp`|`rcp`, document).
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)>;
     /// The parent OU or root of an account or OU.
@@ -36,6 +40,11 @@ pub trait PolicySource {
     }
     /// Offers a gathered set for [`PolicySource::remembered_set`]; plain sources ignore it.
     fn remember_set(&self, _key: String, _set: &(PolicySet, Gaps)) {}
+    /// The parsed form of the policy `name` of this kind. A remembering source parses each
+    /// once, so that every set gathered for the same role shares one copy of its policies.
+    fn parsed(&self, _kind: PolicyKind, _name: &str, doc: &Value) -> Option<Arc<Policy>> {
+        Policy::parse(doc).ok().map(Arc::new)
+    }
 }
 
 /// [`gather`], answered from the source's memory when it has one: the set depends only on
@@ -65,15 +74,22 @@ pub struct Gaps {
     pub missing_policies: Vec<String>,
 }
 
-fn named(name: String, kind: PolicyKind, doc: &Value) -> Option<NamedPolicy> {
-    Policy::parse(doc)
-        .ok()
+fn named(
+    src: &dyn PolicySource,
+    name: String,
+    kind: PolicyKind,
+    doc: &Value,
+) -> Option<NamedPolicy> {
+    src.parsed(kind, &name, doc)
         .map(|policy| NamedPolicy { name, kind, policy })
 }
 
-fn managed_doc(src: &dyn PolicySource, rules: &Rules, arn: &str) -> Option<Value> {
-    src.managed(arn)
-        .or_else(|| rules.managed_by_arn(arn).map(|m| m.document.clone()))
+fn managed_doc(src: &dyn PolicySource, rules: &Rules, arn: &str) -> Option<Arc<Value>> {
+    src.managed(arn).or_else(|| {
+        rules
+            .managed_by_arn(arn)
+            .map(|m| Arc::new(m.document.clone()))
+    })
 }
 
 /// The resource policy that governs `resource`: the bucket's for an object, the function's for a
@@ -85,11 +101,11 @@ fn resource_policy_for(
 ) -> Option<NamedPolicy> {
     if action.eq_ignore_ascii_case("sts:AssumeRole") {
         let role = src.principal(resource)?;
-        let trust = role.trust?;
-        return named(role.arn, PolicyKind::Trust, &trust);
+        let trust = role.trust.as_ref()?;
+        return named(src, role.arn.clone(), PolicyKind::Trust, trust);
     }
     if let Some(d) = src.resource_policy(resource) {
-        return named(resource.to_string(), PolicyKind::Resource, &d);
+        return named(src, resource.to_string(), PolicyKind::Resource, &d);
     }
     let a = Arn::parse(resource)?;
     let base = match a.service {
@@ -104,7 +120,7 @@ fn resource_policy_for(
         _ => return None,
     };
     let d = src.resource_policy(&base)?;
-    named(base, PolicyKind::Resource, &d)
+    named(src, base, PolicyKind::Resource, &d)
 }
 
 /// The organization levels above an account, root first.
@@ -130,7 +146,7 @@ fn org_levels(src: &dyn PolicySource, account: &str, want: &str) -> Vec<Vec<Name
             .org_policies_for(&target)
             .into_iter()
             .filter(|(_, k, _)| k == want)
-            .filter_map(|(name, _, doc)| named(name, kind, &doc))
+            .filter_map(|(name, _, doc)| named(src, name, kind, &doc))
             .collect();
         if !level.is_empty() {
             levels.push(level);
@@ -155,33 +171,33 @@ pub fn gather(
             Some(p) => {
                 set.identity_known = true;
                 let mut holders = vec![p.clone()];
-                for g in p.groups.clone().unwrap_or_default() {
-                    if let Some(group) = src.group(&p.account, &g) {
+                for g in p.groups.iter().flatten() {
+                    if let Some(group) = src.group(&p.account, g) {
                         holders.push(group);
                     } else {
                         gaps.missing_policies.push(format!("group {g}"));
                     }
                 }
                 for h in &holders {
-                    for (name, doc) in h.inline.clone().unwrap_or_default() {
+                    for (name, doc) in h.inline.iter().flatten() {
                         if let Some(np) =
-                            named(format!("{}#{name}", h.arn), PolicyKind::Identity, &doc)
+                            named(src, format!("{}#{name}", h.arn), PolicyKind::Identity, doc)
                         {
                             set.identity.push(np);
                         }
                     }
-                    for m in h.attached.clone().unwrap_or_default() {
-                        match managed_doc(src, rules, &m)
-                            .and_then(|d| named(m.clone(), PolicyKind::Identity, &d))
+                    for m in h.attached.iter().flatten() {
+                        match managed_doc(src, rules, m)
+                            .and_then(|d| named(src, m.clone(), PolicyKind::Identity, &d))
                         {
                             Some(np) => set.identity.push(np),
-                            None => gaps.missing_policies.push(m),
+                            None => gaps.missing_policies.push(m.clone()),
                         }
                     }
                 }
                 if let Some(b) = p.boundary.clone().flatten() {
                     match managed_doc(src, rules, &b)
-                        .and_then(|d| named(b.clone(), PolicyKind::PermissionsBoundary, &d))
+                        .and_then(|d| named(src, b.clone(), PolicyKind::PermissionsBoundary, &d))
                     {
                         Some(np) => set.boundary = Some(np),
                         None => gaps.missing_policies.push(b),
@@ -214,16 +230,17 @@ pub fn gather(
 /// lives (one replay run); it forgets everything past `MEMO_MAX` entries per kind.
 pub struct Memo<'a> {
     inner: &'a dyn PolicySource,
-    principals: MemoMap<Option<PrincipalRow>>,
-    groups: MemoMap<Option<PrincipalRow>>,
-    managed: MemoMap<Option<Value>>,
-    resources: MemoMap<Option<Value>>,
+    principals: MemoMap<Option<Arc<PrincipalRow>>>,
+    groups: MemoMap<Option<Arc<PrincipalRow>>>,
+    managed: MemoMap<Option<Arc<Value>>>,
+    resources: MemoMap<Option<Arc<Value>>>,
     org: MemoMap<Vec<(String, String, Value)>>,
     parents: MemoMap<Option<String>>,
     has_org: std::cell::OnceCell<bool>,
     functions: MemoMap<Option<FunctionRow>>,
     mappings: MemoMap<Option<MappingRow>>,
     sets: MemoMap<(PolicySet, Gaps)>,
+    policies: MemoMap<Option<Arc<Policy>>>,
 }
 
 type MemoMap<T> = std::cell::RefCell<std::collections::HashMap<String, T>>;
@@ -264,25 +281,26 @@ impl<'a> Memo<'a> {
             functions: Default::default(),
             mappings: Default::default(),
             sets: Default::default(),
+            policies: Default::default(),
         }
     }
 }
 
 impl PolicySource for Memo<'_> {
-    fn principal(&self, arn: &str) -> Option<PrincipalRow> {
+    fn principal(&self, arn: &str) -> Option<Arc<PrincipalRow>> {
         remember(&self.principals, arn.to_string(), || {
             self.inner.principal(arn)
         })
     }
-    fn group(&self, account: &str, name: &str) -> Option<PrincipalRow> {
+    fn group(&self, account: &str, name: &str) -> Option<Arc<PrincipalRow>> {
         remember(&self.groups, format!("{account}\u{0}{name}"), || {
             self.inner.group(account, name)
         })
     }
-    fn managed(&self, arn: &str) -> Option<Value> {
+    fn managed(&self, arn: &str) -> Option<Arc<Value>> {
         remember(&self.managed, arn.to_string(), || self.inner.managed(arn))
     }
-    fn resource_policy(&self, resource_arn: &str) -> Option<Value> {
+    fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
         remember(&self.resources, resource_arn.to_string(), || {
             self.inner.resource_policy(resource_arn)
         })
@@ -318,6 +336,12 @@ impl PolicySource for Memo<'_> {
     fn remember_set(&self, key: String, set: &(PolicySet, Gaps)) {
         keep(&self.sets, key, set.clone());
     }
+    fn parsed(&self, kind: PolicyKind, name: &str, doc: &Value) -> Option<Arc<Policy>> {
+        // A name stands for one document while the stored facts do not change.
+        remember(&self.policies, format!("{kind:?}\u{0}{name}"), || {
+            Policy::parse(doc).ok().map(Arc::new)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -333,18 +357,18 @@ mod tests {
     }
 
     impl PolicySource for Counting {
-        fn principal(&self, arn: &str) -> Option<PrincipalRow> {
+        fn principal(&self, arn: &str) -> Option<Arc<PrincipalRow>> {
             self.reads.set(self.reads.get() + 1);
-            arn.contains("known").then(PrincipalRow::default)
+            arn.contains("known").then(Arc::default)
         }
-        fn group(&self, _: &str, _: &str) -> Option<PrincipalRow> {
+        fn group(&self, _: &str, _: &str) -> Option<Arc<PrincipalRow>> {
             None
         }
-        fn managed(&self, arn: &str) -> Option<Value> {
+        fn managed(&self, arn: &str) -> Option<Arc<Value>> {
             self.reads.set(self.reads.get() + 1);
-            Some(Value::String(arn.to_string()))
+            Some(Arc::new(Value::String(arn.to_string())))
         }
-        fn resource_policy(&self, _: &str) -> Option<Value> {
+        fn resource_policy(&self, _: &str) -> Option<Arc<Value>> {
             None
         }
         fn org_policies_for(&self, _: &str) -> Vec<(String, String, Value)> {
@@ -375,8 +399,8 @@ mod tests {
             assert!(memo.principal("arn:aws:iam::1:role/known").is_some());
             assert!(memo.principal("arn:aws:iam::1:role/other").is_none());
             assert_eq!(
-                memo.managed("arn:aws:iam::aws:policy/P"),
-                Some(Value::String("arn:aws:iam::aws:policy/P".into()))
+                memo.managed("arn:aws:iam::aws:policy/P").as_deref(),
+                Some(&Value::String("arn:aws:iam::aws:policy/P".into()))
             );
             assert!(!memo.has_org_policies());
         }

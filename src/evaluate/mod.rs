@@ -63,7 +63,7 @@ pub struct NamedPolicy {
     /// resource ARN for resource policies.
     pub name: String,
     pub kind: PolicyKind,
-    pub policy: Policy,
+    pub policy: std::sync::Arc<Policy>,
 }
 
 /// Who makes the request.
@@ -602,7 +602,7 @@ mod tests {
         NamedPolicy {
             name: name.into(),
             kind,
-            policy: Policy::parse(&doc).unwrap(),
+            policy: Policy::parse(&doc).unwrap().into(),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Imported facts: principals, managed and resource policies, functions, mappings, organization
 //! policies. One transaction per imported file; importing the same entity again replaces it.
 
+use std::sync::Arc;
+
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
@@ -306,10 +308,10 @@ impl Store {
 }
 
 impl PolicySource for Store {
-    fn principal(&self, arn: &str) -> Option<PrincipalRow> {
+    fn principal(&self, arn: &str) -> Option<Arc<PrincipalRow>> {
         if let Some(p) = self.principal_row(&format!("{PRINCIPAL_COLUMNS} WHERE arn = ?1"), &[&arn])
         {
-            return Some(p);
+            return Some(Arc::new(p));
         }
         // A role or user named without its path (session ARNs drop it).
         let a = crate::parse::arn::Principal::parse(arn)?;
@@ -323,16 +325,18 @@ impl PolicySource for Store {
             &format!("{PRINCIPAL_COLUMNS} WHERE account = ?1 AND kind = ?2 AND name = ?3"),
             &[&a.account, &kind, &a.name],
         )
+        .map(Arc::new)
     }
 
-    fn group(&self, account: &str, name: &str) -> Option<PrincipalRow> {
+    fn group(&self, account: &str, name: &str) -> Option<Arc<PrincipalRow>> {
         self.principal_row(
             &format!("{PRINCIPAL_COLUMNS} WHERE account = ?1 AND kind = 'group' AND name = ?2"),
             &[&account, &name],
         )
+        .map(Arc::new)
     }
 
-    fn managed(&self, arn: &str) -> Option<Value> {
+    fn managed(&self, arn: &str) -> Option<Arc<Value>> {
         self.query_cached(
             "SELECT document FROM managed_policies WHERE arn = ?1",
             params![arn],
@@ -342,9 +346,10 @@ impl PolicySource for Store {
         .ok()
         .flatten()
         .and_then(|d| serde_json::from_str(&d).ok())
+        .map(Arc::new)
     }
 
-    fn resource_policy(&self, resource_arn: &str) -> Option<Value> {
+    fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
         self.query_cached(
             "SELECT document FROM resource_policies WHERE resource_arn = ?1",
             params![resource_arn],
@@ -354,6 +359,7 @@ impl PolicySource for Store {
         .ok()
         .flatten()
         .and_then(|d| serde_json::from_str(&d).ok())
+        .map(Arc::new)
     }
 
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
