@@ -423,29 +423,8 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     let format = format_of(&a.format);
     let shown = match report::JsonWriter::new(std::io::stdout().lock(), format) {
         // JSON is written as it is read from the store: memory does not grow with the findings.
-        Some(mut w) => {
-            let mut n = 0usize;
-            let mut failed: Option<std::io::Error> = None;
-            store.each_finding(&touched, &mut |f| {
-                n += 1;
-                if failed.is_none()
-                    && let Err(e) = w.push(&f)
-                {
-                    failed = Some(e);
-                }
-                Ok(())
-            })?;
-            if failed.is_none()
-                && let Err(e) = w.finish()
-            {
-                failed = Some(e);
-            }
-            // A closed pipe (`| head`) is not an error worth reporting.
-            match failed {
-                Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-                _ => n,
-            }
-        }
+        // JSON is written as it is read from the store: memory does not grow with the findings.
+        Some(w) => stream_json(&store, &touched, w, &mut |_| true)?,
         None => {
             // The triage and Markdown views group and count: they need every finding, not
             // every piece of evidence.
@@ -471,6 +450,37 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
         c.bytes as f64 / 1e6 / secs.max(1e-9)
     );
     Ok(if c.errors > 0 { 1 } else { 0 })
+}
+
+/// Writes the findings of `q` that `keep` keeps (it may annotate them) as they are read from the
+/// store. Returns how many were read. A closed pipe (`| head`) ends the output quietly.
+fn stream_json(
+    store: &Store,
+    q: &Query,
+    mut w: report::JsonWriter<std::io::StdoutLock<'_>>,
+    keep: &mut dyn FnMut(&mut whydenied::store::Finding) -> bool,
+) -> Result<usize> {
+    let mut n = 0usize;
+    let mut failed: Option<std::io::Error> = None;
+    store.each_finding(q, &mut |mut f| {
+        n += 1;
+        if keep(&mut f)
+            && failed.is_none()
+            && let Err(e) = w.push(&f)
+        {
+            failed = Some(e);
+        }
+        Ok(())
+    })?;
+    if failed.is_none()
+        && let Err(e) = w.finish()
+    {
+        failed = Some(e);
+    }
+    match failed {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(n),
+    }
 }
 
 /// `30m`, `24h`, `7d`, `2w` before now, or an RFC 3339 time.
@@ -522,29 +532,14 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
     let hide_suppressed = !a.all && a.id.is_none();
     let format = format_of(&a.format);
     if !a.fixes
-        && let Some(mut w) = report::JsonWriter::new(std::io::stdout().lock(), format)
+        && let Some(w) = report::JsonWriter::new(std::io::stdout().lock(), format)
     {
         // JSON is written as it is read: a store of any size prints in constant memory.
-        let mut failed: Option<std::io::Error> = None;
-        store.each_finding(&q, &mut |mut f| {
-            f.suppressed = rules_list.iter().find(|r| r.matches(&f, now)).cloned();
-            if (f.suppressed.is_none() || !hide_suppressed)
-                && failed.is_none()
-                && let Err(e) = w.push(&f)
-            {
-                failed = Some(e);
-            }
-            Ok(())
+        stream_json(&store, &q, w, &mut |f| {
+            f.suppressed = rules_list.iter().find(|r| r.matches(f, now)).cloned();
+            f.suppressed.is_none() || !hide_suppressed
         })?;
-        if failed.is_none()
-            && let Err(e) = w.finish()
-        {
-            failed = Some(e);
-        }
-        return match failed {
-            Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-            _ => Ok(0),
-        };
+        return Ok(0);
     }
     // Only the detail view of one finding shows evidence.
     let q = Query {

@@ -70,27 +70,50 @@ fn compile(pattern: &str, ctx: Option<&dyn Lookup>) -> Result<Vec<Tok>, VarError
 }
 
 fn glob(p: &[Tok], s: &[char], fold: bool) -> bool {
-    let eq = |a: char, b: char| {
+    let tok = |t: &Tok| match t {
+        Tok::Star => Wild::Star,
+        Tok::One => Wild::One,
+        Tok::Lit(c) => Wild::Lit(*c),
+    };
+    glob_by(p, s, tok, |a: char, b: char| {
         if fold {
             a.eq_ignore_ascii_case(&b)
         } else {
             a == b
         }
-    };
+    })
+}
+
+/// A pattern element as the matcher sees it.
+#[derive(Clone, Copy, PartialEq)]
+enum Wild<L> {
+    Star,
+    One,
+    Lit(L),
+}
+
+/// The glob matcher (greedy, backtracking to the last star) over any element type: `tok`
+/// tells what a pattern element is, `eq` compares a literal with a value element.
+fn glob_by<P, S: Copy, L: Copy>(
+    p: &[P],
+    s: &[S],
+    tok: impl Fn(&P) -> Wild<L>,
+    eq: impl Fn(L, S) -> bool,
+) -> bool {
     let (mut pi, mut si) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);
-    while si < s.len() {
-        match (p.get(pi), s.get(si)) {
-            (Some(Tok::Star), _) => {
+    while let Some(&x) = s.get(si) {
+        match p.get(pi).map(&tok) {
+            Some(Wild::Star) => {
                 star = Some(pi);
                 mark = si;
                 pi += 1;
             }
-            (Some(Tok::One), Some(_)) => {
+            Some(Wild::One) => {
                 pi += 1;
                 si += 1;
             }
-            (Some(Tok::Lit(c)), Some(&x)) if eq(*c, x) => {
+            Some(Wild::Lit(c)) if eq(c, x) => {
                 pi += 1;
                 si += 1;
             }
@@ -104,7 +127,7 @@ fn glob(p: &[Tok], s: &[char], fold: bool) -> bool {
             },
         }
     }
-    while p.get(pi) == Some(&Tok::Star) {
+    while matches!(p.get(pi).map(&tok), Some(Wild::Star)) {
         pi += 1;
     }
     pi == p.len()
@@ -123,44 +146,18 @@ pub fn matches(pattern: &str, value: &str, case_insensitive: bool) -> bool {
 
 /// [`glob`] over ASCII bytes, `*` and `?` being the wildcards.
 fn glob_ascii(p: &[u8], s: &[u8], fold: bool) -> bool {
-    let eq = |a: u8, b: u8| {
+    let tok = |b: &u8| match b {
+        b'*' => Wild::Star,
+        b'?' => Wild::One,
+        c => Wild::Lit(*c),
+    };
+    glob_by(p, s, tok, |a: u8, b: u8| {
         if fold {
             a.eq_ignore_ascii_case(&b)
         } else {
             a == b
         }
-    };
-    let (mut pi, mut si) = (0usize, 0usize);
-    let (mut star, mut mark) = (None::<usize>, 0usize);
-    while let Some(&x) = s.get(si) {
-        match p.get(pi) {
-            Some(b'*') => {
-                star = Some(pi);
-                mark = si;
-                pi += 1;
-            }
-            Some(b'?') => {
-                pi += 1;
-                si += 1;
-            }
-            Some(&c) if eq(c, x) => {
-                pi += 1;
-                si += 1;
-            }
-            _ => match star {
-                Some(st) => {
-                    pi = st + 1;
-                    mark += 1;
-                    si = mark;
-                }
-                None => return false,
-            },
-        }
-    }
-    while p.get(pi) == Some(&b'*') {
-        pi += 1;
-    }
-    pi == p.len()
+    })
 }
 
 fn compile_plain(pattern: &str) -> Vec<Tok> {
