@@ -314,54 +314,50 @@ impl Tailer {
         file.read_exact(&mut data)?;
         let before = cp.clone();
         let mut start = 0usize;
+        // Inside an over-long line that no newline in `data` ends: nothing to read here.
+        let mut inside_long_line = false;
         if cp.skipping {
             match memchr::memchr(b'\n', &data) {
                 Some(i) => {
                     start = i + 1;
                     cp.skipping = false;
                 }
-                None => {
-                    // Still inside the over-long line.
-                    cp.offset += data.len() as u64;
-                    cp.marker = marker(&mut file, cp.offset)?;
-                    cp.size = size;
-                    cp.mtime_ms = mtime;
-                    self.pending.insert(fp, cp.clone());
-                    return Ok(Some(Work {
-                        path: path.to_path_buf(),
-                        data: Vec::new(),
-                        gzip: false,
-                        before,
-                        after: cp,
-                        notes,
-                    }));
-                }
+                None => inside_long_line = true,
             }
         }
         let body = data.get(start..).unwrap_or_default();
-        let end = match memchr::memrchr(b'\n', body) {
+        let last_newline = if inside_long_line {
+            None
+        } else {
+            memchr::memrchr(b'\n', body)
+        };
+        if !inside_long_line && last_newline.is_none() && body.len() > self.max_line {
+            notes.push(format!(
+                "line {} is longer than {} bytes: skipped",
+                cp.line, self.max_line
+            ));
+            cp.skipping = true;
+            inside_long_line = true;
+        }
+        if inside_long_line {
+            // The position moves past these bytes and is committed like any other.
+            cp.offset += data.len() as u64;
+            cp.marker = marker(&mut file, cp.offset)?;
+            cp.size = size;
+            cp.mtime_ms = mtime;
+            self.pending.insert(fp, cp.clone());
+            return Ok(Some(Work {
+                path: path.to_path_buf(),
+                data: Vec::new(),
+                gzip: false,
+                before,
+                after: cp,
+                notes,
+            }));
+        }
+        let end = match last_newline {
             Some(i) => start + i + 1,
             None => {
-                if body.len() > self.max_line {
-                    notes.push(format!(
-                        "line {} is longer than {} bytes: skipped",
-                        cp.line, self.max_line
-                    ));
-                    cp.skipping = true;
-                    cp.offset += data.len() as u64;
-                    cp.marker = marker(&mut file, cp.offset)?;
-                    cp.size = size;
-                    cp.mtime_ms = mtime;
-                    self.pending.insert(fp, cp.clone());
-                    return Ok(Some(Work {
-                        path: path.to_path_buf(),
-                        data: Vec::new(),
-                        gzip: false,
-                        before,
-                        after: cp,
-                        notes,
-                    }));
-                }
                 // A partial last line: wait for its newline.
                 if start == 0 {
                     return Ok(None);
