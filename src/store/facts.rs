@@ -307,6 +307,18 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The stored policy document that `sql` selects by one key, decoded.
+    fn document(&self, sql: &str, key: &str) -> Option<Arc<Value>> {
+        self.query_cached(sql, params![key], |r| r.get::<_, String>(0))
+            .optional()
+            .ok()
+            .flatten()
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .map(Arc::new)
+    }
+}
+
 impl PolicySource for Store {
     fn principal(&self, arn: &str) -> Option<Arc<PrincipalRow>> {
         if let Some(p) = self.principal_row(&format!("{PRINCIPAL_COLUMNS} WHERE arn = ?1"), &[&arn])
@@ -337,29 +349,14 @@ impl PolicySource for Store {
     }
 
     fn managed(&self, arn: &str) -> Option<Arc<Value>> {
-        self.query_cached(
-            "SELECT document FROM managed_policies WHERE arn = ?1",
-            params![arn],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()
-        .ok()
-        .flatten()
-        .and_then(|d| serde_json::from_str(&d).ok())
-        .map(Arc::new)
+        self.document("SELECT document FROM managed_policies WHERE arn = ?1", arn)
     }
 
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
-        self.query_cached(
+        self.document(
             "SELECT document FROM resource_policies WHERE resource_arn = ?1",
-            params![resource_arn],
-            |r| r.get::<_, String>(0),
+            resource_arn,
         )
-        .optional()
-        .ok()
-        .flatten()
-        .and_then(|d| serde_json::from_str(&d).ok())
-        .map(Arc::new)
     }
 
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
