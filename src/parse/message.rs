@@ -171,6 +171,8 @@ pub struct Grammar {
 
 /// How many distinct messages the grammar remembers.
 const MEMO_MAX: usize = 4096;
+/// The longest message it remembers (AWS's own are a few hundred bytes).
+const MEMO_TEXT_MAX: usize = 2048;
 
 const R_AUTHZ: usize = 0;
 const R_ROLE_LACKS: usize = 1;
@@ -280,6 +282,11 @@ impl Grammar {
 
     /// Parses a denial out of `text`, or None when the text is not one.
     pub fn parse(&self, text: &str) -> Option<Message> {
+        // Only sentences of an ordinary size are remembered, so that hostile megabyte-long
+        // messages can neither make the memo large nor cost a hash of their length.
+        if text.len() > MEMO_TEXT_MAX {
+            return self.parse_uncached(text);
+        }
         if let Ok(memo) = self.memo.lock()
             && let Some(m) = memo.get(text)
         {
@@ -293,6 +300,12 @@ impl Grammar {
             memo.insert(text.to_string(), m.clone());
         }
         m
+    }
+
+    /// How many messages are remembered now.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.memo.lock().map(|m| m.len()).unwrap_or(0)
     }
 
     fn parse_uncached(&self, text: &str) -> Option<Message> {
@@ -745,6 +758,26 @@ mod tests {
 
     fn p(t: &str) -> Message {
         Grammar::new().unwrap().parse(t).unwrap()
+    }
+
+    /// The memo gives what parsing gives, stays within its count, and keeps no long message.
+    #[test]
+    fn memo_is_bounded_and_transparent() {
+        let g = Grammar::new().unwrap();
+        let text = |i: usize| {
+            format!(
+                "User: arn:aws:sts::123456789012:assumed-role/r/f is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::b/k{i}"
+            )
+        };
+        for i in 0..MEMO_MAX + 10 {
+            let t = text(i % (MEMO_MAX + 5));
+            assert_eq!(g.parse(&t), g.parse_uncached(&t));
+            assert!(g.remembered() <= MEMO_MAX);
+        }
+        let g = Grammar::new().unwrap();
+        let long = text(0) + &" x".repeat(MEMO_TEXT_MAX);
+        assert_eq!(g.parse(&long), g.parse_uncached(&long));
+        assert_eq!(g.remembered(), 0);
     }
 
     #[test]
