@@ -1087,6 +1087,17 @@ fn symlinks_out_of_a_replayed_directory_are_skipped_unless_asked() {
     assert_eq!(count(&out), 2, "{}", stderr(&out));
     assert!(!stderr(&out).contains("skipped"), "{}", stderr(&out));
 
+    // A link to nothing is named and counted as an error; the rest is still read.
+    symlink(dir.path().join("gone"), logs.join("dangling.json")).unwrap();
+    let out = run(
+        &dir.path().join("w4.db"),
+        &["replay", "--format", "json", logs.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("dangling.json"), "{}", stderr(&out));
+    assert_eq!(count(&out), 1, "{}", stderr(&out));
+    std::fs::remove_file(logs.join("dangling.json")).unwrap();
+
     // A link given on the command line is the user's own choice: followed.
     let db3 = dir.path().join("w3.db");
     let out = run(
