@@ -89,7 +89,14 @@ fn setup() -> Option<(tempfile::TempDir, Vec<Case>)> {
                 session_arn: None,
                 account: p.account.clone(),
             };
-            let (set, _) = gather::gather(&store, &rules, &caller, action, resource);
+            let (set, _) = gather::gather(
+                &store,
+                &rules,
+                &caller,
+                action,
+                resource,
+                Default::default(),
+            );
             let ctx = RequestContext::derive(&caller, resource, &Facts::default());
             cases.push(Case {
                 caller,
@@ -141,7 +148,14 @@ fn gather_and_evaluate_mix(bencher: divan::Bencher) {
         .bench_local(|| {
             let mut allowed = 0usize;
             for c in &cases {
-                let (set, _) = gather::gather(&store, &rules, &c.caller, c.action, c.resource);
+                let (set, _) = gather::gather(
+                    &store,
+                    &rules,
+                    &c.caller,
+                    c.action,
+                    c.resource,
+                    Default::default(),
+                );
                 let req = Request {
                     caller: c.caller.clone(),
                     action: c.action,

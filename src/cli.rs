@@ -79,6 +79,9 @@ struct ImportArgs {
     /// The resource whose policy these files hold, where the output does not say (bucket and key policies).
     #[arg(long, value_name = "ARN")]
     resource: Option<String>,
+    /// The account that owns that resource, where its ARN does not say (an S3 bucket's ARN has no account).
+    #[arg(long, value_name = "ACCOUNT", value_parser = account_id)]
+    owner: Option<String>,
     /// Files of JSON printed by the AWS CLI.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -759,13 +762,23 @@ fn merged_fixes(
         let Some(p) = whydenied::parse::arn::Principal::parse(principal) else {
             continue;
         };
-        let caller = Caller::Iam {
-            arn: p.iam_arn(),
-            session_arn: None,
-            account: p.account.to_string(),
-        };
+        let caller = gather::resolve_caller(
+            store,
+            Caller::Iam {
+                arn: p.iam_arn(),
+                session_arn: None,
+                account: p.account.to_string(),
+            },
+        );
         let resource = f.resource.clone().unwrap_or_else(|| "*".into());
-        let (mut set, gaps) = gather::gather(store, &rules, &caller, action, &resource);
+        let (mut set, gaps) = gather::gather(
+            store,
+            &rules,
+            &caller,
+            action,
+            &resource,
+            gather::OwnerHint::default(),
+        );
         if gaps.principal_missing {
             eprintln!(
                 "{}: {action}: the role's policies were never imported, not verified",
@@ -778,7 +791,8 @@ fn merged_fixes(
             kind: PolicyKind::Identity,
             policy: policy.clone().into(),
         });
-        let ctx = RequestContext::derive(&caller, &resource, &Facts::default());
+        let known = gather::store_facts(store, &caller, &set);
+        let ctx = RequestContext::derive(&caller, &resource, &Facts::default().with_store(&known));
         let v = evaluate::evaluate(
             &Request {
                 caller: caller.clone(),
@@ -941,12 +955,22 @@ fn read_json(path: &std::path::Path) -> Result<serde_json::Value> {
     serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))
 }
 
+/// A twelve-digit AWS account id.
+fn account_id(s: &str) -> std::result::Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a twelve-digit AWS account id"))
+    }
+}
+
 fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
     let path = db_path(db)?;
     let mut store = Store::open(&path)?;
     let opts = whydenied::import::Options {
         target: a.target.clone(),
         resource: a.resource.clone(),
+        owner: a.owner.clone(),
     };
     let mut failed = 0;
     for f in &a.files {
@@ -1002,7 +1026,6 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
 }
 
 fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> Result<i32> {
-    use whydenied::evaluate::gather::PolicySource;
     use whydenied::evaluate::{
         self, Caller, NamedPolicy, PolicyKind, Request, RequestContext, context::Facts, gather,
     };
@@ -1033,7 +1056,16 @@ fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> Result<i32> 
         Caller::Service(a.principal.clone())
     };
     let action = rules.canonical_action(&a.action);
-    let (mut set, gaps) = gather::gather(&store, rules, &caller, &action, &a.resource);
+    let caller = gather::resolve_caller(&store, caller);
+    let given_owner = given
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("aws:ResourceAccount"))
+        .map(|(_, v)| v.as_str());
+    let hint = gather::OwnerHint {
+        given: given_owner,
+        logged: None,
+    };
+    let (mut set, gaps) = gather::gather(&store, rules, &caller, &action, &a.resource, hint);
     if let Caller::Iam { arn, .. } = &caller
         && gaps.principal_missing
     {
@@ -1060,15 +1092,12 @@ fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> Result<i32> 
             Caller::Iam { .. } => set.identity.push(np),
         }
     }
-    let tags = match &caller {
-        Caller::Iam { arn, .. } => store.principal(arn).and_then(|p| p.tags.clone()),
-        Caller::Service(_) => None,
-    };
+    let known = gather::store_facts(&store, &caller, &set);
     let facts = Facts {
-        principal_tags: tags.as_deref(),
         given: &given,
         ..Facts::default()
-    };
+    }
+    .with_store(&known);
     let ctx = RequestContext::derive(&caller, &a.resource, &facts);
     let req = Request {
         caller,

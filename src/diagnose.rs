@@ -424,10 +424,18 @@ fn correlate(
             .push("The principal is not known, so the stored policies were not consulted.".into());
         return;
     };
-    let (mut set, gaps) = gather::gather_remembered(src, rules, &caller, &action, &resource);
-    if let Some(acct) = &d.request.resource_account {
-        set.resource_account = Some(acct.clone());
-    }
+    let caller = gather::resolve_caller(src, caller);
+    let given_owner = d
+        .request
+        .context
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("aws:ResourceAccount"))
+        .map(|(_, v)| v.as_str());
+    let hint = gather::OwnerHint {
+        given: given_owner,
+        logged: d.request.resource_account.as_deref(),
+    };
+    let (mut set, gaps) = gather::gather_remembered(src, rules, &caller, &action, &resource, hint);
     if gaps.principal_missing {
         if let Caller::Iam { arn, .. } = &caller {
             diag.explanation.push(format!(
@@ -442,19 +450,17 @@ fn correlate(
         ));
         return;
     }
-    let tags = match &caller {
-        Caller::Iam { arn, .. } => src.principal(arn).and_then(|p| p.tags.clone()),
-        Caller::Service(_) => None,
-    };
+    let known = gather::store_facts(src, &caller, &set);
     let facts = Facts {
         given: &d.request.context,
         time: d.time,
         region: d.region.as_deref(),
-        principal_tags: tags.as_deref(),
         source_ip: d.source_ip.as_deref(),
         source_arn: need.source_arn.as_deref(),
         source_account: need.source_account.as_deref(),
-    };
+        ..Facts::default()
+    }
+    .with_store(&known);
     let ctx = RequestContext::derive(&caller, &resource, &facts);
     let req = Request {
         caller: caller.clone(),

@@ -777,13 +777,22 @@ pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError
                 resource,
             )
         };
-        let (set, gaps) = gather::gather(&*store, rules, &caller, action, &resource);
+        let caller = gather::resolve_caller(&*store, caller);
+        let (set, gaps) = gather::gather(
+            &*store,
+            rules,
+            &caller,
+            action,
+            &resource,
+            gather::OwnerHint::default(),
+        );
         if gaps.principal_missing
             || (matches!(caller, Caller::Service(_)) && set.resource.is_none())
         {
             continue;
         }
-        let ctx = RequestContext::derive(&caller, &resource, &Facts::default());
+        let known = gather::store_facts(&*store, &caller, &set);
+        let ctx = RequestContext::derive(&caller, &resource, &Facts::default().with_store(&known));
         let v = evaluate::evaluate(
             &Request {
                 caller,

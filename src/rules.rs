@@ -5,6 +5,8 @@
 //! - `managed_policies.json`: AWS managed policies a Lambda user meets, and which may be suggested.
 //! - `lambda_setup.json`: Lambda trigger-setup errors, the actions each needs, the managed policy
 //!   that grants them, and the service principals that invoke functions.
+//! - `organizations.json`: where organization policies apply (the services RCPs cover, the path
+//!   of service-linked roles that SCPs and RCPs never restrict).
 //!
 //! Loading is a pure function of the embedded text, done once per process and passed explicitly.
 
@@ -16,6 +18,7 @@ const ACTIONS: &str = include_str!("../rules/actions.txt");
 const API_ACTIONS: &str = include_str!("../rules/api_actions.txt");
 const MANAGED: &str = include_str!("../rules/managed_policies.json");
 const SETUP: &str = include_str!("../rules/lambda_setup.json");
+const ORGANIZATIONS: &str = include_str!("../rules/organizations.json");
 
 /// A catalog file that does not parse: a build of the project with a broken `rules/` file.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +135,12 @@ struct SetupFile {
 }
 
 #[derive(Debug, Deserialize)]
+struct OrgFile {
+    rcp_services: Vec<String>,
+    service_linked_role_path: String,
+}
+
+#[derive(Debug, Deserialize)]
 struct ManagedFile {
     policies: Vec<ManagedPolicy>,
 }
@@ -159,6 +168,10 @@ pub struct Rules {
     pub invoke_principals: HashMap<String, String>,
     /// The trust statement Lambda needs.
     pub trust_statement: serde_json::Value,
+    /// Service prefixes resource control policies apply to.
+    rcp_services: Vec<String>,
+    /// The path of service-linked roles (`/aws-service-role/`).
+    service_linked_role_path: String,
 }
 
 impl Rules {
@@ -242,7 +255,13 @@ impl Rules {
             file: "lambda_setup.json",
             source: e,
         })?;
+        let org: OrgFile = serde_json::from_str(ORGANIZATIONS).map_err(|e| RulesError::Json {
+            file: "organizations.json",
+            source: e,
+        })?;
         Ok(Rules {
+            rcp_services: org.rcp_services,
+            service_linked_role_path: org.service_linked_role_path,
             actions,
             prefixes,
             by_name,
@@ -372,6 +391,23 @@ impl Rules {
         self.setups
             .iter()
             .find(|s| s.when.iter().any(|w| w.eq_ignore_ascii_case(action)))
+    }
+
+    /// Whether resource control policies apply to actions of this service prefix.
+    pub fn rcp_covers(&self, prefix: &str) -> bool {
+        self.rcp_services
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(prefix))
+    }
+
+    /// Whether a role ARN is a service-linked role's (organization policies never restrict one).
+    pub fn is_service_linked_role(&self, role_arn: &str) -> bool {
+        crate::parse::arn::Arn::parse(role_arn).is_some_and(|a| {
+            a.service == "iam"
+                && a.resource
+                    .strip_prefix("role")
+                    .is_some_and(|r| r.starts_with(self.service_linked_role_path.as_str()))
+        })
     }
 
     /// A managed policy by ARN.

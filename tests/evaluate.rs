@@ -233,6 +233,8 @@ fn build_set(p: &Policies) -> Result<PolicySet, String> {
         scp_levels: levels(&p.scp_levels, PolicyKind::Scp)?,
         rcp_levels: levels(&p.rcp_levels, PolicyKind::Rcp)?,
         identity_known: p.identity_known,
+        scp_exempt: None,
+        rcp_exempt: None,
     })
 }
 

@@ -29,6 +29,23 @@ pub struct Facts<'a> {
     pub source_account: Option<&'a str>,
     /// Keys given explicitly (`--context KEY=VALUE`); they override what is derived.
     pub given: &'a [(String, String)],
+    /// The account that owns the resource, where its ARN does not say (S3).
+    pub resource_account: Option<&'a str>,
+    /// The organization of the caller's account, when the imported organization places it.
+    pub principal_org: Option<&'a super::gather::Membership>,
+    /// The organization of the resource's account.
+    pub resource_org: Option<&'a super::gather::Membership>,
+}
+
+impl<'a> Facts<'a> {
+    /// Facts from the store ([`super::gather::store_facts`]).
+    pub fn with_store(mut self, s: &'a super::gather::StoreFacts) -> Facts<'a> {
+        self.principal_tags = s.principal_tags.as_deref();
+        self.principal_org = s.principal_org.as_ref();
+        self.resource_org = s.resource_org.as_ref();
+        self.resource_account = s.resource_account.as_deref();
+        self
+    }
 }
 
 impl RequestContext {
@@ -82,6 +99,12 @@ impl RequestContext {
                     }
                     _ => {}
                 }
+                // An account the imported organization does not place stays unknown: the
+                // import may be partial.
+                if let Some(o) = facts.principal_org {
+                    m.set_owned("aws:PrincipalOrgID", vec![o.org_id.clone()]);
+                    m.set_owned("aws:PrincipalOrgPaths", vec![o.path.clone()]);
+                }
                 if let Some(tags) = facts.principal_tags {
                     m.absent_prefix("aws:PrincipalTag/");
                     for (k, v) in tags {
@@ -96,6 +119,9 @@ impl RequestContext {
                 m.absent("aws:PrincipalAccount");
                 m.absent("aws:username");
                 m.absent_prefix("aws:PrincipalTag/");
+                // A service principal belongs to no organization.
+                m.absent("aws:PrincipalOrgID");
+                m.absent("aws:PrincipalOrgPaths");
                 if let Some(s) = facts.source_arn {
                     m.set_owned("aws:SourceArn", vec![s.to_string()]);
                 }
@@ -104,8 +130,15 @@ impl RequestContext {
                 }
             }
         }
+        if let Some(a) = facts.resource_account {
+            m.set_owned("aws:ResourceAccount", vec![a.to_string()]);
+        }
+        if let Some(o) = facts.resource_org {
+            m.set_owned("aws:ResourceOrgID", vec![o.org_id.clone()]);
+            m.set_owned("aws:ResourceOrgPaths", vec![o.path.clone()]);
+        }
         if let Some(a) = Arn::parse(resource) {
-            if !a.account.is_empty() {
+            if !a.account.is_empty() && facts.resource_account.is_none() {
                 m.set_owned("aws:ResourceAccount", vec![a.account.to_string()]);
             }
             if !a.region.is_empty() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Caller, NamedPolicy, PolicyKind, PolicySet};
-use crate::import::{FunctionRow, MappingRow, PrincipalRow};
+use crate::import::{FunctionRow, MappingRow, OrganizationRow, PrincipalRow};
 use crate::parse::arn::{self, Arn};
 use crate::policy::Policy;
 use crate::rules::Rules;
@@ -24,6 +24,14 @@ pub trait PolicySource {
     fn managed(&self, arn: &str) -> Option<Arc<Value>>;
     /// A resource's own policy.
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>>;
+    /// The account that owns a resource whose policy was imported, when known.
+    fn resource_owner(&self, _resource_arn: &str) -> Option<String> {
+        None
+    }
+    /// The organization (id, management account), when `describe-organization` was imported.
+    fn organization(&self) -> Option<OrganizationRow> {
+        None
+    }
     /// Organization policies attached to an account, OU or root: (name, `scp`|`rcp`, document).
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)>;
     /// The parent OU or root of an account or OU.
@@ -55,12 +63,13 @@ pub fn gather_remembered(
     caller: &Caller,
     action: &str,
     resource: &str,
+    owner_hint: OwnerHint<'_>,
 ) -> (PolicySet, Gaps) {
-    let key = format!("{caller:?}\u{0}{action}\u{0}{resource}");
+    let key = format!("{caller:?}\u{0}{action}\u{0}{resource}\u{0}{owner_hint:?}");
     if let Some(hit) = src.remembered_set(&key) {
         return hit;
     }
-    let got = gather(src, rules, caller, action, resource);
+    let got = gather(src, rules, caller, action, resource, owner_hint);
     src.remember_set(key, &got);
     got
 }
@@ -107,18 +116,7 @@ fn resource_policy_for(
     if let Some(d) = src.resource_policy(resource) {
         return named(src, resource.to_string(), PolicyKind::Resource, &d);
     }
-    let a = Arn::parse(resource)?;
-    let base = match a.service {
-        "s3" => format!("arn:{}:s3:::{}", a.partition, a.resource.split('/').next()?),
-        "lambda" => format!(
-            "arn:{}:lambda:{}:{}:function:{}",
-            a.partition,
-            a.region,
-            a.account,
-            arn::function_name(resource)?
-        ),
-        _ => return None,
-    };
+    let base = policy_base(resource)?;
     let d = src.resource_policy(&base)?;
     named(src, base, PolicyKind::Resource, &d)
 }
@@ -155,21 +153,179 @@ fn org_levels(src: &dyn PolicySource, account: &str, want: &str) -> Vec<Vec<Name
     levels
 }
 
-/// Gathers the policies for a request.
+/// What a request says about its resource's owner.
+#[derive(Debug, Clone, Copy, Default, Hash, PartialEq, Eq)]
+pub struct OwnerHint<'a> {
+    /// `aws:ResourceAccount` given with the request (`--context`): it wins.
+    pub given: Option<&'a str>,
+    /// The log's `resources[].accountId` or `recipientAccountId`: used when nothing stored and
+    /// no ARN says.
+    pub logged: Option<&'a str>,
+}
+
+/// The account that owns `resource`, in the order the contract gives: `aws:ResourceAccount`
+/// given with the request, else the owner recorded when its policy was imported, else the ARN's
+/// account field, else the log's. `None` leaves it to the caller's account.
+pub fn resource_owner(
+    src: &dyn PolicySource,
+    action: &str,
+    resource: &str,
+    hint: OwnerHint<'_>,
+) -> Option<String> {
+    let real = |h: Option<&str>| h.filter(|h| !h.is_empty()).map(str::to_string);
+    if let Some(h) = real(hint.given) {
+        return Some(h);
+    }
+    let base = if action.eq_ignore_ascii_case("sts:AssumeRole") {
+        None
+    } else {
+        policy_base(resource)
+    };
+    src.resource_owner(resource)
+        .or_else(|| base.and_then(|b| src.resource_owner(&b)))
+        .or_else(|| {
+            Arn::parse(resource)
+                .map(|a| a.account.to_string())
+                .filter(|a| !a.is_empty())
+        })
+        .or_else(|| real(hint.logged))
+}
+
+/// The caller as the store knows it: a session's role named with its path (session ARNs drop
+/// it), so that `aws:PrincipalArn` and ARN conditions see the role's real ARN.
+pub fn resolve_caller(src: &dyn PolicySource, caller: Caller) -> Caller {
+    match caller {
+        Caller::Iam {
+            arn,
+            session_arn,
+            account,
+        } => {
+            let arn = src
+                .principal(&arn)
+                .map(|p| p.arn.clone())
+                .filter(|a| !a.is_empty())
+                .unwrap_or(arn);
+            Caller::Iam {
+                arn,
+                session_arn,
+                account,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Where an account sits in the imported organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The organization's id (`aws:PrincipalOrgID`, `aws:ResourceOrgID`).
+    pub org_id: String,
+    /// `o-…/r-…/ou-…/`, down to the account's parent (`aws:PrincipalOrgPaths`).
+    pub path: String,
+}
+
+/// The organization an account belongs to, when `describe-organization` and a parent chain up
+/// to the root (`list-parents`...) were imported. `None`: unknown, not "outside".
+pub fn membership(src: &dyn PolicySource, account: &str) -> Option<Membership> {
+    let org = src.organization()?;
+    let mut chain = Vec::new();
+    let mut cur = account.to_string();
+    let in_org = org.management_account.as_deref() == Some(account);
+    while let Some(p) = src.org_parent(&cur) {
+        if chain.contains(&p) || chain.len() > 8 {
+            break;
+        }
+        chain.push(p.clone());
+        cur = p;
+    }
+    let reaches_root = chain.last().is_some_and(|r| r.starts_with("r-"));
+    if !reaches_root && !in_org {
+        return None;
+    }
+    chain.reverse();
+    let mut path = format!("{}/", org.id);
+    for c in &chain {
+        path.push_str(c);
+        path.push('/');
+    }
+    Some(Membership {
+        org_id: org.id,
+        path,
+    })
+}
+
+/// What the store knows that a request's context needs: the principal's tags, the organization
+/// the caller and the resource belong to, and the resource's owner.
+#[derive(Debug, Clone, Default)]
+pub struct StoreFacts {
+    pub principal_tags: Option<Vec<(String, String)>>,
+    pub principal_org: Option<Membership>,
+    pub resource_org: Option<Membership>,
+    pub resource_account: Option<String>,
+}
+
+/// The store's facts for a request whose policies were gathered into `set`.
+pub fn store_facts(src: &dyn PolicySource, caller: &Caller, set: &PolicySet) -> StoreFacts {
+    let (principal_tags, principal_org) = match caller {
+        Caller::Iam { arn, account, .. } => (
+            src.principal(arn).and_then(|p| p.tags.clone()),
+            membership(src, account),
+        ),
+        Caller::Service(_) => (None, None),
+    };
+    StoreFacts {
+        principal_tags,
+        principal_org,
+        resource_org: set
+            .resource_account
+            .as_deref()
+            .and_then(|a| membership(src, a)),
+        resource_account: set.resource_account.clone(),
+    }
+}
+
+/// The resource a stored policy belongs to, for an ARN inside it: the bucket of an object, the
+/// function of a qualified function ARN.
+fn policy_base(resource: &str) -> Option<String> {
+    let a = Arn::parse(resource)?;
+    match a.service {
+        "s3" => Some(format!(
+            "arn:{}:s3:::{}",
+            a.partition,
+            a.resource.split('/').next()?
+        )),
+        "lambda" => Some(format!(
+            "arn:{}:lambda:{}:{}:function:{}",
+            a.partition,
+            a.region,
+            a.account,
+            arn::function_name(resource)?
+        )),
+        _ => None,
+    }
+}
+
+/// Gathers the policies for a request. `owner_hint` is what the request says of the resource's
+/// account (see [`resource_owner`]).
 pub fn gather(
     src: &dyn PolicySource,
     rules: &Rules,
     caller: &Caller,
     action: &str,
     resource: &str,
+    owner_hint: OwnerHint<'_>,
 ) -> (PolicySet, Gaps) {
     let mut set = PolicySet::default();
     let mut gaps = Gaps::default();
+    let org = src.organization();
+    let management = org.as_ref().and_then(|o| o.management_account.clone());
+    let mut service_linked = false;
     if let Caller::Iam { arn, account, .. } = caller {
         match src.principal(arn) {
             None => gaps.principal_missing = true,
             Some(p) => {
                 set.identity_known = true;
+                service_linked = rules.is_service_linked_role(&p.arn);
                 let mut holders = vec![p.clone()];
                 for g in p.groups.iter().flatten() {
                     if let Some(group) = src.group(&p.account, g) {
@@ -208,18 +364,44 @@ pub fn gather(
                 }
             }
         }
+        service_linked |= rules.is_service_linked_role(arn);
         if src.has_org_policies() {
-            set.scp_levels = org_levels(src, account, "scp");
+            if service_linked {
+                set.scp_exempt = Some(format!(
+                    "{arn} is a service-linked role: service control policies do not restrict it."
+                ));
+            } else if management.as_deref() == Some(account.as_str()) {
+                set.scp_exempt = Some(format!(
+                    "{account} is the organization's management account: service control policies do not restrict it."
+                ));
+            } else {
+                set.scp_levels = org_levels(src, account, "scp");
+            }
         }
     }
     set.resource = resource_policy_for(src, action, resource);
-    set.resource_account = Arn::parse(resource)
-        .map(|a| a.account.to_string())
-        .filter(|a| !a.is_empty());
-    if let Some(acct) = &set.resource_account
-        && src.has_org_policies()
-    {
-        set.rcp_levels = org_levels(src, acct, "rcp");
+    set.resource_account = resource_owner(src, action, resource, owner_hint)
+        .or_else(|| caller.account().map(str::to_string));
+    if src.has_org_policies() {
+        let prefix = action.split(':').next().unwrap_or_default();
+        if !rules.rcp_covers(prefix) {
+            set.rcp_exempt = Some(format!(
+                "Resource control policies do not apply to {prefix} actions."
+            ));
+        } else if service_linked {
+            set.rcp_exempt = Some(
+                "The caller is a service-linked role: resource control policies do not restrict it."
+                    .into(),
+            );
+        } else if let Some(acct) = &set.resource_account {
+            if management.as_deref() == Some(acct.as_str()) {
+                set.rcp_exempt = Some(format!(
+                    "The resource is in the organization's management account {acct}: resource control policies do not apply to it."
+                ));
+            } else {
+                set.rcp_levels = org_levels(src, acct, "rcp");
+            }
+        }
     }
     (set, gaps)
 }
@@ -234,6 +416,8 @@ pub struct Memo<'a> {
     groups: MemoMap<Option<Arc<PrincipalRow>>>,
     managed: MemoMap<Option<Arc<Value>>>,
     resources: MemoMap<Option<Arc<Value>>>,
+    owners: MemoMap<Option<String>>,
+    organization: std::cell::OnceCell<Option<OrganizationRow>>,
     org: MemoMap<Vec<(String, String, Value)>>,
     parents: MemoMap<Option<String>>,
     has_org: std::cell::OnceCell<bool>,
@@ -275,6 +459,8 @@ impl<'a> Memo<'a> {
             groups: Default::default(),
             managed: Default::default(),
             resources: Default::default(),
+            owners: Default::default(),
+            organization: Default::default(),
             org: Default::default(),
             parents: Default::default(),
             has_org: Default::default(),
@@ -304,6 +490,16 @@ impl PolicySource for Memo<'_> {
         remember(&self.resources, resource_arn.to_string(), || {
             self.inner.resource_policy(resource_arn)
         })
+    }
+    fn resource_owner(&self, resource_arn: &str) -> Option<String> {
+        remember(&self.owners, resource_arn.to_string(), || {
+            self.inner.resource_owner(resource_arn)
+        })
+    }
+    fn organization(&self) -> Option<OrganizationRow> {
+        self.organization
+            .get_or_init(|| self.inner.organization())
+            .clone()
     }
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
         remember(&self.org, target.to_string(), || {

@@ -1,15 +1,24 @@
 //! Evaluate: a request and the policies that apply to it → a [`Verdict`] that names its reasons.
 //!
-//! The order is AWS's documented policy evaluation logic:
-//! 1. An explicit `Deny` in any applicable policy wins.
+//! The order is AWS's documented policy evaluation logic
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>):
+//! 1. An explicit `Deny` in any applicable policy wins, whichever side it is on. A resource
+//!    policy's Deny that names the caller's account, its role or the caller itself applies.
 //! 2. Service control policies (every level from the root to the account) and resource control
-//!    policies must allow.
-//! 3. Within one account, a resource-based policy that allows the principal allows on its own —
-//!    except a KMS key policy that only delegates to the account, and a role trust policy that
-//!    names the account rather than the caller, which both also need the identity side.
+//!    policies (every level above the resource's account) must allow. Which of them apply at all
+//!    is decided when they are gathered ([`gather`]): SCPs never restrict service principals, the
+//!    management account or service-linked roles; RCPs cover only the services they support.
+//! 3. Within one account, a resource-based policy that names the caller itself, its role, or
+//!    everyone allows on its own; a grant to the role ARN stays within the role's boundary and
+//!    session policies, a grant to the session or user does not. A statement that names only the
+//!    account delegates to the account's IAM policies: the identity side must allow. A KMS key
+//!    policy and a role trust policy must always allow (directly, or by delegating to the
+//!    account).
 //! 4. Otherwise identity-based policies must allow, intersected with the permissions boundary and
 //!    the session policies where there are any.
-//! 5. Across accounts, both the identity side and the resource side must allow.
+//! 5. Across accounts, both sides must allow: the resource's policy (naming the caller, its role
+//!    or its account) and the caller's identity side
+//!    (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html>).
 //!
 //! A service principal (S3, API Gateway... invoking a function) is judged by the resource policy
 //! alone.
@@ -19,12 +28,14 @@
 
 pub mod context;
 pub mod gather;
+pub mod principal;
 
 use serde::Serialize;
 
 use crate::policy::condition::{self, Lookup, Tri};
 use crate::policy::wildcard;
-use crate::policy::{Effect, Policy, PrincipalType, Statement};
+use crate::policy::{Effect, Policy, Statement};
+use principal::Match;
 
 pub use context::RequestContext;
 
@@ -81,7 +92,8 @@ pub enum Caller {
 }
 
 impl Caller {
-    fn account(&self) -> Option<&str> {
+    /// The caller's account; none for a service principal.
+    pub fn account(&self) -> Option<&str> {
         match self {
             Caller::Iam { account, .. } => Some(account),
             Caller::Service(_) => None,
@@ -101,7 +113,7 @@ pub struct PolicySet {
     /// The resource's own policy (function policy, bucket, queue, topic, key, secret, or a role's
     /// trust policy for `sts:AssumeRole`).
     pub resource: Option<NamedPolicy>,
-    /// The account that owns the resource, when known.
+    /// The account that owns the resource, when known (else the ARN's, else the caller's).
     pub resource_account: Option<String>,
     /// SCPs by level, root first; empty when none were imported (then taken as allowing).
     pub scp_levels: Vec<Vec<NamedPolicy>>,
@@ -109,6 +121,11 @@ pub struct PolicySet {
     pub rcp_levels: Vec<Vec<NamedPolicy>>,
     /// Whether the identity side is known (the principal's policies were imported).
     pub identity_known: bool,
+    /// Why imported SCPs do not apply to this request (the management account, a
+    /// service-linked role), when they do not.
+    pub scp_exempt: Option<String>,
+    /// Why imported RCPs do not apply (a service RCPs do not cover, the management account).
+    pub rcp_exempt: Option<String>,
 }
 
 /// The request being judged.
@@ -154,26 +171,69 @@ pub struct Verdict {
     /// What the evaluation assumed (SCPs not imported...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// For a request across accounts, how each side answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_account: Option<CrossAccount>,
 }
 
-/// How one policy kind answered: which statements allowed or denied for certain, which might.
+/// Both sides of a request across accounts: each must allow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrossAccount {
+    pub principal_account: String,
+    pub resource_account: String,
+    /// The caller's side: identity policies, boundary, session policies, SCPs.
+    pub identity_side: Side,
+    /// The owner's side: the resource's policy and the RCPs above its account.
+    pub resource_side: Side,
+    /// The sides that did not allow: `identity`, `resource`.
+    pub denied_by: Vec<&'static str>,
+}
+
+/// How one side of a cross-account request answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Side {
+    pub decision: Decision,
+    /// The denying statements of this side, or the allowing ones.
+    pub deciding: Vec<StatementRef>,
+    pub missing_allow: Vec<PolicyKind>,
+}
+
+/// How one policy kind answered: which statements allowed or denied for certain, which might,
+/// and for resource policies how each allowing statement named the caller.
 #[derive(Debug, Default)]
 struct Found {
-    allow: Vec<StatementRef>,
+    allow: Vec<(StatementRef, Match)>,
     deny: Vec<StatementRef>,
-    maybe_allow: Vec<String>,
+    maybe_allow: Vec<(Match, Vec<String>)>,
     maybe_deny: Vec<String>,
 }
 
 impl Found {
-    fn allow_tri(&self) -> Tri {
-        if !self.allow.is_empty() {
-            Tri::True
-        } else if !self.maybe_allow.is_empty() {
-            Tri::Unknown(self.maybe_allow.clone())
-        } else {
-            Tri::False
+    /// Whether a statement whose principal match is one of `kinds` allows.
+    fn allow_in(&self, kinds: &[Match]) -> Tri {
+        if self.allow.iter().any(|(_, m)| kinds.contains(m)) {
+            return Tri::True;
         }
+        let mut keys = Vec::new();
+        for (m, k) in &self.maybe_allow {
+            if kinds.contains(m) {
+                merge(&mut keys, k.clone());
+            }
+        }
+        if keys.is_empty() {
+            Tri::False
+        } else {
+            Tri::Unknown(keys)
+        }
+    }
+
+    /// Whether any statement allows, however it names the caller.
+    fn allow_any(&self) -> Tri {
+        self.allow_in(&[Match::Account, Match::Parent, Match::Direct])
+    }
+
+    fn allow_refs(&self) -> impl Iterator<Item = StatementRef> + '_ {
+        self.allow.iter().map(|(r, _)| r.clone())
     }
 }
 
@@ -190,71 +250,19 @@ fn stmt_ref(p: &NamedPolicy, s: &Statement) -> StatementRef {
     }
 }
 
-/// Whether a statement's Principal element covers the caller (resource policies only). A Deny
-/// with `NotPrincipal` always applies to a principal that has a permissions boundary.
-fn principal_matches(s: &Statement, caller: &Caller, has_boundary: bool) -> bool {
-    if has_boundary && s.effect == Effect::Deny && s.principal.as_ref().is_some_and(|p| p.not) {
-        return true;
-    }
-    let Some(p) = &s.principal else {
-        // Identity policies have no Principal: they apply to their holder.
-        return true;
-    };
-    let hit = p.any
-        || p.entries.iter().any(|(t, v)| match (t, caller) {
-            (PrincipalType::Service, Caller::Service(svc)) => v.eq_ignore_ascii_case(svc),
-            (
-                PrincipalType::Aws,
-                Caller::Iam {
-                    arn,
-                    session_arn,
-                    account,
-                },
-            ) => {
-                v == "*"
-                    || v == account
-                    || *v == format!("arn:aws:iam::{account}:root")
-                    || v.ends_with(&format!(":iam::{account}:root"))
-                    || v == arn
-                    || session_arn.as_deref() == Some(v.as_str())
-                    || (v.contains('*') && wildcard::matches(v, arn, false))
-            }
-            _ => false,
-        });
-    if p.not { !hit } else { hit }
-}
-
-/// Whether an allowing statement names the caller's session (or, for a user, the user): such a
-/// grant is not limited by the boundary or session policies, a grant to the role ARN is.
-fn names_session_or_user(s: &Statement, caller: &Caller) -> bool {
-    match (&s.principal, caller) {
-        (
-            Some(p),
-            Caller::Iam {
-                arn, session_arn, ..
-            },
-        ) if !p.not => p.entries.iter().any(|(t, v)| {
-            *t == PrincipalType::Aws
-                && (session_arn.as_deref() == Some(v.as_str())
-                    || (session_arn.is_none() && v == arn && arn.contains(":user/")))
-        }),
-        _ => false,
-    }
-}
-
-/// Whether a principal entry names the caller itself rather than its whole account.
-fn names_caller_directly(s: &Statement, caller: &Caller) -> bool {
-    match (&s.principal, caller) {
-        (
-            Some(p),
-            Caller::Iam {
-                arn, session_arn, ..
-            },
-        ) if !p.not => p.entries.iter().any(|(t, v)| {
-            *t == PrincipalType::Aws && (v == arn || session_arn.as_deref() == Some(v.as_str()))
-        }),
-        (Some(p), Caller::Service(_)) => !p.not,
-        _ => false,
+/// How a statement names the caller; `No` when it does not apply to it. Policies without a
+/// Principal element (identity, boundary, SCP) apply to their holder. A Deny with
+/// `NotPrincipal` always applies to a principal that has a permissions boundary
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html>).
+fn principal_of(s: &Statement, caller: &Caller, has_boundary: bool) -> Match {
+    match &s.principal {
+        None => Match::Direct,
+        Some(p) if p.not => {
+            let applies = (has_boundary && s.effect == Effect::Deny)
+                || principal::not_principal_applies(p, caller);
+            if applies { Match::Direct } else { Match::No }
+        }
+        Some(p) => principal::principal_match(p, caller),
     }
 }
 
@@ -297,16 +305,17 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found)
         if resource_ok == Tri::False {
             continue;
         }
-        if !principal_matches(s, &req.caller, has_boundary) {
+        let named = principal_of(s, &req.caller, has_boundary);
+        if named == Match::No {
             continue;
         }
         let cond = resource_ok.and(condition::evaluate_all(&s.conditions, req.context));
         let r = stmt_ref(p, s);
         match (s.effect, cond) {
             (_, Tri::False) => {}
-            (Effect::Allow, Tri::True) => out.allow.push(r),
+            (Effect::Allow, Tri::True) => out.allow.push((r, named)),
             (Effect::Deny, Tri::True) => out.deny.push(r),
-            (Effect::Allow, Tri::Unknown(k)) => merge(&mut out.maybe_allow, k),
+            (Effect::Allow, Tri::Unknown(k)) => out.maybe_allow.push((named, k)),
             (Effect::Deny, Tri::Unknown(k)) => merge(&mut out.maybe_deny, k),
         }
     }
@@ -320,95 +329,320 @@ fn merge(into: &mut Vec<String>, keys: Vec<String>) {
     }
 }
 
+/// Scans every level of an organization policy stack: each level must allow.
+fn scan_levels(levels: &[Vec<NamedPolicy>], req: &Request<'_>, has_boundary: bool) -> Vec<Found> {
+    levels
+        .iter()
+        .map(|level| {
+            let mut f = Found::default();
+            for p in level {
+                scan(p, req, has_boundary, &mut f);
+            }
+            f
+        })
+        .collect()
+}
+
+/// All levels must allow.
+fn levels_tri(levels: &[Found]) -> Tri {
+    levels
+        .iter()
+        .fold(Tri::True, |acc, f| acc.and(f.allow_any()))
+}
+
+fn tri_decision(t: &Tri) -> Decision {
+    match t {
+        Tri::True => Decision::Allow,
+        Tri::False => Decision::ImplicitDeny,
+        Tri::Unknown(_) => Decision::Unknown,
+    }
+}
+
+/// Whether the resource is a KMS key (not an alias): its key policy must always allow.
+fn is_kms_key(resource: &str) -> bool {
+    crate::parse::arn::Arn::parse(resource)
+        .is_some_and(|a| a.service == "kms" && a.resource.starts_with("key/"))
+}
+
 /// Evaluates a request against its policies.
 pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
     let mut notes = Vec::new();
-    let mut deny: Vec<StatementRef> = Vec::new();
-    let mut maybe_deny: Vec<String> = Vec::new();
-    let mut missing_allow = Vec::new();
-    let mut unknown_keys: Vec<String> = Vec::new();
-    // (allowing statements, tri) per stage that must allow.
-    let mut required: Vec<(PolicyKind, Tri, Vec<StatementRef>)> = Vec::new();
-
     let service_caller = matches!(req.caller, Caller::Service(_));
     let has_boundary = set.boundary.is_some();
-    let collect = |p: &NamedPolicy, found: &mut Found| scan(p, req, has_boundary, found);
-
-    // Organization policies, level by level. SCPs do not restrict service principals.
-    if !service_caller {
-        if set.scp_levels.is_empty() {
-            notes.push(
-                "No service control policies were imported; they are taken as allowing.".into(),
-            );
+    let scan_all = |ps: &[NamedPolicy]| {
+        let mut f = Found::default();
+        for p in ps {
+            scan(p, req, has_boundary, &mut f);
         }
-        for level in &set.scp_levels {
-            let mut f = Found::default();
-            for p in level {
-                collect(p, &mut f);
-            }
-            deny.append(&mut f.deny);
-            merge(&mut maybe_deny, std::mem::take(&mut f.maybe_deny));
-            required.push((PolicyKind::Scp, f.allow_tri(), f.allow));
+        f
+    };
+
+    // Organization policies. SCPs do not restrict service principals.
+    let mut scp = Vec::new();
+    if !service_caller {
+        match &set.scp_exempt {
+            Some(why) => notes.push(why.clone()),
+            None if set.scp_levels.is_empty() => notes.push(
+                "No service control policies were imported; they are taken as allowing.".into(),
+            ),
+            None => scp = scan_levels(&set.scp_levels, req, has_boundary),
         }
     }
-    if set.rcp_levels.is_empty() {
-        if !service_caller {
-            notes.push(
-                "No resource control policies were imported; they are taken as allowing.".into(),
-            );
+    let mut rcp = Vec::new();
+    match &set.rcp_exempt {
+        Some(why) => notes.push(why.clone()),
+        None if set.rcp_levels.is_empty() => {
+            if !service_caller {
+                notes.push(
+                    "No resource control policies were imported; they are taken as allowing."
+                        .into(),
+                );
+            }
+        }
+        None => rcp = scan_levels(&set.rcp_levels, req, has_boundary),
+    }
+    let res = set
+        .resource
+        .as_ref()
+        .map(|p| scan_all(std::slice::from_ref(p)))
+        .unwrap_or_default();
+    let (id, boundary, session) = if service_caller {
+        Default::default()
+    } else {
+        (
+            scan_all(&set.identity),
+            set.boundary
+                .as_ref()
+                .map(|b| scan_all(std::slice::from_ref(b)))
+                .unwrap_or_default(),
+            scan_all(&set.session),
+        )
+    };
+
+    // Explicit denies, by side.
+    let mut principal_denies: Vec<StatementRef> = Vec::new();
+    let mut principal_maybe_deny: Vec<String> = Vec::new();
+    for f in scp.iter().chain([&id, &boundary, &session]) {
+        principal_denies.extend(f.deny.iter().cloned());
+        merge(&mut principal_maybe_deny, f.maybe_deny.clone());
+    }
+    let mut resource_denies: Vec<StatementRef> = res.deny.clone();
+    let mut resource_maybe_deny: Vec<String> = res.maybe_deny.clone();
+    for f in &rcp {
+        resource_denies.extend(f.deny.iter().cloned());
+        merge(&mut resource_maybe_deny, f.maybe_deny.clone());
+    }
+
+    // The allow side, piece by piece.
+    let scp_tri = levels_tri(&scp);
+    let rcp_tri = levels_tri(&rcp);
+    let id_tri = if set.identity_known {
+        id.allow_any()
+    } else {
+        Tri::Unknown(vec!["identity policies (not imported)".into()])
+    };
+    let b_tri = if has_boundary {
+        boundary.allow_any()
+    } else {
+        Tri::True
+    };
+    let s_tri = if set.session.is_empty() {
+        Tri::True
+    } else {
+        session.allow_any()
+    };
+    let identity_side = id_tri.clone().and(b_tri.clone()).and(s_tri.clone());
+
+    let res_kind = set
+        .resource
+        .as_ref()
+        .map(|p| p.kind)
+        .unwrap_or(PolicyKind::Resource);
+    let resource_account = set.resource_account.clone().or_else(|| {
+        crate::parse::arn::Arn::parse(req.resource)
+            .map(|a| a.account.to_string())
+            .filter(|a| !a.is_empty())
+    });
+    let same_account = match (req.caller.account(), resource_account.as_deref()) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    // A key policy or trust policy must allow even within the account.
+    let delegating = res_kind == PolicyKind::Trust
+        || is_kms_key(req.resource)
+        || set
+            .resource
+            .as_ref()
+            .is_some_and(|p| p.name.contains(":kms:"));
+    let res_any = res.allow_any();
+    let mut res_missing = false;
+    let core: Tri = if service_caller {
+        match &set.resource {
+            None => {
+                notes.push("The resource's policy was not imported.".into());
+                Tri::Unknown(vec!["resource policy (not imported)".into()])
+            }
+            Some(_) => {
+                let t = res.allow_in(&[Match::Direct]);
+                res_missing = t == Tri::False;
+                t
+            }
+        }
+    } else if same_account {
+        match &set.resource {
+            None if is_kms_key(req.resource) => {
+                notes.push("The key policy was not imported; a key policy must allow every use of a KMS key.".into());
+                identity_side
+                    .clone()
+                    .and(Tri::Unknown(vec!["key policy (not imported)".into()]))
+            }
+            None => identity_side.clone(),
+            Some(_) => {
+                // Naming the session, the user or everyone grants on its own; naming the role
+                // stays within the boundary and session policies.
+                let direct = or(
+                    res.allow_in(&[Match::Direct]),
+                    res.allow_in(&[Match::Parent])
+                        .and(b_tri.clone())
+                        .and(s_tri.clone()),
+                );
+                let through_iam = if delegating {
+                    res_any.clone().and(identity_side.clone())
+                } else {
+                    identity_side.clone()
+                };
+                let t = or(direct, through_iam);
+                res_missing = t == Tri::False && res_any == Tri::False;
+                t
+            }
         }
     } else {
-        for level in &set.rcp_levels {
-            let mut f = Found::default();
-            for p in level {
-                collect(p, &mut f);
+        match &set.resource {
+            None => {
+                notes.push(
+                    "The resource is in another account and its policy was not imported.".into(),
+                );
+                identity_side
+                    .clone()
+                    .and(Tri::Unknown(vec!["resource policy (not imported)".into()]))
             }
-            deny.append(&mut f.deny);
-            merge(&mut maybe_deny, std::mem::take(&mut f.maybe_deny));
-            required.push((PolicyKind::Rcp, f.allow_tri(), f.allow));
+            Some(_) => {
+                res_missing = res_any == Tri::False;
+                res_any.clone().and(identity_side.clone())
+            }
         }
-    }
+    };
+    let total = core.and(scp_tri.clone()).and(rcp_tri.clone());
 
-    // The resource's own policy.
-    let mut res = Found::default();
-    let mut res_direct = false;
-    let mut res_unlimited = false;
-    if let Some(p) = &set.resource {
-        collect(p, &mut res);
-        res_unlimited = p.policy.statements.iter().any(|s| {
-            s.effect == Effect::Allow
-                && names_session_or_user(s, &req.caller)
-                && res.allow.iter().any(|r| r.index == s.index)
-        });
-        res_direct = p.policy.statements.iter().any(|s| {
-            s.effect == Effect::Allow
-                && names_caller_directly(s, &req.caller)
-                && res.allow.iter().any(|r| r.index == s.index)
-        });
-    }
-    deny.append(&mut res.deny);
-    merge(&mut maybe_deny, std::mem::take(&mut res.maybe_deny));
-
-    // Identity side, boundary, session.
-    let mut id = Found::default();
-    let mut boundary = Found::default();
-    let mut session = Found::default();
+    let mut missing_allow = Vec::new();
     if !service_caller {
-        for p in &set.identity {
-            collect(p, &mut id);
+        if id_tri == Tri::False {
+            missing_allow.push(PolicyKind::Identity);
         }
-        if let Some(b) = &set.boundary {
-            collect(b, &mut boundary);
+        if b_tri == Tri::False {
+            missing_allow.push(PolicyKind::PermissionsBoundary);
         }
-        for p in &set.session {
-            collect(p, &mut session);
+        if s_tri == Tri::False {
+            missing_allow.push(PolicyKind::Session);
         }
-        for f in [&mut id, &mut boundary, &mut session] {
-            deny.append(&mut f.deny);
-            merge(&mut maybe_deny, std::mem::take(&mut f.maybe_deny));
+        if scp_tri == Tri::False {
+            missing_allow.push(PolicyKind::Scp);
         }
     }
+    if res_missing {
+        missing_allow.push(res_kind);
+    }
+    if rcp_tri == Tri::False {
+        missing_allow.push(PolicyKind::Rcp);
+    }
+    missing_allow.sort();
+    missing_allow.dedup();
 
+    let cross_account = match (&req.caller, resource_account.as_deref()) {
+        (Caller::Iam { account, .. }, Some(owner)) if !same_account => {
+            let side = |denies: &[StatementRef],
+                        maybe: &[String],
+                        tri: Tri,
+                        allows: Vec<StatementRef>,
+                        kinds: &[PolicyKind]| {
+                let decision = if !denies.is_empty() {
+                    Decision::ExplicitDeny
+                } else if tri == Tri::True && !maybe.is_empty() {
+                    Decision::Unknown
+                } else {
+                    tri_decision(&tri)
+                };
+                Side {
+                    decision,
+                    deciding: match decision {
+                        Decision::ExplicitDeny => denies.to_vec(),
+                        Decision::Allow => allows,
+                        _ => Vec::new(),
+                    },
+                    missing_allow: if matches!(decision, Decision::ImplicitDeny) {
+                        missing_allow
+                            .iter()
+                            .copied()
+                            .filter(|k| kinds.contains(k))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                }
+            };
+            let id_allows = id
+                .allow_refs()
+                .chain(boundary.allow_refs())
+                .chain(session.allow_refs())
+                .chain(scp.iter().flat_map(Found::allow_refs))
+                .collect();
+            let identity = side(
+                &principal_denies,
+                &principal_maybe_deny,
+                identity_side.clone().and(scp_tri.clone()),
+                id_allows,
+                &[
+                    PolicyKind::Identity,
+                    PolicyKind::PermissionsBoundary,
+                    PolicyKind::Session,
+                    PolicyKind::Scp,
+                ],
+            );
+            let res_tri = match &set.resource {
+                Some(_) => res_any.clone(),
+                None => Tri::Unknown(vec!["resource policy (not imported)".into()]),
+            };
+            let res_allows = res
+                .allow_refs()
+                .chain(rcp.iter().flat_map(Found::allow_refs))
+                .collect();
+            let resource = side(
+                &resource_denies,
+                &resource_maybe_deny,
+                res_tri.and(rcp_tri.clone()),
+                res_allows,
+                &[PolicyKind::Resource, PolicyKind::Trust, PolicyKind::Rcp],
+            );
+            let mut denied_by = Vec::new();
+            if identity.decision != Decision::Allow {
+                denied_by.push("identity");
+            }
+            if resource.decision != Decision::Allow {
+                denied_by.push("resource");
+            }
+            Some(CrossAccount {
+                principal_account: account.clone(),
+                resource_account: owner.to_string(),
+                identity_side: identity,
+                resource_side: resource,
+                denied_by,
+            })
+        }
+        _ => None,
+    };
+
+    let mut deny = principal_denies;
+    deny.append(&mut resource_denies);
     if !deny.is_empty() {
         return Verdict {
             decision: Decision::ExplicitDeny,
@@ -416,158 +650,38 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             missing_allow: Vec::new(),
             missing_context_keys: Vec::new(),
             notes,
+            cross_account,
         };
     }
-
-    // The allow side.
-    let res_kind = set
-        .resource
-        .as_ref()
-        .map(|p| p.kind)
-        .unwrap_or(PolicyKind::Resource);
-    let res_tri = res.allow_tri();
-    let arn_account = crate::parse::arn::Arn::parse(req.resource)
-        .map(|a| a.account.to_string())
-        .filter(|a| !a.is_empty());
-    let resource_account = set.resource_account.clone().or(arn_account);
-    let same_account = match (req.caller.account(), resource_account.as_deref()) {
-        (Some(a), Some(b)) => a == b,
-        (Some(_), None) => true,
-        (None, _) => true,
-    };
-    let (allow_tri, allowing): (Tri, Vec<StatementRef>) = if service_caller {
-        if set.resource.is_none() {
-            notes.push("The resource's policy was not imported.".into());
-            (
-                Tri::Unknown(vec!["resource policy (not imported)".into()]),
-                Vec::new(),
-            )
-        } else {
-            if res_tri == Tri::False {
-                missing_allow.push(res_kind);
-            }
-            (res_tri, res.allow.clone())
-        }
-    } else {
-        let id_tri = if set.identity_known {
-            id.allow_tri()
-        } else {
-            Tri::Unknown(vec!["identity policies (not imported)".into()])
-        };
-        let mut identity_side = id_tri.clone();
-        let mut identity_allows = id.allow.clone();
-        if set.boundary.is_some() {
-            let bt = boundary.allow_tri();
-            if bt == Tri::False {
-                missing_allow.push(PolicyKind::PermissionsBoundary);
-            }
-            identity_side = identity_side.and(bt);
-            identity_allows.extend(boundary.allow.iter().cloned());
-        }
-        if !set.session.is_empty() {
-            let st = session.allow_tri();
-            if st == Tri::False {
-                missing_allow.push(PolicyKind::Session);
-            }
-            identity_side = identity_side.and(st);
-            identity_allows.extend(session.allow.iter().cloned());
-        }
-        if id_tri == Tri::False {
-            missing_allow.push(PolicyKind::Identity);
-        }
-        // A resource policy can allow on its own within the account, when it names the caller
-        // itself (a KMS key policy or trust policy that names only the account delegates to IAM).
-        let delegating = matches!(res_kind, PolicyKind::Trust)
-            || set
-                .resource
-                .as_ref()
-                .is_some_and(|p| p.name.contains(":kms:"));
-        let resource_alone = same_account && (!delegating || res_direct);
-        match (&set.resource, same_account) {
-            (Some(_), true) if resource_alone => {
-                // Either side may allow. A grant to the role ARN (not the session) is still
-                // limited by the boundary and session policies.
-                let mut res_side = res_tri.clone();
-                if !res_unlimited {
-                    if set.boundary.is_some() {
-                        res_side = res_side.and(boundary.allow_tri());
-                    }
-                    if !set.session.is_empty() {
-                        res_side = res_side.and(session.allow_tri());
-                    }
-                }
-                let either = or(res_side, identity_side.clone());
-                let mut allows = res.allow.clone();
-                allows.extend(identity_allows);
-                if either == Tri::False && res_tri == Tri::False {
-                    missing_allow.push(res_kind);
-                }
-                (either, allows)
-            }
-            (Some(_), _) => {
-                // Both sides must allow (cross-account, or a delegating key/trust policy).
-                if res_tri == Tri::False {
-                    missing_allow.push(res_kind);
-                }
-                let mut allows = res.allow.clone();
-                allows.extend(identity_allows);
-                (res_tri.and(identity_side), allows)
-            }
-            // A KMS key's policy must allow (or delegate to the account): without it imported
-            // nothing can be decided.
-            (None, true)
-                if req.resource.starts_with("arn:")
-                    && req.resource.contains(":kms:")
-                    && req.resource.contains(":key/") =>
-            {
-                notes.push("The key policy was not imported; a key policy must allow every use of a KMS key.".into());
-                (
-                    identity_side.and(Tri::Unknown(vec!["key policy (not imported)".into()])),
-                    identity_allows,
-                )
-            }
-            (None, true) => (identity_side, identity_allows),
-            (None, false) => {
-                notes.push(
-                    "The resource is in another account and its policy was not imported.".into(),
-                );
-                (
-                    identity_side.and(Tri::Unknown(vec!["resource policy (not imported)".into()])),
-                    identity_allows,
-                )
-            }
-        }
-    };
-    let mut total = allow_tri;
-    let mut all_allowing = allowing;
-    for (kind, tri, allows) in required {
-        if tri == Tri::False && !missing_allow.contains(&kind) {
-            missing_allow.push(kind);
-        }
-        total = total.and(tri);
-        all_allowing.extend(allows);
-    }
+    let mut maybe_deny = principal_maybe_deny;
+    merge(&mut maybe_deny, resource_maybe_deny);
+    let mut unknown_keys: Vec<String> = Vec::new();
     let decision = match (&total, maybe_deny.is_empty()) {
         (Tri::False, _) => Decision::ImplicitDeny,
         (Tri::True, true) => Decision::Allow,
         (Tri::True, false) => {
-            merge(&mut unknown_keys, maybe_deny.clone());
+            merge(&mut unknown_keys, maybe_deny);
             Decision::Unknown
         }
         (Tri::Unknown(k), _) => {
             merge(&mut unknown_keys, k.clone());
-            merge(&mut unknown_keys, maybe_deny.clone());
+            merge(&mut unknown_keys, maybe_deny);
             Decision::Unknown
         }
     };
-    missing_allow.sort();
-    missing_allow.dedup();
+    let deciding = if decision == Decision::Allow {
+        res.allow_refs()
+            .chain(id.allow_refs())
+            .chain(boundary.allow_refs())
+            .chain(session.allow_refs())
+            .chain(scp.iter().flat_map(Found::allow_refs))
+            .chain(rcp.iter().flat_map(Found::allow_refs))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Verdict {
-        deciding: if decision == Decision::Allow {
-            all_allowing
-        } else {
-            Vec::new()
-        },
+        deciding,
         missing_allow: if decision == Decision::Allow {
             Vec::new()
         } else {
@@ -576,6 +690,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         missing_context_keys: unknown_keys,
         decision,
         notes,
+        cross_account,
     }
 }
 
@@ -592,237 +707,4 @@ fn or(a: Tri, b: Tri) -> Tri {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-mod tests {
-    use super::*;
-    use crate::policy::condition::MapContext;
-    use serde_json::json;
-
-    fn np(name: &str, kind: PolicyKind, doc: serde_json::Value) -> NamedPolicy {
-        NamedPolicy {
-            name: name.into(),
-            kind,
-            policy: Policy::parse(&doc).unwrap().into(),
-        }
-    }
-
-    fn role() -> Caller {
-        Caller::Iam {
-            arn: "arn:aws:iam::111122223333:role/r".into(),
-            session_arn: Some("arn:aws:sts::111122223333:assumed-role/r/fn".into()),
-            account: "111122223333".into(),
-        }
-    }
-
-    fn allow(action: &str, resource: &str) -> serde_json::Value {
-        json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":action,"Resource":resource}]})
-    }
-
-    #[test]
-    fn identity_allow_and_implicit_deny() {
-        let ctx = MapContext::default();
-        let set = PolicySet {
-            identity: vec![np("p", PolicyKind::Identity, allow("sqs:*", "*"))],
-            identity_known: true,
-            ..Default::default()
-        };
-        let q = "arn:aws:sqs:eu-west-1:111122223333:q";
-        let v = evaluate(
-            &Request {
-                caller: role(),
-                action: "sqs:ReceiveMessage",
-                resource: q,
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::Allow);
-        assert_eq!(v.deciding[0].policy, "p");
-        let v = evaluate(
-            &Request {
-                caller: role(),
-                action: "s3:GetObject",
-                resource: q,
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::ImplicitDeny);
-        assert_eq!(v.missing_allow, vec![PolicyKind::Identity]);
-    }
-
-    #[test]
-    fn boundary_intersects_and_deny_wins() {
-        let ctx = MapContext::default();
-        let mut set = PolicySet {
-            identity: vec![np("p", PolicyKind::Identity, allow("*", "*"))],
-            boundary: Some(np("b", PolicyKind::PermissionsBoundary, allow("s3:*", "*"))),
-            identity_known: true,
-            ..Default::default()
-        };
-        let v = evaluate(
-            &Request {
-                caller: role(),
-                action: "sqs:SendMessage",
-                resource: "*",
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::ImplicitDeny);
-        assert_eq!(v.missing_allow, vec![PolicyKind::PermissionsBoundary]);
-        set.identity.push(np(
-            "d",
-            PolicyKind::Identity,
-            json!({"Statement":[{"Sid":"NoGet","Effect":"Deny","NotAction":"s3:List*","Resource":"*"}]}),
-        ));
-        let v = evaluate(
-            &Request {
-                caller: role(),
-                action: "s3:GetObject",
-                resource: "*",
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::ExplicitDeny);
-        assert_eq!(v.deciding[0].sid.as_deref(), Some("NoGet"));
-    }
-
-    #[test]
-    fn unknown_only_when_it_matters() {
-        let ctx = MapContext::default();
-        let set = PolicySet {
-            identity: vec![np(
-                "p",
-                PolicyKind::Identity,
-                json!({"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]}),
-            )],
-            identity_known: true,
-            ..Default::default()
-        };
-        let v = evaluate(
-            &Request {
-                caller: role(),
-                action: "s3:GetObject",
-                resource: "*",
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::Unknown);
-        assert_eq!(v.missing_context_keys, vec!["aws:PrincipalOrgID"]);
-        // Not applicable to this action: the unknown key does not matter.
-        let v = evaluate(
-            &Request {
-                caller: role(),
-                action: "sqs:SendMessage",
-                resource: "*",
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::ImplicitDeny);
-    }
-
-    #[test]
-    fn service_principal_and_resource_policy() {
-        let mut ctx = MapContext::default();
-        ctx.set("aws:SourceArn", &["arn:aws:s3:::b"]);
-        ctx.set("aws:SourceAccount", &["111122223333"]);
-        let fpol = json!({"Statement":[{"Sid":"s3","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:eu-west-1:111122223333:function:f","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"}}}]});
-        let set = PolicySet {
-            resource: Some(np(
-                "arn:aws:lambda:eu-west-1:111122223333:function:f",
-                PolicyKind::Resource,
-                fpol,
-            )),
-            ..Default::default()
-        };
-        let f = "arn:aws:lambda:eu-west-1:111122223333:function:f";
-        let v = evaluate(
-            &Request {
-                caller: Caller::Service("s3.amazonaws.com".into()),
-                action: "lambda:InvokeFunction",
-                resource: f,
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::Allow);
-        let v = evaluate(
-            &Request {
-                caller: Caller::Service("sns.amazonaws.com".into()),
-                action: "lambda:InvokeFunction",
-                resource: f,
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::ImplicitDeny);
-        assert_eq!(v.missing_allow, vec![PolicyKind::Resource]);
-    }
-
-    #[test]
-    fn cross_account_needs_both_sides() {
-        let ctx = MapContext::default();
-        let bucket = json!({"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/r"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]});
-        let mut set = PolicySet {
-            resource: Some(np("arn:aws:s3:::b", PolicyKind::Resource, bucket)),
-            resource_account: Some("444455556666".into()),
-            identity_known: true,
-            ..Default::default()
-        };
-        let req = Request {
-            caller: role(),
-            action: "s3:GetObject",
-            resource: "arn:aws:s3:::b/k",
-            context: &ctx,
-        };
-        assert_eq!(evaluate(&req, &set).decision, Decision::ImplicitDeny);
-        set.identity
-            .push(np("p", PolicyKind::Identity, allow("s3:GetObject", "*")));
-        assert_eq!(evaluate(&req, &set).decision, Decision::Allow);
-        // Same account: the bucket policy alone allows.
-        set.identity.clear();
-        set.resource_account = Some("111122223333".into());
-        assert_eq!(evaluate(&req, &set).decision, Decision::Allow);
-    }
-
-    #[test]
-    fn scp_levels_must_all_allow() {
-        let ctx = MapContext::default();
-        let full = np("FullAWSAccess", PolicyKind::Scp, allow("*", "*"));
-        let set = PolicySet {
-            identity: vec![np("p", PolicyKind::Identity, allow("*", "*"))],
-            identity_known: true,
-            scp_levels: vec![
-                vec![full.clone()],
-                vec![np("ou", PolicyKind::Scp, allow("s3:*", "*"))],
-                vec![full],
-            ],
-            ..Default::default()
-        };
-        let v = evaluate(
-            &Request {
-                caller: role(),
-                action: "sqs:SendMessage",
-                resource: "*",
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::ImplicitDeny);
-        assert_eq!(v.missing_allow, vec![PolicyKind::Scp]);
-        let v = evaluate(
-            &Request {
-                caller: role(),
-                action: "s3:PutObject",
-                resource: "*",
-                context: &ctx,
-            },
-            &set,
-        );
-        assert_eq!(v.decision, Decision::Allow);
-    }
-}
+mod tests;

@@ -38,6 +38,9 @@ pub struct Options {
     pub target: Option<String>,
     /// `--resource ARN`: the resource a resource policy belongs to.
     pub resource: Option<String>,
+    /// `--owner ACCOUNT`: the account that owns that resource, where its ARN does not say (an
+    /// S3 bucket's ARN carries no account).
+    pub owner: Option<String>,
 }
 
 /// An IAM role, user or group.
@@ -104,6 +107,17 @@ pub struct ResourcePolicyRow {
     /// `lambda`, `s3`, `sqs`, `sns`, `kms`, `secretsmanager`, or another service prefix.
     pub service: String,
     pub document: Value,
+    /// The account that owns the resource: `--owner`, else the ARN's account field.
+    pub account: Option<String>,
+}
+
+/// The organization itself (`aws organizations describe-organization`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationRow {
+    /// `o-…`.
+    pub id: String,
+    /// The management account, which SCPs do not restrict and whose resources RCPs do not.
+    pub management_account: Option<String>,
 }
 
 /// An SCP or RCP.
@@ -127,6 +141,7 @@ pub enum Fact {
     Mapping(MappingRow),
     ResourcePolicy(ResourcePolicyRow),
     OrgPolicy(OrgPolicyRow),
+    Organization(OrganizationRow),
     /// An organization policy applies to an account, OU or root.
     OrgTarget {
         policy_id: String,
@@ -182,6 +197,13 @@ fn tags(v: &Value) -> Option<Vec<(String, String)>> {
             .filter_map(|t| Some((s(t, "Key")?, s(t, "Value").unwrap_or_default())))
             .collect()
     })
+}
+
+/// The owner of a resource: `--owner`, else its ARN's account field.
+fn owner(resource: &str, opts: &Options) -> Option<String> {
+    opts.owner
+        .clone()
+        .or_else(|| Some(account_of(resource)).filter(|a| !a.is_empty()))
 }
 
 fn account_of(arn: &str) -> String {
@@ -256,6 +278,16 @@ pub fn recognise(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
             skipped: Vec::new(),
         });
     }
+    if let Some(o) = v.get("Organization").filter(|o| o.get("Id").is_some()) {
+        return Ok(Imported {
+            format: "aws organizations describe-organization",
+            facts: vec![Fact::Organization(OrganizationRow {
+                id: s(o, "Id").unwrap_or_default(),
+                management_account: s(o, "MasterAccountId").or_else(|| s(o, "ManagementAccountId")),
+            })],
+            skipped: Vec::new(),
+        });
+    }
     if let Some(p) = v.get("Policy").filter(|p| p.get("PolicySummary").is_some()) {
         return org_policy(p, opts);
     }
@@ -326,6 +358,7 @@ pub fn recognise(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
         return Ok(Imported {
             format: "aws secretsmanager get-resource-policy",
             facts: vec![Fact::ResourcePolicy(ResourcePolicyRow {
+                account: owner(&resource, opts),
                 resource_arn: resource,
                 service: "secretsmanager".into(),
                 document,
@@ -667,6 +700,7 @@ fn attribute_policy(attrs: &Value, opts: &Options) -> Result<Imported, ImportErr
     Ok(Imported {
         format,
         facts: vec![Fact::ResourcePolicy(ResourcePolicyRow {
+            account: owner(&resource, opts),
             resource_arn: resource,
             service,
             document: d,
@@ -736,6 +770,7 @@ fn resource_policy(p: &Value, whole: &Value, opts: &Options) -> Result<Imported,
     Ok(Imported {
         format,
         facts: vec![Fact::ResourcePolicy(ResourcePolicyRow {
+            account: owner(&resource, opts),
             resource_arn: resource,
             service,
             document: d,
@@ -772,9 +807,44 @@ mod tests {
         ));
         let opts = Options {
             resource: Some("arn:aws:kms:us-east-1:1:key/k".into()),
-            target: None,
+            ..Options::default()
         };
         assert!(recognise(&v, &opts).is_ok());
+    }
+
+    /// A bucket's ARN has no account: `--owner` names it, and other ARNs carry theirs.
+    #[test]
+    fn resource_owner_from_flag_or_arn() {
+        let v = json!({"Policy": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::1:root\"},\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b1/*\"}]}"});
+        let owner_of = |opts: &Options| match &recognise(&v, opts).unwrap().facts[0] {
+            Fact::ResourcePolicy(r) => r.account.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(owner_of(&Options::default()), None);
+        let opts = Options {
+            owner: Some("444455556666".into()),
+            ..Options::default()
+        };
+        assert_eq!(owner_of(&opts).as_deref(), Some("444455556666"));
+        let q = json!({"Attributes": {"Policy": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"sqs:*\",\"Resource\":\"*\"}]}", "QueueArn": "arn:aws:sqs:us-east-1:111122223333:q"}});
+        match &recognise(&q, &Options::default()).unwrap().facts[0] {
+            Fact::ResourcePolicy(r) => assert_eq!(r.account.as_deref(), Some("111122223333")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn describe_organization_names_the_management_account() {
+        let v = json!({"Organization": {"Id": "o-exampleorgid", "Arn": "arn:aws:organizations::111111111111:organization/111111111111/o-exampleorgid", "FeatureSet": "ALL", "MasterAccountArn": "arn:aws:organizations::111111111111:account/o-exampleorgid/111111111111", "MasterAccountId": "111111111111", "MasterAccountEmail": "bill@example.com"}});
+        let i = recognise(&v, &Options::default()).unwrap();
+        assert_eq!(i.format, "aws organizations describe-organization");
+        assert_eq!(
+            i.facts,
+            vec![Fact::Organization(OrganizationRow {
+                id: "o-exampleorgid".into(),
+                management_account: Some("111111111111".into()),
+            })]
+        );
     }
 
     #[test]
@@ -799,7 +869,7 @@ mod tests {
             &v,
             &Options {
                 target: Some("ou-1".into()),
-                resource: None,
+                ..Options::default()
             },
         )
         .unwrap();

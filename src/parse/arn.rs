@@ -132,7 +132,11 @@ impl<'a> Principal<'a> {
                 )
             }
             PrincipalKind::Root => format!("arn:{}:iam::{}:root", self.partition, self.account),
-            PrincipalKind::FederatedUser | PrincipalKind::Other => {
+            PrincipalKind::FederatedUser => format!(
+                "arn:{}:sts::{}:federated-user/{}",
+                self.partition, self.account, self.name
+            ),
+            PrincipalKind::Other => {
                 format!("arn:{}:sts::{}:{}", self.partition, self.account, self.name)
             }
         }

@@ -11,7 +11,7 @@ use super::Evidence;
 use super::{Store, StoreError, sq};
 use crate::diagnose::Diagnosis;
 use crate::evaluate::gather::PolicySource;
-use crate::import::{Fact, FunctionRow, Imported, MappingRow, PrincipalRow};
+use crate::import::{Fact, FunctionRow, Imported, MappingRow, OrganizationRow, PrincipalRow};
 
 pub(super) const SCHEMA_V2: &str = "
 CREATE TABLE principals (
@@ -186,9 +186,9 @@ impl Store {
                 }
                 Fact::ResourcePolicy(r) => {
                     tx.execute(
-                        "INSERT OR REPLACE INTO resource_policies (resource_arn, service, document, imported_at, source)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![r.resource_arn, r.service, json_text(&r.document), now, file],
+                        "INSERT OR REPLACE INTO resource_policies (resource_arn, service, document, imported_at, source, account)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![r.resource_arn, r.service, json_text(&r.document), now, file, r.account],
                     )
                     .map_err(sq(&path))?;
                     c.resource_policies += 1;
@@ -221,6 +221,14 @@ impl Store {
                     )
                     .map_err(sq(&path))?;
                     c.org_policies += 1;
+                }
+                Fact::Organization(o) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO organization (id, management_account, imported_at, source) VALUES (?1, ?2, ?3, ?4)",
+                        params![o.id, o.management_account, now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.org_links += 1;
                 }
                 Fact::OrgTarget { policy_id, target } => {
                     tx.execute(
@@ -357,6 +365,34 @@ impl PolicySource for Store {
             "SELECT document FROM resource_policies WHERE resource_arn = ?1",
             resource_arn,
         )
+    }
+
+    fn resource_owner(&self, resource_arn: &str) -> Option<String> {
+        self.query_cached(
+            "SELECT account FROM resource_policies WHERE resource_arn = ?1",
+            params![resource_arn],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
+        .flatten()
+    }
+
+    fn organization(&self) -> Option<OrganizationRow> {
+        self.query_cached(
+            "SELECT id, management_account FROM organization ORDER BY imported_at DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(OrganizationRow {
+                    id: r.get(0)?,
+                    management_account: r.get(1)?,
+                })
+            },
+        )
+        .optional()
+        .ok()
+        .flatten()
     }
 
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
@@ -569,6 +605,18 @@ impl Store {
         Ok(n)
     }
 }
+
+/// The owner of each resource policy (an S3 bucket's ARN has no account), and the
+/// organization's id and management account.
+pub(super) const SCHEMA_V6: &str = "
+ALTER TABLE resource_policies ADD COLUMN account TEXT;
+CREATE TABLE organization (
+    id TEXT PRIMARY KEY,
+    management_account TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+";
 
 pub(super) const SCHEMA_V4: &str = "
 CREATE TABLE checkpoints (

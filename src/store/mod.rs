@@ -25,15 +25,16 @@ use crate::diagnose::Diagnosis;
 use crate::suggest::Fix;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     SCHEMA_V1,
     facts::SCHEMA_V2,
     facts::SCHEMA_V3,
     facts::SCHEMA_V4,
     SCHEMA_V5,
+    facts::SCHEMA_V6,
 ];
 
 /// Lifecycle and noise control: a finding is open or resolved; suppressions hide findings.
