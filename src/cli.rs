@@ -82,7 +82,7 @@ struct ImportArgs {
     /// The account that owns that resource, where its ARN does not say (an S3 bucket's ARN has no account).
     #[arg(long, value_name = "ACCOUNT", value_parser = account_id)]
     owner: Option<String>,
-    /// Files of JSON printed by the AWS CLI.
+    /// Files or directories (read recursively) of JSON printed by the AWS CLI.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }
@@ -921,38 +921,16 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
     Ok(if errors > 0 { 1 } else { 0 })
 }
 
-/// Reads a JSON file, gzipped or not.
+/// Reads a JSON file, gzipped or not, within the import size limit.
 fn read_json(path: &std::path::Path) -> Result<serde_json::Value> {
-    use std::io::Read;
-    // An authorization-details export of a large account is tens of MB; past this it is not one.
-    const MAX: u64 = 1 << 30;
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .len();
-    if size > MAX {
-        bail!(
-            "{}: {size} bytes is larger than the {MAX}-byte import limit",
-            path.display()
-        );
-    }
-    let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut s = String::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .take(MAX + 1)
-            .read_to_string(&mut s)
-            .with_context(|| format!("{}: bad gzip data", path.display()))?;
-        if s.len() as u64 > MAX {
-            bail!(
-                "{}: decompresses to more than the {MAX}-byte import limit",
-                path.display()
-            );
-        }
-        s
-    } else {
-        String::from_utf8(raw).with_context(|| format!("{}: not UTF-8 text", path.display()))?
-    };
-    serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))
+    Ok(whydenied::import::files::read_json(path)?)
+}
+
+/// Whether a file's name says it holds JSON (`.json`, `.json.gz`): such a file that does not
+/// parse is an error even inside a directory; other files there are skipped.
+fn looks_like_json_name(p: &std::path::Path) -> bool {
+    let n = p.to_string_lossy().to_ascii_lowercase();
+    n.ends_with(".json") || n.ends_with(".json.gz")
 }
 
 /// A twelve-digit AWS account id.
@@ -973,17 +951,34 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
         owner: a.owner.clone(),
     };
     let mut failed = 0;
-    for f in &a.files {
+    let planned = whydenied::import::files::plan(&a.files, &opts)?;
+    for job in &planned {
+        let f = &job.path;
         let name = report::escape(&f.display().to_string());
         let v = match read_json(f) {
             Ok(v) => v,
+            Err(e)
+                if !job.named
+                    && e.downcast_ref::<whydenied::import::files::FileError>()
+                        .is_some_and(|e| {
+                            matches!(
+                                e,
+                                whydenied::import::files::FileError::NotJson { .. }
+                                    | whydenied::import::files::FileError::NotUtf8 { .. }
+                            )
+                        })
+                    && !looks_like_json_name(f) =>
+            {
+                println!("{name}: skipped: not a JSON file");
+                continue;
+            }
             Err(e) => {
                 eprintln!("whydenied: {}", report::escape(&format!("{e:#}")));
                 failed += 1;
                 continue;
             }
         };
-        match whydenied::import::recognise(&v, &opts) {
+        match whydenied::import::recognise(&v, &job.opts) {
             Ok(imp) => {
                 let c = store.import(&imp, &f.display().to_string())?;
                 let mut parts = Vec::new();
@@ -1010,6 +1005,20 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
                     println!("{name}: skipped: {}", report::escape(sk));
                 }
             }
+            Err(whydenied::import::ImportError::Unrecognised(what)) if !job.named => {
+                println!(
+                    "{name}: skipped: not an export whydenied imports ({})",
+                    report::escape(&what)
+                );
+            }
+            Err(e @ whydenied::import::ImportError::NeedsResource(_)) if !job.named => {
+                eprintln!(
+                    "whydenied: {name}: {} (or name it in the directory's {})",
+                    report::escape(&e.to_string()),
+                    whydenied::import::files::MANIFEST
+                );
+                failed += 1;
+            }
             Err(e) => {
                 eprintln!("whydenied: {name}: {}", report::escape(&e.to_string()));
                 failed += 1;
@@ -1026,9 +1035,7 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
 }
 
 fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> Result<i32> {
-    use whydenied::evaluate::{
-        self, Caller, NamedPolicy, PolicyKind, Request, RequestContext, context::Facts, gather,
-    };
+    use whydenied::evaluate::ask;
     let path = db_path(db)?;
     let store = match Store::open_existing(&path)? {
         Some(s) => s,
@@ -1044,73 +1051,27 @@ fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> Result<i32> 
             .ok_or_else(|| anyhow!("--context {kv:?}: expected KEY=VALUE"))?;
         given.push((k.trim().to_string(), v.to_string()));
     }
-    let caller = if a.principal.starts_with("arn:") {
-        let p = whydenied::parse::arn::Principal::parse(&a.principal)
-            .ok_or_else(|| anyhow!("--principal {:?} is not an IAM principal ARN", a.principal))?;
-        Caller::Iam {
-            arn: p.iam_arn(),
-            session_arn: p.session.map(|_| a.principal.clone()),
-            account: p.account.to_string(),
+    let with_policy = match &a.with_policy {
+        Some(f) => {
+            let v = read_json(f)?;
+            let policy =
+                whydenied::policy::Policy::parse(&v).with_context(|| format!("{}", f.display()))?;
+            Some((f.display().to_string(), policy))
         }
-    } else {
-        Caller::Service(a.principal.clone())
+        None => None,
     };
     let action = rules.canonical_action(&a.action);
-    let caller = gather::resolve_caller(&store, caller);
-    let given_owner = given
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("aws:ResourceAccount"))
-        .map(|(_, v)| v.as_str());
-    let hint = gather::OwnerHint {
-        given: given_owner,
-        logged: None,
-    };
-    let (mut set, gaps) = gather::gather(&store, rules, &caller, &action, &a.resource, hint);
-    if let Caller::Iam { arn, .. } = &caller
-        && gaps.principal_missing
-    {
-        bail!(
-            "the policies of {arn} were never imported: run `whydenied import` on `aws iam get-account-authorization-details` output first"
-        );
-    }
-    if let Some(f) = &a.with_policy {
-        let v = read_json(f)?;
-        let policy =
-            whydenied::policy::Policy::parse(&v).with_context(|| format!("{}", f.display()))?;
-        let np = NamedPolicy {
-            name: format!("with-policy:{}", f.display()),
-            kind: PolicyKind::Identity,
-            policy: policy.into(),
-        };
-        match caller {
-            Caller::Service(_) => {
-                set.resource = Some(NamedPolicy {
-                    kind: PolicyKind::Resource,
-                    ..np
-                })
-            }
-            Caller::Iam { .. } => set.identity.push(np),
-        }
-    }
-    let known = gather::store_facts(&store, &caller, &set);
-    let facts = Facts {
-        given: &given,
-        ..Facts::default()
-    }
-    .with_store(&known);
-    let ctx = RequestContext::derive(&caller, &a.resource, &facts);
-    let req = Request {
-        caller,
-        action: &action,
-        resource: &a.resource,
-        context: &ctx,
-    };
-    let mut verdict = evaluate::evaluate(&req, &set);
-    for m in &gaps.missing_policies {
-        verdict
-            .notes
-            .push(format!("{m} is attached but its document was not imported"));
-    }
+    let verdict = ask::ask(
+        &store,
+        rules,
+        ask::Question {
+            principal: &a.principal,
+            action: &a.action,
+            resource: &a.resource,
+            context: &given,
+            with_policy,
+        },
+    )?;
     match a.format {
         SimFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&verdict)?))?,
         SimFormat::Table => print(&simulate_table(&verdict, &action, &a.resource))?,

@@ -170,10 +170,16 @@ fn policy_files(c: &Config) -> Vec<(PathBuf, i64)> {
     out
 }
 
-fn read_policy(path: &Path) -> Result<crate::import::Imported, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
-    crate::import::recognise(&v, &crate::import::Options::default()).map_err(|e| e.to_string())
+/// Reads one policy file with what its directory's `whydenied-import.toml` says of it: one
+/// import per target it names.
+fn read_policy(path: &Path) -> Result<Vec<crate::import::Imported>, String> {
+    use crate::import::files;
+    let v = files::read_json(path).map_err(|e| e.to_string())?;
+    let opts = files::options_for_file(path, &crate::import::Options::default())
+        .map_err(|e| e.to_string())?;
+    opts.iter()
+        .map(|o| crate::import::recognise(&v, o).map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// Runs the service until a stop signal. `config_path` is re-read on SIGHUP.
@@ -357,15 +363,17 @@ fn tailer(
                     continue;
                 }
                 match read_policy(path) {
-                    Ok(imported) => {
-                        if tx
-                            .send(Msg::Import {
-                                file: path.clone(),
-                                imported,
-                            })
-                            .is_err()
-                        {
-                            return Ok(());
+                    Ok(all) => {
+                        for imported in all {
+                            if tx
+                                .send(Msg::Import {
+                                    file: path.clone(),
+                                    imported,
+                                })
+                                .is_err()
+                            {
+                                return Ok(());
+                            }
                         }
                     }
                     Err(e) => {

@@ -108,7 +108,7 @@ fn resource_policy_for(
     action: &str,
     resource: &str,
 ) -> Option<NamedPolicy> {
-    if action.eq_ignore_ascii_case("sts:AssumeRole") {
+    if is_trust_action(action) && resource.contains(":role/") {
         let role = src.principal(resource)?;
         let trust = role.trust.as_ref()?;
         return named(src, role.arn.clone(), PolicyKind::Trust, trust);
@@ -119,6 +119,21 @@ fn resource_policy_for(
     let base = policy_base(resource)?;
     let d = src.resource_policy(&base)?;
     named(src, base, PolicyKind::Resource, &d)
+}
+
+/// Whether a role's trust policy is the resource policy for this action: assuming the role,
+/// and the session tags and source identity passed with it
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_permissions-required>).
+fn is_trust_action(action: &str) -> bool {
+    const TRUST: [&str; 6] = [
+        "sts:AssumeRole",
+        "sts:AssumeRoleWithSAML",
+        "sts:AssumeRoleWithWebIdentity",
+        "sts:TagSession",
+        "sts:SetSourceIdentity",
+        "sts:SetContext",
+    ];
+    TRUST.iter().any(|t| t.eq_ignore_ascii_case(action))
 }
 
 /// The organization levels above an account, root first.
@@ -176,7 +191,7 @@ pub fn resource_owner(
     if let Some(h) = real(hint.given) {
         return Some(h);
     }
-    let base = if action.eq_ignore_ascii_case("sts:AssumeRole") {
+    let base = if is_trust_action(action) {
         None
     } else {
         policy_base(resource)

@@ -26,6 +26,7 @@
 //! Every step is three-valued: a statement whose condition needs a key the log does not reveal is
 //! *undecided*, and the decision is `Unknown` only when such a statement could change it.
 
+pub mod ask;
 pub mod context;
 pub mod gather;
 pub mod principal;

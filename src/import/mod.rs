@@ -9,6 +9,8 @@
 //! Policy documents arrive as objects, JSON strings or URL-encoded strings: all three are
 //! decoded and checked here, so the store only ever holds parsed, valid documents.
 
+pub mod files;
+
 use serde_json::Value;
 
 use crate::parse::arn::{self, Arn};

@@ -228,11 +228,14 @@ impl Walk<'_> {
         if hidden && !explicit {
             return true;
         }
-        // Documentation beside logs (a README in an export folder) is not a log.
+        // Documentation beside logs (a README in an export folder) is not a log, nor is an
+        // import manifest beside policy exports.
         let doc = p
             .extension()
             .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+            || p.file_name()
+                .is_some_and(|n| n == crate::import::files::MANIFEST);
         if doc && !explicit {
             return true;
         }

@@ -1,0 +1,338 @@
+//! `whydenied import DIR` and `whydenied simulate` through the real binary: who owns a resource,
+//! which organization policies apply, what the organization says of a caller, and a verdict that
+//! shows both sides of a request across accounts. Each case names the AWS documentation that
+//! decides it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+const A: &str = "111122223333";
+const B: &str = "444455556666";
+const MGMT: &str = "999988887777";
+
+fn run(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_whydenied"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("WHYDENIED_DB")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn write(dir: &Path, name: &str, v: &Value) {
+    std::fs::write(dir.join(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+fn doc(st: Value) -> String {
+    json!({"Version": "2012-10-17", "Statement": st}).to_string()
+}
+
+/// An authorization-details export with role `r1` at `/diff/` in `acct`, allowed `allow`.
+fn auth(acct: &str, allow: &[&str], extra_roles: Vec<Value>) -> Value {
+    let mut roles = vec![
+        json!({"Path": "/diff/", "RoleName": "r1", "RoleId": "AROAEXAMPLE1",
+        "Arn": format!("arn:aws:iam::{acct}:role/diff/r1"),
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "RolePolicyList": if allow.is_empty() { json!([]) } else { json!([{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": allow, "Resource": "*"}]}}]) },
+        "AttachedManagedPolicies": [], "Tags": []}),
+    ];
+    roles.extend(extra_roles);
+    json!({"RoleDetailList": roles, "UserDetailList": [], "GroupDetailList": [], "Policies": []})
+}
+
+fn simulate(db: &Path, principal: &str, action: &str, resource: &str, ctx: &[&str]) -> Value {
+    let mut args = vec![
+        "simulate",
+        "--format",
+        "json",
+        "--principal",
+        principal,
+        "--action",
+        action,
+        "--resource",
+        resource,
+    ];
+    for c in ctx {
+        args.push("--context");
+        args.push(c);
+    }
+    serde_json::from_str(&ok(&run(db, &args))).unwrap()
+}
+
+fn session(acct: &str) -> String {
+    format!("arn:aws:sts::{acct}:assumed-role/r1/s")
+}
+
+/// Root cause 1: a bucket's ARN has no account; its owner comes from `--context
+/// aws:ResourceAccount`, else from `import --owner` (or the manifest), else the caller's account.
+/// Across accounts both sides must allow, and the owner's RCPs apply to S3.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html>
+#[test]
+fn the_bucket_owner_decides_cross_account() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let exports = d.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    write(&exports, "auth.json", &auth(A, &["s3:GetObject"], vec![]));
+    let bucket = doc(
+        json!([{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{B}:root")},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b1/*"}]),
+    );
+    write(&exports, "bucket.json", &json!({"Policy": bucket}));
+    ok(&run(
+        &db,
+        &["import", exports.join("auth.json").to_str().unwrap()],
+    ));
+    // Without an owner the bucket is taken as the caller's: the identity policy allows.
+    ok(&run(
+        &db,
+        &[
+            "import",
+            "--resource",
+            "arn:aws:s3:::b1",
+            exports.join("bucket.json").to_str().unwrap(),
+        ],
+    ));
+    let key = "arn:aws:s3:::b1/k";
+    let v = simulate(&db, &session(A), "s3:GetObject", key, &[]);
+    assert_eq!(v["decision"], "allow", "{v:#}");
+    // The context names the owner: across accounts, the bucket policy names only B.
+    let v = simulate(
+        &db,
+        &session(A),
+        "s3:GetObject",
+        key,
+        &[&format!("aws:ResourceAccount={B}")],
+    );
+    assert_eq!(v["decision"], "implicit_deny", "{v:#}");
+    assert_eq!(v["missing_allow"], json!(["resource"]));
+    assert_eq!(
+        v["cross_account"]["denied_by"],
+        json!(["resource"]),
+        "{v:#}"
+    );
+    assert_eq!(v["cross_account"]["identity_side"]["decision"], "allow");
+    assert_eq!(
+        v["cross_account"]["identity_side"]["deciding"][0]["policy"],
+        format!("arn:aws:iam::{A}:role/diff/r1#p")
+    );
+    assert_eq!(
+        v["cross_account"]["resource_side"]["decision"],
+        "implicit_deny"
+    );
+    // Imported with its owner, the same holds without the context.
+    ok(&run(
+        &db,
+        &[
+            "import",
+            "--resource",
+            "arn:aws:s3:::b1",
+            "--owner",
+            B,
+            exports.join("bucket.json").to_str().unwrap(),
+        ],
+    ));
+    let v = simulate(&db, &session(A), "s3:GetObject", key, &[]);
+    assert_eq!(v["decision"], "implicit_deny", "{v:#}");
+    // `--owner` takes an account id only.
+    let bad = run(
+        &db,
+        &[
+            "import",
+            "--owner",
+            "12",
+            exports.join("bucket.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// An RCP of the bucket owner's organization applies to S3 (it was never applied, since bucket
+/// ARNs carry no account), and RCPs skip services they do not cover.
+/// <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html>
+#[test]
+fn rcps_apply_to_buckets_and_only_to_covered_services() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let e = d.path().join("exports");
+    std::fs::create_dir(&e).unwrap();
+    write(
+        &e,
+        "auth.json",
+        &auth(A, &["s3:GetObject", "lambda:GetFunction"], vec![]),
+    );
+    write(
+        &e,
+        "rcp-full.json",
+        &json!({"Policy": {"PolicySummary": {"Id": "p-RCPFullAWSAccess", "Arn": "arn:aws:organizations::aws:policy/resource_control_policy/p-RCPFullAWSAccess", "Name": "RCPFullAWSAccess", "Type": "RESOURCE_CONTROL_POLICY", "AwsManaged": true},
+        "Content": doc(json!([{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]))}}),
+    );
+    write(
+        &e,
+        "rcp-deny.json",
+        &json!({"Policy": {"PolicySummary": {"Id": "p-denys3", "Arn": format!("arn:aws:organizations::{MGMT}:policy/o-a1b2c3d4e5/resource_control_policy/p-denys3"), "Name": "DenyAll", "Type": "RESOURCE_CONTROL_POLICY", "AwsManaged": false},
+        "Content": doc(json!([{"Effect": "Deny", "Principal": "*", "Action": ["s3:*", "lambda:*"], "Resource": "*"}]))}}),
+    );
+    std::fs::write(
+        e.join("whydenied-import.toml"),
+        format!("[[file]]\npath = \"rcp-*.json\"\ntarget = \"{A}\"\n"),
+    )
+    .unwrap();
+    let out = ok(&run(&db, &["import", e.to_str().unwrap()]));
+    assert!(
+        out.contains("2 organization links") || out.contains("organization links"),
+        "{out}"
+    );
+    let v = simulate(&db, &session(A), "s3:GetObject", "arn:aws:s3:::b1/k", &[]);
+    assert_eq!(v["decision"], "explicit_deny", "{v:#}");
+    assert_eq!(v["deciding"][0]["kind"], "rcp");
+    // Lambda is not a service RCPs cover: the same Deny does not apply.
+    let f = format!("arn:aws:lambda:eu-west-1:{A}:function:f");
+    let v = simulate(&db, &session(A), "lambda:GetFunction", &f, &[]);
+    assert_eq!(v["decision"], "allow", "{v:#}");
+    assert!(
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("do not apply to lambda")),
+        "{v:#}"
+    );
+}
+
+/// SCPs do not restrict the management account nor service-linked roles; the organization
+/// places accounts, so `aws:PrincipalOrgID` is derived for them.
+/// <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html>
+#[test]
+fn scps_skip_the_management_account_and_service_linked_roles() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let e = d.path().join("exports");
+    std::fs::create_dir(&e).unwrap();
+    let slr = json!({"Path": "/aws-service-role/lambda.amazonaws.com/", "RoleName": "AWSServiceRoleForLambda", "RoleId": "AROAEXAMPLESLR",
+        "Arn": format!("arn:aws:iam::{A}:role/aws-service-role/lambda.amazonaws.com/AWSServiceRoleForLambda"),
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}}],
+        "AttachedManagedPolicies": [], "Tags": []});
+    write(&e, "auth-a.json", &auth(A, &["sqs:*"], vec![slr]));
+    write(&e, "auth-m.json", &auth(MGMT, &["sqs:*"], vec![]));
+    write(
+        &e,
+        "organization.json",
+        &json!({"Organization": {"Id": "o-a1b2c3d4e5", "Arn": format!("arn:aws:organizations::{MGMT}:organization/{MGMT}/o-a1b2c3d4e5"), "FeatureSet": "ALL",
+        "MasterAccountArn": format!("arn:aws:organizations::{MGMT}:account/o-a1b2c3d4e5/{MGMT}"), "MasterAccountId": MGMT, "MasterAccountEmail": "admin@example.com"}}),
+    );
+    write(
+        &e,
+        "parents-a.json",
+        &json!({"Parents": [{"Id": "r-ab12", "Type": "ROOT"}]}),
+    );
+    write(
+        &e,
+        "scp.json",
+        &json!({"Policy": {"PolicySummary": {"Id": "p-denysqs", "Arn": format!("arn:aws:organizations::{MGMT}:policy/o-a1b2c3d4e5/service_control_policy/p-denysqs"), "Name": "NoSqs", "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": false},
+        "Content": doc(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": "sqs:*", "Resource": "*"}]))}}),
+    );
+    std::fs::write(
+        e.join("whydenied-import.toml"),
+        format!("[[file]]\npath = \"parents-a.json\"\ntarget = \"{A}\"\n\n[[file]]\npath = \"scp.json\"\ntarget = [\"r-ab12\", \"{MGMT}\"]\n"),
+    )
+    .unwrap();
+    ok(&run(&db, &["import", e.to_str().unwrap()]));
+    let q = |acct: &str| format!("arn:aws:sqs:eu-west-1:{acct}:q");
+    let v = simulate(&db, &session(A), "sqs:SendMessage", &q(A), &[]);
+    assert_eq!(v["decision"], "explicit_deny", "{v:#}");
+    let v = simulate(&db, &session(MGMT), "sqs:SendMessage", &q(MGMT), &[]);
+    assert_eq!(v["decision"], "allow", "the management account: {v:#}");
+    let slr = format!("arn:aws:sts::{A}:assumed-role/AWSServiceRoleForLambda/x");
+    let v = simulate(&db, &slr, "sqs:SendMessage", &q(A), &[]);
+    assert_eq!(v["decision"], "allow", "a service-linked role: {v:#}");
+    // The organization places A under its root: aws:PrincipalOrgID is known.
+    let bucket = doc(
+        json!([{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b1/*",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]),
+    );
+    write(&e, "bucket.json", &json!({"Policy": bucket}));
+    ok(&run(
+        &db,
+        &[
+            "import",
+            "--resource",
+            "arn:aws:s3:::b1",
+            "--owner",
+            B,
+            e.join("bucket.json").to_str().unwrap(),
+        ],
+    ));
+    // A's role has no S3 permission: the bucket allows the organization, the identity side
+    // does not, across accounts.
+    let v = simulate(&db, &session(A), "s3:GetObject", "arn:aws:s3:::b1/k", &[]);
+    assert_eq!(v["decision"], "implicit_deny", "{v:#}");
+    assert_eq!(v["missing_allow"], json!(["identity"]), "{v:#}");
+    assert_eq!(v["missing_context_keys"], json!([]), "{v:#}");
+}
+
+/// `import DIR` reads every export under it, with the manifest's per-file options; what is not
+/// an export is skipped with a note, a key policy without its key is an error naming the
+/// manifest.
+#[test]
+fn import_a_directory_with_its_manifest() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/policies");
+    let out = ok(&run(&db, &["import", samples.to_str().unwrap()]));
+    assert!(
+        out.contains("kms-get-key-policy.json: aws kms get-key-policy: stored 1 resource policies"),
+        "{out}"
+    );
+    assert!(!out.contains("applies to nothing"), "{out}");
+    let e = d.path().join("exports");
+    std::fs::create_dir_all(e.join("nested")).unwrap();
+    std::fs::write(e.join("notes.txt"), "not an export").unwrap();
+    write(&e, "package.json", &json!({"name": "x"}));
+    write(
+        &e,
+        "nested/key.json",
+        &json!({"Policy": doc(json!([{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{A}:root")}, "Action": "kms:*", "Resource": "*"}])), "PolicyName": "default"}),
+    );
+    let out = run(&db, &["import", e.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("notes.txt: skipped"), "{stdout}");
+    assert!(
+        stdout.contains("package.json: skipped: not an export"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("whydenied-import.toml"), "{stderr}");
+    std::fs::write(
+        e.join("whydenied-import.toml"),
+        format!("[[file]]\npath = \"nested/key.json\"\nresource = \"arn:aws:kms:eu-west-1:{A}:key/k1\"\n"),
+    )
+    .unwrap();
+    ok(&run(&db, &["import", e.to_str().unwrap()]));
+    // Refused: what is not a regular file.
+    let out = run(&db, &["import", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
+}
