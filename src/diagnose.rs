@@ -484,6 +484,24 @@ fn correlate(
         Decision::Unknown => "unknown",
     }
     .to_string();
+    if let Some(x) = &v.cross_account
+        && v.decision != Decision::Allow
+    {
+        let sides: Vec<&str> = x
+            .denied_by
+            .iter()
+            .map(|s| match *s {
+                "identity" => "the caller's side",
+                _ => "the resource owner's side",
+            })
+            .collect();
+        diag.explanation.push(format!(
+            "The request crosses accounts ({} calls a resource of {}): both sides must allow, and {} did not.",
+            x.principal_account,
+            x.resource_account,
+            sides.join(" and ")
+        ));
+    }
     match v.decision {
         Decision::ExplicitDeny => {
             for s in &v.deciding {
