@@ -189,9 +189,12 @@ pub fn fix_summary(f: &Finding) -> String {
         .and_then(|p| p.get("Service"))
         .and_then(|s| s.as_str());
     match (f.fix.target.as_str(), f.cause.as_str()) {
-        ("resource_policy", _) if service.is_some() => {
+        ("resource_policy" | "function_policy", _) if service.is_some() => {
             format!("add-permission for {}", service.unwrap_or_default())
         }
+        ("layer_policy", _) => "add-layer-version-permission (layer owner)".to_string(),
+        ("repository_policy", _) => "ECR repository policy for Lambda".to_string(),
+        ("vpc_endpoint_policy", _) => "allow in the VPC endpoint policy".to_string(),
         ("trust_policy", _) => "trust lambda.amazonaws.com".to_string(),
         (t, c) if c.starts_with("explicit_deny") => {
             format!("narrow the Deny ({})", t.replace('_', " "))

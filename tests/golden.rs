@@ -1427,7 +1427,7 @@ fn invoke_permissions() {
     .kind(Kind::InvokePermission)
     .cause("no_resource_allow")
     .principal("s3.amazonaws.com")
-    .fix_target("resource_policy");
+    .fix_target("function_policy");
 
     t.case(
         "2b row 8: in the CLI wrapper of PutBucketNotificationConfiguration",
@@ -1458,7 +1458,7 @@ fn invoke_permissions() {
     .kind(Kind::InvokePermission)
     .cause("no_resource_allow")
     .principal("apigateway.amazonaws.com")
-    .fix_target("resource_policy");
+    .fix_target("function_policy");
 
     t.case(
         "2b row 10: ELB target group may not invoke the function",
@@ -1473,7 +1473,7 @@ fn invoke_permissions() {
     .cause("no_resource_allow")
     .principal("elasticloadbalancing.amazonaws.com")
     .diag_function("f")
-    .fix_target("resource_policy");
+    .fix_target("function_policy");
 
     t.case(
         "2b row 10: in CloudFormation's wrapper (ElasticLoadBalancingV2, HandlerErrorCode AccessDenied)",

@@ -32,6 +32,11 @@ pub trait PolicySource {
     fn organization(&self) -> Option<OrganizationRow> {
         None
     }
+    /// When policies were last imported (epoch ms): a snapshot newer than a denial may hold a
+    /// grant made after it.
+    fn imported_at(&self) -> Option<i64> {
+        None
+    }
     /// Organization policies attached to an account, OU or root: (name, `scp`|`rcp`, document).
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)>;
     /// The parent OU or root of an account or OU.
@@ -433,6 +438,7 @@ pub struct Memo<'a> {
     resources: MemoMap<Option<Arc<Value>>>,
     owners: MemoMap<Option<String>>,
     organization: std::cell::OnceCell<Option<OrganizationRow>>,
+    imported_at: std::cell::OnceCell<Option<i64>>,
     org: MemoMap<Vec<(String, String, Value)>>,
     parents: MemoMap<Option<String>>,
     has_org: std::cell::OnceCell<bool>,
@@ -476,6 +482,7 @@ impl<'a> Memo<'a> {
             resources: Default::default(),
             owners: Default::default(),
             organization: Default::default(),
+            imported_at: Default::default(),
             org: Default::default(),
             parents: Default::default(),
             has_org: Default::default(),
@@ -515,6 +522,9 @@ impl PolicySource for Memo<'_> {
         self.organization
             .get_or_init(|| self.inner.organization())
             .clone()
+    }
+    fn imported_at(&self) -> Option<i64> {
+        *self.imported_at.get_or_init(|| self.inner.imported_at())
     }
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
         remember(&self.org, target.to_string(), || {

@@ -175,6 +175,30 @@ pub struct Verdict {
     /// For a request across accounts, how each side answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cross_account: Option<CrossAccount>,
+    /// Allow statements that matched the request but for a condition on a tag (ABAC): the
+    /// statement and the tag keys whose test failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag_conditions_failed: Vec<TagMiss>,
+}
+
+/// An Allow that a tag condition kept from applying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagMiss {
+    pub statement: StatementRef,
+    /// The condition keys (`aws:PrincipalTag/team`) whose test failed.
+    pub keys: Vec<String>,
+    /// The values the failing conditions test for, key by key, when they are literals.
+    pub wanted: Vec<(String, Vec<String>)>,
+}
+
+/// Whether a condition key tests a tag (attribute-based access control).
+fn is_tag_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["aws:principaltag/", "aws:resourcetag/", "aws:requesttag/"]
+        .iter()
+        .any(|p| k.starts_with(p))
+        || k.ends_with("existingobjecttag")
+        || k.contains(":resourcetag/")
 }
 
 /// Both sides of a request across accounts: each must allow.
@@ -207,6 +231,7 @@ struct Found {
     deny: Vec<StatementRef>,
     maybe_allow: Vec<(Match, Vec<String>)>,
     maybe_deny: Vec<String>,
+    tag_misses: Vec<TagMiss>,
 }
 
 impl Found {
@@ -312,6 +337,28 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found)
         }
         let cond = resource_ok.and(condition::evaluate_all(&s.conditions, req.context));
         let r = stmt_ref(p, s);
+        if s.effect == Effect::Allow && cond == Tri::False {
+            // An Allow kept out only by tag conditions is the ABAC design saying no: name it.
+            let failed: Vec<&condition::Condition> = s
+                .conditions
+                .iter()
+                .filter(|c| condition::evaluate(c, req.context) == Tri::False)
+                .collect();
+            if !failed.is_empty() && failed.iter().all(|c| is_tag_key(&c.key)) {
+                let mut keys: Vec<String> = failed.iter().map(|c| c.key.clone()).collect();
+                keys.dedup();
+                let wanted = failed
+                    .iter()
+                    .filter(|c| c.values.iter().all(|v| !v.contains("${")))
+                    .map(|c| (c.key.clone(), c.values.clone()))
+                    .collect();
+                out.tag_misses.push(TagMiss {
+                    statement: r.clone(),
+                    keys,
+                    wanted,
+                });
+            }
+        }
         match (s.effect, cond) {
             (_, Tri::False) => {}
             (Effect::Allow, Tri::True) => out.allow.push((r, named)),
@@ -642,6 +689,10 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         _ => None,
     };
 
+    let tag_conditions_failed: Vec<TagMiss> = [&id, &res, &boundary, &session]
+        .into_iter()
+        .flat_map(|f| f.tag_misses.iter().cloned())
+        .collect();
     let mut deny = principal_denies;
     deny.append(&mut resource_denies);
     if !deny.is_empty() {
@@ -652,6 +703,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             missing_context_keys: Vec::new(),
             notes,
             cross_account,
+            tag_conditions_failed: Vec::new(),
         };
     }
     let mut maybe_deny = principal_maybe_deny;
@@ -689,6 +741,11 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             missing_allow
         },
         missing_context_keys: unknown_keys,
+        tag_conditions_failed: if decision == Decision::ImplicitDeny {
+            tag_conditions_failed
+        } else {
+            Vec::new()
+        },
         decision,
         notes,
         cross_account,

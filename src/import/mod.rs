@@ -88,6 +88,8 @@ pub struct FunctionRow {
     pub tracing: Option<String>,
     pub dead_letter: Option<String>,
     pub log_group: Option<String>,
+    /// EFS access points mounted (`FileSystemConfigs[].Arn`).
+    pub file_systems: Vec<String>,
 }
 
 /// An event source mapping.
@@ -586,6 +588,10 @@ fn function_row(f: &Value) -> FunctionRow {
         tracing: f.get("TracingConfig").and_then(|t| s(t, "Mode")),
         dead_letter: f.get("DeadLetterConfig").and_then(|d| s(d, "TargetArn")),
         log_group: f.get("LoggingConfig").and_then(|l| s(l, "LogGroup")),
+        file_systems: list(f, "FileSystemConfigs")
+            .into_iter()
+            .filter_map(|c| s(c, "Arn"))
+            .collect(),
     }
 }
 

@@ -113,6 +113,8 @@ pub enum Family {
     /// An access-denied error without detail (`Access Denied`, `You are not authorized to perform
     /// this operation.`, `Access to the resource ... is denied.`).
     Bare,
+    /// A sentence only the integration catalog knows (`rules/integrations.json`).
+    Catalog,
 }
 
 /// One parsed denial message.
@@ -146,6 +148,9 @@ pub struct Message {
     pub service: Option<String>,
     /// `service`/`operation` come from a CloudTrail row (`ec2.amazonaws.com CreateNetworkInterface`).
     pub event_row: bool,
+    /// The integration of the catalog whose wording the text has, and its named groups.
+    pub integration: Option<String>,
+    pub captures: Vec<(String, String)>,
     /// The message text, white space folded.
     pub text: String,
 }
@@ -160,6 +165,11 @@ pub struct Grammar {
     php: Regex,
     json_code: Regex,
     sqs_url: Regex,
+    /// Terraform's `creating Lambda Function (NAME): ...` names the function.
+    terraform_fn: Regex,
+    /// The catalog's wordings (integration id, pattern), and a set of them for routing.
+    catalog: Vec<(String, Regex)>,
+    catalog_route: RegexSet,
     bare_phrase: Regex,
     denied_by: Regex,
     perform: Regex,
@@ -204,9 +214,25 @@ pub const ROUTES: [&str; 12] = [
 ];
 
 impl Grammar {
-    /// Compiles the patterns.
+    /// Compiles the patterns, without the integration catalog.
     pub fn new() -> Result<Grammar, regex::Error> {
+        Grammar::with_integrations(&[])
+    }
+
+    /// Compiles the patterns and the wordings of the integration catalog.
+    pub fn with_integrations(
+        integrations: &[crate::rules::Integration],
+    ) -> Result<Grammar, regex::Error> {
+        let mut catalog = Vec::new();
+        for i in integrations {
+            for t in &i.matching.texts {
+                catalog.push((i.id.clone(), Regex::new(&format!("(?i){}", t.pattern))?));
+            }
+        }
+        let catalog_route = RegexSet::new(catalog.iter().map(|(_, r)| r.as_str()))?;
         Ok(Grammar {
+            catalog,
+            catalog_route,
             route: RegexSet::new(ROUTES)?,
             cli: Regex::new(r"An error occurred \(([\w.]+)\) when calling the (\w+) operation")?,
             go: Regex::new(
@@ -233,6 +259,9 @@ impl Grammar {
             )?,
             sqs_url: Regex::new(
                 r"https://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com(?:\.cn)?/(\d{12})/([\w.-]+)",
+            )?,
+            terraform_fn: Regex::new(
+                r"(?i)\b(?:creating|updating|reading|deleting|publishing) Lambda Function(?: version)? \(([\w:.-]+)\)",
             )?,
             memo: Mutex::new(HashMap::new()),
         })
@@ -277,7 +306,7 @@ impl Grammar {
 
     /// Whether the text may hold a denial (the cheap check before any parsing).
     pub fn may_match(&self, text: &str) -> bool {
-        self.route.is_match(text)
+        self.route.is_match(text) || self.catalog_route.is_match(text)
     }
 
     /// Parses a denial out of `text`, or None when the text is not one.
@@ -310,8 +339,35 @@ impl Grammar {
 
     fn parse_uncached(&self, text: &str) -> Option<Message> {
         let routes = self.route.matches(text);
-        if !routes.matched_any() {
+        let known = self.catalog_route.matches(text);
+        if !routes.matched_any() && !known.matched_any() {
             return None;
+        }
+        let mut m = self.parse_families(text, &routes)?;
+        // The catalog's wording says which integration this is, and may name its function.
+        if let Some(i) = known.iter().next()
+            && let Some((id, re)) = self.catalog.get(i)
+        {
+            m.integration = Some(id.clone());
+            if let Some(c) = re.captures(&m.text) {
+                for name in re.capture_names().flatten() {
+                    if let Some(v) = c.name(name) {
+                        m.captures.push((name.to_string(), v.as_str().to_string()));
+                    }
+                }
+            }
+        }
+        Some(m)
+    }
+
+    /// Parses the message families the routes point at; a text that only the catalog knows
+    /// becomes a [`Family::Catalog`] message.
+    fn parse_families(&self, text: &str, routes: &regex::SetMatches) -> Option<Message> {
+        if !routes.matched_any() {
+            let folded = fold_ws(text);
+            let mut m = empty(Family::Catalog, &folded);
+            self.wrappers(&folded, &mut m);
+            return Some(m);
         }
         let folded = fold_ws(text);
         let t = folded.as_str();
@@ -416,6 +472,9 @@ impl Grammar {
         {
             m.error_code = Some(cap(&c, 1));
         }
+        if let Some(c) = self.terraform_fn.captures(t) {
+            m.captures.push(("function".into(), cap(&c, 1)));
+        }
     }
 }
 
@@ -458,6 +517,8 @@ fn empty(family: Family, t: &str) -> Message {
         operation: None,
         service: None,
         event_row: false,
+        integration: None,
+        captures: Vec::new(),
         text: t.to_string(),
     }
 }
@@ -580,15 +641,21 @@ fn quoted_resource(text: &str) -> Option<String> {
     (!r.is_empty() && !r.ends_with("...")).then(|| r.to_string())
 }
 
-/// `on resource: "arn"` or `on resource: arn`
+/// `on resource: "arn"` or `on resource: arn`, and SES's legacy `` on resource `arn' ``.
 fn on_resource(i: &str) -> IResult<&str, &str> {
-    preceded(
-        tag_no_case(" on resource: "),
-        alt((
-            delimited(tag("\""), take_until("\""), tag("\"")),
-            take_till1(|c: char| c == ' ' || c == '<'),
-        )),
-    )
+    alt((
+        preceded(
+            tag_no_case(" on resource: "),
+            alt((
+                delimited(tag("\""), take_until("\""), tag("\"")),
+                take_till1(|c: char| c == ' ' || c == '<'),
+            )),
+        ),
+        preceded(
+            tag_no_case(" on resource `"),
+            nom::sequence::terminated(take_until("'"), tag("'")),
+        ),
+    ))
     .parse(i)
 }
 
@@ -602,11 +669,13 @@ fn authorization(t: &str) -> Option<Message> {
         None => return None,
     };
     let before = t.get(..at)?;
-    // The principal is what follows the last `User: ` (or `Principal `) before the verb.
+    // The principal is what follows the last `User: ` (or `Principal `) before the verb; SES's
+    // legacy sentences quote it `like this' instead.
     let principal = before
         .rfind("User: ")
         .and_then(|i| before.get(i + 6..))
-        .map(|p| p.trim().trim_matches('"').to_string())
+        .or_else(|| before.rfind("User `").and_then(|i| before.get(i + 5..)))
+        .map(|p| p.trim().trim_matches(['"', '`', '\'']).to_string())
         .filter(|p| !p.is_empty() && !p.contains(' '));
     let rest = t.get(at..)?.trim_start();
     let rest = rest.get("is not authorized to perform".len()..)?;
@@ -618,7 +687,9 @@ fn authorization(t: &str) -> Option<Message> {
             .ok()?;
     let mut m = empty(Family::Authorization, t);
     m.principal = principal;
-    let action = action_raw.trim_end_matches(['.', ',', ';', '"', '\'']);
+    let action = action_raw
+        .trim_start_matches('`')
+        .trim_end_matches(['.', ',', ';', '"', '\'']);
     if action.contains(':') && !action.ends_with("...") && !action.ends_with('…') {
         m.action = Some(action.to_string());
     }

@@ -69,6 +69,10 @@ pub struct Request {
     pub resource_account: Option<String>,
     /// Service condition keys the request parameters reveal (`ec2:InstanceType`...).
     pub context: Vec<(String, String)>,
+    /// The VPC endpoint the request went through (CloudTrail `vpcEndpointId`).
+    pub vpc_endpoint: Option<String>,
+    /// The request parameters as logged, for the integration catalog's templates.
+    pub params: serde_json::Value,
 }
 
 /// One observed denial with all the context its source gives.
@@ -105,6 +109,11 @@ pub struct Denial {
     pub log_event_id: Option<String>,
     /// The caller's source IP address, when the record gives one (not an AWS service name).
     pub source_ip: Option<String>,
+    /// The integration of `rules/integrations.json` this denial is, when the catalog knows it.
+    pub integration: Option<String>,
+    /// What the parser noticed that the explanation should say (a placeholder action replaced
+    /// by the API's, accounts that disagree).
+    pub remarks: Vec<String>,
 }
 
 /// A successful change to an IAM role seen in CloudTrail (`AttachRolePolicy`, `PutRolePolicy`,
@@ -144,7 +153,7 @@ impl<'r> Parser<'r> {
     /// Builds the parser.
     pub fn new(rules: &'r Rules) -> Result<Self, regex::Error> {
         Ok(Parser {
-            grammar: Grammar::new()?,
+            grammar: Grammar::with_integrations(&rules.integrations)?,
             rules,
             error_code: memchr::memmem::Finder::new(b"errorCode").into_owned(),
             event_source: memchr::memmem::Finder::new(b"\"eventSource\"").into_owned(),
@@ -186,12 +195,19 @@ impl<'r> Parser<'r> {
         let m = self.grammar.parse(text)?;
         let mut d = self.denial_from_message(m, SourceKind::LambdaText);
         self.resolve_caller(&mut d, None);
+        self.classify(&mut d);
         Some(d)
     }
 
     /// Builds a denial from a parsed message, filling the actions it implies.
     fn denial_from_message(&self, m: Message, source: SourceKind) -> Denial {
         let (actions, resource) = self.message_actions(&m);
+        // A wrapper that names the function (Terraform's `creating Lambda Function (NAME)`).
+        let function = m
+            .captures
+            .iter()
+            .find(|(k, _)| k == "function")
+            .and_then(|(_, v)| arn::function_name(v));
         Denial {
             action: actions.first().cloned(),
             actions,
@@ -202,7 +218,7 @@ impl<'r> Parser<'r> {
             region: None,
             caller: m.principal.clone(),
             caller_iam: None,
-            function: None,
+            function,
             event_id: None,
             event_key: None,
             event_name: None,
@@ -211,6 +227,8 @@ impl<'r> Parser<'r> {
             request: Request::default(),
             log_event_id: None,
             source_ip: None,
+            integration: None,
+            remarks: Vec::new(),
             message: m,
         }
     }
@@ -220,6 +238,14 @@ impl<'r> Parser<'r> {
         let r = self.rules;
         let mut resource = m.resource.clone();
         let actions: Vec<String> = match &m.family {
+            Family::Catalog => m
+                .integration
+                .as_deref()
+                .and_then(|id| r.integration(id))
+                .and_then(|i| i.action.clone())
+                .or_else(|| self.operation_action(m))
+                .into_iter()
+                .collect(),
             Family::Authorization | Family::Bare => match &m.action {
                 Some(a) => vec![r.canonical_action(a)],
                 None => self.operation_action(m).into_iter().collect(),
@@ -283,6 +309,45 @@ impl<'r> Parser<'r> {
         r.action_for_operation(op)
     }
 
+    /// Which integration of the catalog a denial is: by its wording (the grammar found it), else
+    /// by the denied action (with the catalog's resource and caller conditions), else by its
+    /// error code. A denial of a wording the catalog knows takes the catalog's action.
+    fn classify(&self, d: &mut Denial) {
+        let found = d.message.integration.clone().or_else(|| {
+            self.rules
+                .integrations
+                .iter()
+                .find(|i| {
+                    let m = &i.matching;
+                    let by_action = !m.actions.is_empty()
+                        && d.action
+                            .as_deref()
+                            .is_some_and(|a| m.actions.iter().any(|x| x.eq_ignore_ascii_case(a)))
+                        && m.resource_contains.as_deref().is_none_or(|want| {
+                            d.resource.as_deref().is_some_and(|r| r.contains(want))
+                        })
+                        && (!m.service_caller
+                            || d.caller.as_deref().is_some_and(is_service_principal));
+                    let by_code = d
+                        .error_code
+                        .as_deref()
+                        .is_some_and(|c| m.error_codes.iter().any(|x| x == c));
+                    by_action || by_code
+                })
+                .map(|i| i.id.clone())
+        });
+        let Some(id) = found else { return };
+        if let Some(i) = self.rules.integration(&id)
+            && let Some(a) = &i.action
+            && d.message.family != Family::Authorization
+        {
+            // The API named in the record is not what was denied (Secrets Manager's KMS call).
+            d.action = Some(a.clone());
+            d.actions = vec![a.clone()];
+        }
+        d.integration = Some(id);
+    }
+
     /// Fills `caller_iam`, `account` and `function` from the caller ARN. `lambda_hint` says
     /// whether the source shows the call came from a Lambda function (its user agent, or a
     /// function's own log); None means "unknown, judge by the session name".
@@ -315,6 +380,14 @@ impl<'r> Parser<'r> {
             }
         }
     }
+}
+
+/// Whether a principal is an AWS service's (`sns.amazonaws.com`, `logs.eu-west-1.amazonaws.com`).
+pub fn is_service_principal(p: &str) -> bool {
+    !p.starts_with("arn:")
+        && (p.ends_with(".amazonaws.com") || p.ends_with(".amazonaws.com.cn"))
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
 }
 
 /// Parses CloudTrail's and the logs' time formats: RFC 3339, `2024-06-02 20:16:32.000000000`

@@ -144,6 +144,8 @@ struct JsonRecord<'a> {
     user_agent: Lenient<'a>,
     #[serde(borrow, default, rename = "sourceIPAddress")]
     source_ip: Lenient<'a>,
+    #[serde(borrow, default, rename = "vpcEndpointId")]
+    vpc_endpoint_id: Lenient<'a>,
     #[serde(borrow, default, rename = "userIdentity")]
     user_identity: Obj<UserIdentity<'a>>,
     #[serde(borrow, default, rename = "requestParameters")]
@@ -267,6 +269,7 @@ fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>,
         }
         d.time = rec.timestamp.get().or(rec.time.get()).and_then(parse_time);
         p.resolve_caller(&mut d, Some(true));
+        p.classify(&mut d);
         return Ok(Some(d));
     }
     if rec.error_code.get().is_some() {
@@ -317,6 +320,8 @@ fn bare_message(p: &Parser<'_>, msg: &str, code: &str) -> super::Message {
             operation: None,
             service: None,
             event_row: false,
+            integration: None,
+            captures: Vec::new(),
             text: super::message::fold_ws(text),
         });
     m.error_code = Some(code.to_string());
@@ -368,6 +373,7 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
         .or(rec.at_timestamp.get())
         .and_then(parse_time);
     d.region = rec.aws_region.owned();
+    d.request.vpc_endpoint = rec.vpc_endpoint_id.owned();
     d.source_ip = rec
         .source_ip
         .owned()
@@ -386,6 +392,13 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
             d.caller = Some(a.to_string());
         } else if u.kind.get() == Some("AWSService") {
             d.caller = u.invoked_by.owned();
+        } else if u.account_id.get() == Some("ANONYMOUS_PRINCIPAL")
+            || u.kind
+                .get()
+                .is_some_and(|k| k.eq_ignore_ascii_case("anonymous"))
+        {
+            // An unsigned request (S3 writes the account as ANONYMOUS_PRINCIPAL).
+            d.caller = Some("anonymous".to_string());
         }
         d.caller_iam = issuer
             .and_then(|i| i.arn.owned())
@@ -400,7 +413,9 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
         .is_some_and(|ua| ua.contains("AWS_Lambda") || ua.contains("exec-env/AWS_Lambda"));
     p.resolve_caller(&mut d, Some(from_lambda));
     if let Some(raw) = rec.request_parameters {
+        let vpce = d.request.vpc_endpoint.take();
         d.request = request(raw, d.region.as_deref(), d.account.as_deref());
+        d.request.vpc_endpoint = vpce;
     }
     if d.function.is_none() {
         d.function = d.request.function_name.clone();
@@ -424,6 +439,35 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
                 .map(str::to_string)
         });
     }
+    // An action the service reference does not know (a placeholder such as `iam:Action`, a
+    // redaction) is checked against the API the record names.
+    if let (Some(a), Some(src), Some(name)) = (
+        d.action.clone(),
+        rec.event_source.get(),
+        rec.event_name.get(),
+    ) && !a.contains('*')
+        && !p.rules.is_known_action(&a)
+        && let Some(real) = p.rules.actions_for_event(src, name).into_iter().next()
+        && p.rules.is_known_action(&real)
+    {
+        d.remarks.push(format!(
+            "The message names {a}, which is no IAM action; the call was {name}, so the action is {real}."
+        ));
+        d.actions = vec![real.clone()];
+        d.action = Some(real);
+    }
+    // The message's principal and the record's caller should be of one account.
+    if let (Some(mp), Some(caller)) = (d.message.principal.as_deref(), d.caller.as_deref())
+        && let (Some(a), Some(b)) = (arn::Principal::parse(mp), arn::Principal::parse(caller))
+        && !a.account.is_empty()
+        && !b.account.is_empty()
+        && a.account != b.account
+    {
+        d.remarks.push(format!(
+            "The message names a principal of account {}, but the record's caller is of account {}: the message may be about another hop of the request.",
+            a.account, b.account
+        ));
+    }
     // Where the message names no action, the event does.
     if d.actions.is_empty()
         && let (Some(src), Some(name)) = (rec.event_source.get(), rec.event_name.get())
@@ -435,6 +479,7 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
     if d.resource.is_none() {
         d.resource = d.request.resource_arn.clone();
     }
+    p.classify(&mut d);
     Some(d)
 }
 
@@ -529,7 +574,8 @@ fn request(raw: &RawValue, region: Option<&str>, account: Option<&str>) -> Reque
         .get("deadLetterConfig")
         .and_then(|d| d.get("targetArn"))
         .and_then(|x| x.as_str())
-        .map(str::to_string);
+        .map(str::to_string)
+        .or_else(|| destination(&v));
     // Service condition keys a request carries as parameters.
     for (key, param) in REQUEST_KEYS {
         let text = match v.get(param) {
@@ -570,12 +616,50 @@ fn request(raw: &RawValue, region: Option<&str>, account: Option<&str>) -> Reque
             }
         } else if let Some(t) = s("tableName") {
             r.resource_arn = Some(format!("arn:aws:dynamodb:{region}:{account}:table/{t}"));
+        } else if let Some(db) = s("dBInstanceIdentifier") {
+            r.resource_arn = Some(format!("arn:aws:rds:{region}:{account}:db:{db}"));
+        } else if let Some(c) = s("dBClusterIdentifier") {
+            r.resource_arn = Some(format!("arn:aws:rds:{region}:{account}:cluster:{c}"));
+        } else if let Some(name) = s("secretId") {
+            // A secret named without its ARN: its ARN ends in six random characters.
+            r.resource_arn = Some(format!(
+                "arn:aws:secretsmanager:{region}:{account}:secret:{name}-??????"
+            ));
+        } else if let Some(g) = s("groupId").filter(|g| g.starts_with("sg-")) {
+            r.resource_arn = Some(format!("arn:aws:ec2:{region}:{account}:security-group/{g}"));
+        } else if let Some(lg) = s("logGroupName") {
+            r.resource_arn = Some(format!("arn:aws:logs:{region}:{account}:log-group:{lg}"));
+        } else if let Some(st) = s("streamName") {
+            r.resource_arn = Some(format!("arn:aws:kinesis:{region}:{account}:stream/{st}"));
+        } else if let Some(repo) = s("repositoryName") {
+            r.resource_arn = Some(format!("arn:aws:ecr:{region}:{account}:repository/{repo}"));
+        } else if let Some(n) =
+            s("name").filter(|_| v.get("withDecryption").is_some() || v.get("type").is_some())
+        {
+            // SSM GetParameter / PutParameter name a parameter.
+            let n = n.trim_start_matches('/');
+            r.resource_arn = Some(format!("arn:aws:ssm:{region}:{account}:parameter/{n}"));
         } else if let Some(q) = s("queueUrl").and_then(|u| u.rsplit('/').next().map(str::to_string))
         {
             r.resource_arn = Some(format!("arn:aws:sqs:{region}:{account}:{q}"));
         }
     }
+    r.params = v;
     r
+}
+
+/// The on-failure (else on-success) destination of an event source mapping or of an
+/// asynchronous invocation configuration (`destinationConfig.onFailure.destination`).
+fn destination(v: &serde_json::Value) -> Option<String> {
+    let cfg = v
+        .get("destinationConfig")
+        .or_else(|| v.get("DestinationConfig"))?;
+    ["onFailure", "OnFailure", "onSuccess", "OnSuccess"]
+        .iter()
+        .find_map(|k| cfg.get(*k))
+        .and_then(|d| d.get("destination").or_else(|| d.get("Destination")))
+        .and_then(|x| x.as_str())
+        .map(str::to_string)
 }
 
 /// S3 notification configurations name their targets under several spellings
@@ -661,6 +745,7 @@ pub(super) fn text(
         .or_else(|| inner_time(body));
     // A function's own log: the session in its messages is the function.
     p.resolve_caller(&mut d, Some(true));
+    p.classify(&mut d);
     Some(d)
 }
 

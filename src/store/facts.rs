@@ -195,9 +195,9 @@ impl Store {
                 }
                 Fact::Function(f) => {
                     tx.execute(
-                        "INSERT OR REPLACE INTO functions (arn, name, role, kms_key, vpc_subnets, tracing, dead_letter, log_group, imported_at, source)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                        params![f.arn, f.name, f.role, f.kms_key, json_text(&f.vpc_subnets), f.tracing, f.dead_letter, f.log_group, now, file],
+                        "INSERT OR REPLACE INTO functions (arn, name, role, kms_key, vpc_subnets, tracing, dead_letter, log_group, imported_at, source, file_systems)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        params![f.arn, f.name, f.role, f.kms_key, json_text(&f.vpc_subnets), f.tracing, f.dead_letter, f.log_group, now, file, json_text(&f.file_systems)],
                     )
                     .map_err(sq(&path))?;
                     c.functions += 1;
@@ -367,6 +367,10 @@ impl PolicySource for Store {
         )
     }
 
+    fn imported_at(&self) -> Option<i64> {
+        self.last_import_ms()
+    }
+
     fn resource_owner(&self, resource_arn: &str) -> Option<String> {
         self.query_cached(
             "SELECT account FROM resource_policies WHERE resource_arn = ?1",
@@ -440,7 +444,7 @@ impl PolicySource for Store {
     }
 
     fn function(&self, name_or_arn: &str) -> Option<FunctionRow> {
-        let sql = "SELECT arn, name, role, kms_key, vpc_subnets, tracing, dead_letter, log_group FROM functions WHERE arn = ?1 OR name = ?1 ORDER BY imported_at DESC LIMIT 1";
+        let sql = "SELECT arn, name, role, kms_key, vpc_subnets, tracing, dead_letter, log_group, file_systems FROM functions WHERE arn = ?1 OR name = ?1 ORDER BY imported_at DESC LIMIT 1";
         self.query_cached(sql, params![name_or_arn], |r| {
             let subnets: String = r.get(4)?;
             Ok(FunctionRow {
@@ -452,6 +456,7 @@ impl PolicySource for Store {
                 tracing: r.get(5)?,
                 dead_letter: r.get(6)?,
                 log_group: r.get(7)?,
+                file_systems: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
             })
         })
         .optional()
@@ -610,6 +615,7 @@ impl Store {
 /// organization's id and management account.
 pub(super) const SCHEMA_V6: &str = "
 ALTER TABLE resource_policies ADD COLUMN account TEXT;
+ALTER TABLE functions ADD COLUMN file_systems TEXT NOT NULL DEFAULT '[]';
 CREATE TABLE organization (
     id TEXT PRIMARY KEY,
     management_account TEXT,

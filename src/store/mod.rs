@@ -438,6 +438,7 @@ impl Store {
                         verified: None,
                         notes: Vec::new(),
                         all_statements: Vec::new(),
+                        account: None,
                     }),
                     status: r.get(16)?,
                     resolved_at: r.get::<_, Option<i64>>(17)?.map(format_ms),
@@ -960,6 +961,7 @@ mod tests {
                     verified: None,
                     notes: Vec::new(),
                     all_statements: Vec::new(),
+                    account: None,
                 },
             };
             // Few distinct times, so that ties happen; some events have none.

@@ -5,6 +5,8 @@
 //! - `managed_policies.json`: AWS managed policies a Lambda user meets, and which may be suggested.
 //! - `lambda_setup.json`: Lambda trigger-setup errors, the actions each needs, the managed policy
 //!   that grants them, and the service principals that invoke functions.
+//! - `integrations.json`: Lambda integrations whose failures name another party or another
+//!   action than the call in the log: their texts, party, needs and fix owner.
 //! - `organizations.json`: where organization policies apply (the services RCPs cover, the path
 //!   of service-linked roles that SCPs and RCPs never restrict).
 //!
@@ -14,11 +16,16 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-const ACTIONS: &str = include_str!("../rules/actions.txt");
-const API_ACTIONS: &str = include_str!("../rules/api_actions.txt");
-const MANAGED: &str = include_str!("../rules/managed_policies.json");
-const SETUP: &str = include_str!("../rules/lambda_setup.json");
-const ORGANIZATIONS: &str = include_str!("../rules/organizations.json");
+const ACTIONS: &str = include_str!("../../rules/actions.txt");
+const API_ACTIONS: &str = include_str!("../../rules/api_actions.txt");
+const MANAGED: &str = include_str!("../../rules/managed_policies.json");
+const SETUP: &str = include_str!("../../rules/lambda_setup.json");
+const ORGANIZATIONS: &str = include_str!("../../rules/organizations.json");
+const INTEGRATIONS: &str = include_str!("../../rules/integrations.json");
+
+pub mod integrations;
+
+pub use integrations::{Integration, Party};
 
 /// A catalog file that does not parse: a build of the project with a broken `rules/` file.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +175,8 @@ pub struct Rules {
     pub invoke_principals: HashMap<String, String>,
     /// The trust statement Lambda needs.
     pub trust_statement: serde_json::Value,
+    /// Lambda integrations, in catalog order.
+    pub integrations: Vec<Integration>,
     /// Service prefixes resource control policies apply to.
     rcp_services: Vec<String>,
     /// The path of service-linked roles (`/aws-service-role/`).
@@ -259,7 +268,13 @@ impl Rules {
             file: "organizations.json",
             source: e,
         })?;
+        let integrations: integrations::IntegrationFile = serde_json::from_str(INTEGRATIONS)
+            .map_err(|e| RulesError::Json {
+                file: "integrations.json",
+                source: e,
+            })?;
         Ok(Rules {
+            integrations: integrations.integrations,
             rcp_services: org.rcp_services,
             service_linked_role_path: org.service_linked_role_path,
             actions,
@@ -408,6 +423,11 @@ impl Rules {
                     .strip_prefix("role")
                     .is_some_and(|r| r.starts_with(self.service_linked_role_path.as_str()))
         })
+    }
+
+    /// An integration by id.
+    pub fn integration(&self, id: &str) -> Option<&Integration> {
+        self.integrations.iter().find(|i| i.id == id)
     }
 
     /// A managed policy by ARN.

@@ -1,0 +1,522 @@
+//! Correlation: the denial evaluated against the stored policies.
+
+use super::deny::narrow_deny;
+use super::verify::{merged_commands, verify};
+use super::*;
+
+/// The cause a verdict shows.
+fn cause_of_verdict(v: &Verdict) -> Option<String> {
+    let suffix = |k: PolicyKind| match k {
+        PolicyKind::Identity => "identity",
+        PolicyKind::Resource => "resource",
+        PolicyKind::PermissionsBoundary => "boundary",
+        PolicyKind::Scp => "scp",
+        PolicyKind::Rcp => "rcp",
+        PolicyKind::Session => "session",
+        PolicyKind::Trust => "trust",
+    };
+    match v.decision {
+        Decision::ExplicitDeny => v.deciding.first().map(|s| match s.kind {
+            PolicyKind::Trust => "trust_policy".to_string(),
+            k => format!("explicit_deny_{}", suffix(k)),
+        }),
+        Decision::ImplicitDeny => {
+            // The most specific guard first: an organization or boundary gap explains a denial
+            // even where the identity side also lacks the grant.
+            let order = [
+                PolicyKind::Scp,
+                PolicyKind::Rcp,
+                PolicyKind::PermissionsBoundary,
+                PolicyKind::Session,
+                PolicyKind::Trust,
+                PolicyKind::Identity,
+                PolicyKind::Resource,
+            ];
+            order
+                .iter()
+                .find(|k| v.missing_allow.contains(k))
+                .map(|k| match k {
+                    PolicyKind::Trust => "trust_policy".to_string(),
+                    k => format!("no_{}_allow", suffix(*k)),
+                })
+        }
+        Decision::Allow | Decision::Unknown => None,
+    }
+}
+
+pub(super) fn describe_statement(s: &StatementRef) -> String {
+    let which = match &s.sid {
+        Some(sid) => format!("statement {sid:?} (#{})", s.index),
+        None => format!("statement #{}", s.index),
+    };
+    format!("{which} of {} ({} policy)", s.policy, s.kind.as_str())
+}
+
+/// Who is judged for a diagnosis: the service for invoke permissions and trust, else the role.
+fn caller_of(diag: &Diagnosis, d: &Denial) -> Option<(Caller, String)> {
+    let resource = diag.resource.clone().unwrap_or_else(|| "*".to_string());
+    if diag.kind == Kind::InvokePermission {
+        return Some((Caller::Service(diag.principal.clone()?), resource));
+    }
+    if diag.cause == "trust_policy" && diag.kind == Kind::TriggerSetup {
+        return Some((
+            Caller::Service("lambda.amazonaws.com".into()),
+            diag.principal.clone()?,
+        ));
+    }
+    let principal = diag.principal.clone()?;
+    let p = arn::Principal::parse(&principal)?;
+    let session = d.caller.clone().filter(|c| {
+        c.contains(":assumed-role/") && d.caller_iam.as_deref() == Some(principal.as_str())
+    });
+    Some((
+        Caller::Iam {
+            arn: p.iam_arn(),
+            session_arn: session,
+            account: p.account.to_string(),
+        },
+        resource,
+    ))
+}
+
+/// Every (action, resource) the checked party needs for this feature, the denied action first:
+/// what the integration catalog lists, else the setup catalog's grants, else the one action.
+fn needed(
+    diag: &Diagnosis,
+    need: &Need,
+    rules: &Rules,
+    action: &str,
+    resource: &str,
+) -> Vec<(String, String)> {
+    let mut out = vec![(action.to_string(), resource.to_string())];
+    let mut add = |a: &str, r: Option<String>| {
+        if let Some(r) = r
+            && !out
+                .iter()
+                .any(|(x, y)| x.eq_ignore_ascii_case(a) && *y == r)
+        {
+            out.push((a.to_string(), r));
+        }
+    };
+    if !need.grants.is_empty() {
+        for g in &need.grants {
+            for a in &g.actions {
+                add(a, g.resource.clone());
+            }
+        }
+    } else if diag.kind == Kind::TriggerSetup
+        && let Some(setup) = rules.setup_for_action(action)
+    {
+        for g in &setup.grants {
+            let r = match g.resource.as_str() {
+                "star" => Some("*".to_string()),
+                "event_source" => need
+                    .event_source_arn
+                    .clone()
+                    .or_else(|| need.resource.clone()),
+                "target" => need.target_arn.clone().or_else(|| need.resource.clone()),
+                "key" => need.kms_key.clone(),
+                tpl if tpl.contains("{source}") => need
+                    .event_source_arn
+                    .as_deref()
+                    .map(|s| tpl.replace("{source}", s)),
+                other => Some(other.to_string()),
+            };
+            for a in &g.actions {
+                add(a, r.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates the denial against the stored policies: policy state, explanation, the cause where
+/// the message did not give one, and whether the fix would work.
+pub(super) fn correlate(
+    diag: &mut Diagnosis,
+    d: &Denial,
+    mut need: Need,
+    src: &dyn PolicySource,
+    rules: &Rules,
+) {
+    let Some(action) = diag.action.clone() else {
+        return;
+    };
+    let Some((caller, resource)) = caller_of(diag, d) else {
+        diag.explanation
+            .push("The principal is not known, so the stored policies were not consulted.".into());
+        return;
+    };
+    let caller = gather::resolve_caller(src, caller);
+    let given_owner = d
+        .request
+        .context
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("aws:ResourceAccount"))
+        .map(|(_, v)| v.as_str());
+    let hint = gather::OwnerHint {
+        given: given_owner,
+        logged: d.request.resource_account.as_deref(),
+    };
+    // Everything the party needs, the denied action first: a trigger that names one action
+    // may lack another, and the finding is about the first one the stored policies deny.
+    let asks = needed(diag, &need, rules, &action, &resource);
+    let mut answers = Vec::new();
+    for (a, r) in &asks {
+        let (set, gaps) = gather::gather_remembered(src, rules, &caller, a, r, hint);
+        if gaps.principal_missing {
+            if let Caller::Iam { arn, .. } = &caller {
+                diag.explanation.push(format!(
+                    "The policies of {arn} were never imported; the cause comes from the message alone."
+                ));
+            }
+            return;
+        }
+        if matches!(caller, Caller::Service(_)) && set.resource.is_none() {
+            diag.explanation.push(format!(
+                "The policy of {r} was never imported; the cause comes from the message alone."
+            ));
+            return;
+        }
+        let known = gather::store_facts(src, &caller, &set);
+        let facts = Facts {
+            given: &d.request.context,
+            time: d.time,
+            region: d.region.as_deref(),
+            source_ip: d.source_ip.as_deref(),
+            source_arn: need.source_arn.as_deref(),
+            source_account: need.source_account.as_deref(),
+            ..Facts::default()
+        }
+        .with_store(&known);
+        let ctx = RequestContext::derive(&caller, r, &facts);
+        let v = evaluate::evaluate(
+            &Request {
+                caller: caller.clone(),
+                action: a,
+                resource: r,
+                context: &ctx,
+            },
+            &set,
+        );
+        answers.push((a.clone(), r.clone(), set, gaps, ctx, v));
+    }
+    if asks.len() > 1 {
+        let denied: Vec<&str> = answers
+            .iter()
+            .filter(|x| x.5.decision != Decision::Allow)
+            .map(|x| x.0.as_str())
+            .collect();
+        let allowed: Vec<&str> = answers
+            .iter()
+            .filter(|x| x.5.decision == Decision::Allow)
+            .map(|x| x.0.as_str())
+            .collect();
+        if !denied.is_empty() && !allowed.is_empty() {
+            diag.explanation.push(format!(
+                "Of the {} actions this needs, the stored policies allow {} but not {}.",
+                asks.len(),
+                allowed.join(", "),
+                denied.join(", ")
+            ));
+        }
+    }
+    // The first action still denied decides; when everything is allowed, the denied one.
+    let pick = answers
+        .iter()
+        .position(|x| x.5.decision != Decision::Allow)
+        .unwrap_or(0);
+    if answers.len() <= pick {
+        return;
+    }
+    let (action, resource, mut set, gaps, ctx, v) = answers.swap_remove(pick);
+    if diag.action.as_deref() != Some(action.as_str()) {
+        diag.action = Some(action.clone());
+    }
+    let req = Request {
+        caller: caller.clone(),
+        action: &action,
+        resource: &resource,
+        context: &ctx,
+    };
+    for m in &gaps.missing_policies {
+        diag.explanation.push(format!(
+            "{m} is attached, but its document was not imported."
+        ));
+    }
+    let who = match &caller {
+        Caller::Iam { arn, .. } => arn.clone(),
+        Caller::Service(s) => s.clone(),
+    };
+    diag.policy_state = match v.decision {
+        Decision::Allow => "allowed_now",
+        Decision::ImplicitDeny | Decision::ExplicitDeny => "denied",
+        Decision::Unknown => "unknown",
+    }
+    .to_string();
+    if let Some(x) = &v.cross_account
+        && v.decision != Decision::Allow
+    {
+        let sides: Vec<&str> = x
+            .denied_by
+            .iter()
+            .map(|s| match *s {
+                "identity" => "the caller's side",
+                _ => "the resource owner's side",
+            })
+            .collect();
+        diag.explanation.push(format!(
+            "The request crosses accounts ({} calls a resource of {}): both sides must allow, and {} did not.",
+            x.principal_account,
+            x.resource_account,
+            sides.join(" and ")
+        ));
+    }
+    match v.decision {
+        Decision::ExplicitDeny => {
+            for s in &v.deciding {
+                diag.explanation.push(format!(
+                    "The stored policies deny it: {} denies {action}.",
+                    describe_statement(s)
+                ));
+            }
+        }
+        Decision::ImplicitDeny => {
+            for k in &v.missing_allow {
+                let line = match k {
+                    PolicyKind::Identity => format!(
+                        "{who} has {} identity {}; none allows {action} on {resource}.",
+                        set.identity.len(),
+                        if set.identity.len() == 1 {
+                            "policy"
+                        } else {
+                            "policies"
+                        }
+                    ),
+                    PolicyKind::PermissionsBoundary => format!(
+                        "The permissions boundary {} does not allow {action}.",
+                        set.boundary
+                            .as_ref()
+                            .map(|b| b.name.as_str())
+                            .unwrap_or("?")
+                    ),
+                    PolicyKind::Scp => format!(
+                        "No service control policy at one level of the organization allows {action}."
+                    ),
+                    PolicyKind::Rcp => {
+                        format!("No resource control policy allows {action} on {resource}.")
+                    }
+                    PolicyKind::Session => format!("The session policy does not allow {action}."),
+                    PolicyKind::Resource => format!(
+                        "The policy of {resource} has no statement that allows {who} to call {action}."
+                    ),
+                    PolicyKind::Trust => {
+                        format!("The trust policy of {resource} does not allow {who}.")
+                    }
+                };
+                diag.explanation.push(line);
+            }
+        }
+        Decision::Allow => {
+            let by: Vec<String> = v.deciding.iter().map(describe_statement).collect();
+            diag.explanation.push(format!(
+                "The stored policies allow {action} now ({}): the grant came after the denial, or the caller still used old credentials.",
+                by.join("; ")
+            ));
+        }
+        Decision::Unknown => diag.explanation.push(format!(
+            "The stored policies cannot decide without {}, which the log does not show.",
+            v.missing_context_keys.join(", ")
+        )),
+    }
+    // An allow proves nothing about a policy type the message blames that was never imported.
+    let blamed = match &d.message.reason {
+        Reason::Unstated => reason_of_cause(&diag.cause),
+        r => Some(r.clone()),
+    };
+    if v.decision == Decision::Allow
+        && let Some(missing) = blamed
+            .as_ref()
+            .and_then(|r| blamed_but_not_imported(r, &set))
+    {
+        diag.policy_state = "unknown".to_string();
+        diag.explanation.push(format!(
+            "The message blames {missing}, which was not imported (or cannot be), so the stored policies cannot confirm or refute it."
+        ));
+        return;
+    }
+    if v.decision == Decision::Allow {
+        // The stored policies allow it now. Propagation (a grant too recent for IAM, stale
+        // credentials) needs evidence that the grant came later: a snapshot taken after the
+        // denial. A snapshot from before it that allows means something it does not hold denied.
+        let later = match (src.imported_at(), d.time) {
+            (Some(at), Some(t)) => at > t.as_millisecond(),
+            _ => false,
+        };
+        if !later {
+            diag.policy_state = "unknown".to_string();
+            diag.explanation.push(format!(
+                "The stored policies were imported before this denial and allow it, so what denied it is not among them: a session policy or VPC endpoint policy, a condition only the service knows, a policy of another party, or an import that missed a policy.{}",
+                if d.time.is_none() { " (The log gives no time, so the order cannot be told.)" } else { "" }
+            ));
+            return;
+        }
+        diag.cause = "propagation".to_string();
+        diag.fix = suggest::propagation_fix(&need, rules);
+        diag.fix.verified = Some(true);
+        return;
+    }
+    if let Some(derived) = cause_of_verdict(&v) {
+        if matches!(
+            diag.cause.as_str(),
+            "unknown" | "explicit_deny" | "other_condition"
+        ) {
+            diag.cause = derived;
+            need.cause = diag.cause.clone();
+            diag.fix = suggest::fix(&need, rules);
+        } else if derived != diag.cause {
+            diag.explanation.push(format!(
+                "The message points to {}, but the stored policies show {derived}; AWS names only one reason when several apply.",
+                diag.cause
+            ));
+        }
+    }
+    if v.decision == Decision::ExplicitDeny {
+        narrow_deny(diag, &v, &req, &set, src, rules, &action);
+        return;
+    }
+    if !v.tag_conditions_failed.is_empty() {
+        let tags = match &caller {
+            Caller::Iam { arn, .. } => src.principal(arn).and_then(|p| p.tags.clone()),
+            Caller::Service(_) => None,
+        };
+        diag.explanation
+            .extend(super::abac::explain(&v, tags.as_deref()));
+        if let (Some((key, value)), Caller::Iam { arn, .. }) =
+            (super::abac::wanted_principal_tag(&v), &caller)
+            && let Some(mut fix) = super::abac::tag_fix(arn, &key, &value)
+        {
+            // Verified with the tag in the request context.
+            let tagged = RequestContext::derive(
+                &caller,
+                &resource,
+                &Facts {
+                    given: &[(format!("aws:PrincipalTag/{key}"), value.clone())],
+                    ..Facts::default()
+                },
+            );
+            let after = evaluate::evaluate(
+                &Request {
+                    caller: caller.clone(),
+                    action: &action,
+                    resource: &resource,
+                    context: &Overlay {
+                        over: &tagged,
+                        base: &ctx,
+                        key: format!("aws:PrincipalTag/{key}"),
+                    },
+                },
+                &set,
+            );
+            fix.verified = Some(after.decision == Decision::Allow);
+            diag.fix = fix;
+            return;
+        }
+    }
+    merged_commands(diag, &set, src);
+    if v.decision == Decision::Unknown {
+        // Undecided now, so a fix cannot be proven either.
+        return;
+    }
+    let failing = verify(&diag.fix, &req, &mut set, rules, src, &action);
+    diag.fix.verified = Some(failing.is_none());
+    if let Some(after) = failing {
+        let why = match after.decision {
+            Decision::ExplicitDeny => {
+                let by: Vec<String> = after.deciding.iter().map(describe_statement).collect();
+                format!("an explicit Deny still applies ({})", by.join("; "))
+            }
+            Decision::ImplicitDeny => {
+                let kinds: Vec<&str> = after.missing_allow.iter().map(|k| k.as_str()).collect();
+                format!("still nothing allows it in: {}", kinds.join(", "))
+            }
+            Decision::Unknown => format!(
+                "the result depends on {}",
+                after.missing_context_keys.join(", ")
+            ),
+            Decision::Allow => String::new(),
+        };
+        diag.fix.notes.insert(
+            0,
+            format!("Not verified: with this fix applied to the stored policies, {why}."),
+        );
+    }
+}
+
+/// The reason a cause stands for, when the cause names a policy type (the integration catalog
+/// states causes its texts do not spell out).
+fn reason_of_cause(cause: &str) -> Option<Reason> {
+    let (explicit, t) = if let Some(t) = cause.strip_prefix("explicit_deny_") {
+        (true, t)
+    } else {
+        (false, cause.strip_prefix("no_")?.strip_suffix("_allow")?)
+    };
+    let t = match t {
+        "identity" => PolicyType::Identity,
+        "resource" => PolicyType::Resource,
+        "boundary" => PolicyType::Boundary,
+        "scp" => PolicyType::Scp,
+        "rcp" => PolicyType::Rcp,
+        "session" => PolicyType::Session,
+        "vpc_endpoint" => PolicyType::VpcEndpoint,
+        _ => return None,
+    };
+    Some(if explicit {
+        Reason::Explicit(t)
+    } else {
+        Reason::Implicit(t)
+    })
+}
+
+/// The policy type a message blames, when nothing of that type is in the stored set.
+fn blamed_but_not_imported(reason: &Reason, set: &PolicySet) -> Option<&'static str> {
+    let t = match reason {
+        Reason::Implicit(t) | Reason::Explicit(t) => *t,
+        _ => return None,
+    };
+    let known = match t {
+        PolicyType::Identity => set.identity_known,
+        PolicyType::Resource | PolicyType::Trust => set.resource.is_some(),
+        PolicyType::Scp => !set.scp_levels.is_empty(),
+        PolicyType::Rcp => !set.rcp_levels.is_empty(),
+        PolicyType::Boundary => set.boundary.is_some(),
+        PolicyType::Session | PolicyType::VpcEndpoint => false,
+    };
+    (!known).then_some(match t {
+        PolicyType::Identity => "an identity-based policy",
+        PolicyType::Resource => "a resource-based policy",
+        PolicyType::Trust => "a role trust policy",
+        PolicyType::Scp => "a service control policy",
+        PolicyType::Rcp => "a resource control policy",
+        PolicyType::Boundary => "a permissions boundary",
+        PolicyType::Session => "a session policy",
+        PolicyType::VpcEndpoint => "a VPC endpoint policy",
+    })
+}
+
+/// A context that answers one key from `over` and every other from `base`.
+struct Overlay<'a> {
+    over: &'a RequestContext,
+    base: &'a RequestContext,
+    key: String,
+}
+
+impl crate::policy::condition::Lookup for Overlay<'_> {
+    fn get(&self, key: &str) -> crate::policy::condition::KeyState<'_> {
+        if key.eq_ignore_ascii_case(&self.key) {
+            self.over.get(key)
+        } else {
+            self.base.get(key)
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Failures the integration catalog (`rules/integrations.json`) knows: whose permission AWS
+//! checked, everything that party needs, the function and source involved, and who must fix
+//! it, read from the catalog's templates rather than written here case by case.
+
+use serde_json::Value;
+
+use super::Kind;
+use crate::evaluate::gather::PolicySource;
+use crate::import::FunctionRow;
+use crate::parse::Denial;
+use crate::parse::arn::{self, Arn};
+use crate::rules::{Integration, Party};
+
+/// Actions one party needs on one resource, and the condition the statement carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub actions: Vec<String>,
+    /// None when the log and the store do not say.
+    pub resource: Option<String>,
+    pub condition: Option<Value>,
+}
+
+/// What the catalog makes of one denial.
+#[derive(Debug, Clone)]
+pub(super) struct Resolved {
+    pub kind: Kind,
+    pub cause: String,
+    pub principal: Option<String>,
+    pub function: Option<String>,
+    pub resource: Option<String>,
+    pub service_principal: Option<String>,
+    pub source_arn: Option<String>,
+    pub source_account: Option<String>,
+    pub grants: Vec<Grant>,
+    pub fix_target: String,
+    pub fix_account: Option<String>,
+    pub note: Option<String>,
+}
+
+/// The values templates may name, for one denial.
+struct Fields<'a> {
+    d: &'a Denial,
+    config: Option<FunctionRow>,
+}
+
+impl Fields<'_> {
+    fn field(&self, name: &str) -> Option<String> {
+        let d = self.d;
+        if let Some(path) = name.strip_prefix("request.") {
+            let mut v = &d.request.params;
+            for part in path.split('.') {
+                v = v.get(part)?;
+            }
+            return match v {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
+                _ => None,
+            };
+        }
+        if let Some(group) = name.strip_prefix("message.") {
+            if let Some((_, v)) = d.message.captures.iter().find(|(k, _)| k == group) {
+                return Some(v.clone());
+            }
+            return match group {
+                "resource" => d.resource.clone().or_else(|| d.message.resource.clone()),
+                _ => None,
+            };
+        }
+        match name {
+            "region" => d.region.clone(),
+            "account" => d.account.clone(),
+            "caller.account" => d
+                .caller
+                .as_deref()
+                .and_then(arn::Principal::parse)
+                .map(|p| p.account.to_string()),
+            "vpc_endpoint" => d.request.vpc_endpoint.clone(),
+            "function_arn" => self.config.as_ref().map(|c| c.arn.clone()),
+            "config.kms_key" => self.config.as_ref().and_then(|c| c.kms_key.clone()),
+            "config.role" => self.config.as_ref().and_then(|c| c.role.clone()),
+            "config.file_systems" => self
+                .config
+                .as_ref()
+                .and_then(|c| c.file_systems.first().cloned()),
+            "image.repository_arn" => self.image().map(|(acct, region, repo)| {
+                format!("arn:aws:ecr:{region}:{acct}:repository/{repo}")
+            }),
+            "image.account" => self.image().map(|(acct, _, _)| acct),
+            "resource.account" => d
+                .resource
+                .as_deref()
+                .and_then(Arn::parse)
+                .map(|a| a.account.to_string())
+                .filter(|a| !a.is_empty()),
+            _ => None,
+        }
+    }
+
+    /// The registry account, region and repository of the container image the request names
+    /// (`111122223333.dkr.ecr.eu-west-1.amazonaws.com/repo:tag` or `@sha256:...`).
+    fn image(&self) -> Option<(String, String, String)> {
+        let p = &self.d.request.params;
+        let uri = p
+            .get("code")
+            .and_then(|c| c.get("imageUri"))
+            .or_else(|| p.get("imageUri"))
+            .and_then(Value::as_str)?;
+        let (host, path) = uri.split_once('/')?;
+        let mut h = host.split('.');
+        let acct = h.next()?;
+        if h.next()? != "dkr" || h.next()? != "ecr" {
+            return None;
+        }
+        let region = h.next()?;
+        let repo = path
+            .split_once('@')
+            .map(|(r, _)| r)
+            .unwrap_or(path)
+            .rsplit_once(':')
+            .map(|(r, _)| r)
+            .unwrap_or(path.split('@').next().unwrap_or(path));
+        (acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| (acct.to_string(), region.to_string(), repo.to_string()))
+    }
+
+    /// Expands `{name}` (or `{name|default}`) placeholders; None when one is unknown and has
+    /// no default.
+    fn expand(&self, tpl: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = tpl;
+        while let Some(i) = rest.find('{') {
+            out.push_str(rest.get(..i)?);
+            let after = rest.get(i + 1..)?;
+            let j = after.find('}')?;
+            let spec = after.get(..j)?;
+            let (name, default) = match spec.split_once('|') {
+                Some((n, d)) => (n, Some(d)),
+                None => (spec, None),
+            };
+            out.push_str(&self.field(name).or(default.map(str::to_string))?);
+            rest = after.get(j + 1..)?;
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    /// Expands the string values of a condition block.
+    fn expand_value(&self, v: &Value) -> Option<Value> {
+        Some(match v {
+            Value::String(s) => Value::String(self.expand(s)?),
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| self.expand_value(x))
+                    .collect::<Option<_>>()?,
+            ),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| Some((k.clone(), self.expand_value(x)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+}
+
+fn kind_of(s: &str) -> Kind {
+    Kind::parse(s).unwrap_or(Kind::AccessDenied)
+}
+
+/// Resolves a denial the catalog knows.
+pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource>) -> Resolved {
+    let mut fields = Fields { d, config: None };
+    // The function the failure is about: the catalog's template, else what the record names.
+    let function_ref = i
+        .function
+        .as_deref()
+        .and_then(|t| fields.expand(t))
+        .or_else(|| match i.party {
+            // Lambda acts for the function named in the request, not for whoever called.
+            Party::ExecutionRole => d
+                .request
+                .function_arn
+                .clone()
+                .or_else(|| d.request.function_name.clone())
+                .or_else(|| d.function.clone()),
+            _ => d.function.clone(),
+        });
+    if let (Some(s), Some(f)) = (src, &function_ref) {
+        fields.config = s
+            .function(f)
+            .or_else(|| arn::function_name(f).and_then(|n| s.function(&n)));
+    }
+    let function = function_ref.as_deref().and_then(arn::function_name);
+    let grants: Vec<Grant> = i
+        .needs
+        .iter()
+        .map(|n| {
+            let applies = n
+                .when_event_source
+                .as_deref()
+                .is_none_or(|want| d.event_source.as_deref() == Some(want));
+            Grant {
+                actions: n.actions.clone(),
+                resource: fields.expand(&n.resource),
+                condition: n
+                    .condition
+                    .as_ref()
+                    .filter(|_| applies)
+                    .and_then(|c| fields.expand_value(c)),
+            }
+        })
+        .collect();
+    let resource = grants
+        .first()
+        .and_then(|g| g.resource.clone())
+        .filter(|r| r != "*")
+        .or_else(|| match i.party {
+            Party::ServicePrincipal | Party::ResourceOwner | Party::ExecutionRole => None,
+            Party::Caller | Party::VpcEndpoint => d.resource.clone(),
+        });
+    let service_principal = match i.party {
+        Party::ServicePrincipal => i.service_principal.clone().or_else(|| {
+            d.caller
+                .clone()
+                .filter(|c| crate::parse::is_service_principal(c))
+        }),
+        Party::ResourceOwner => i.service_principal.clone(),
+        _ => None,
+    };
+    let principal = match i.party {
+        Party::Caller | Party::VpcEndpoint => d.caller_iam.clone().or_else(|| d.caller.clone()),
+        Party::ExecutionRole => fields.config.as_ref().and_then(|c| c.role.clone()),
+        Party::ServicePrincipal => service_principal.clone(),
+        Party::ResourceOwner => service_principal
+            .clone()
+            .or_else(|| d.caller_iam.clone().or_else(|| d.caller.clone())),
+    };
+    Resolved {
+        kind: kind_of(&i.kind),
+        cause: i.cause.clone(),
+        principal,
+        function,
+        resource,
+        source_arn: i.source_arn.as_deref().and_then(|t| fields.expand(t)),
+        source_account: i
+            .source_account
+            .as_deref()
+            .and_then(|t| fields.expand(t))
+            .or_else(|| service_principal.as_ref().and(d.account.clone())),
+        service_principal,
+        grants,
+        fix_target: i.fix.clone(),
+        fix_account: i.fix_account.as_deref().and_then(|t| fields.expand(t)),
+        note: i.note.clone(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_uris_name_their_repository() {
+        let mut d = crate::parse::Parser::new(&crate::rules::Rules::embedded().unwrap())
+            .unwrap()
+            .message("Lambda does not have permission to access the ECR image.")
+            .unwrap();
+        for (uri, want) in [
+            (
+                "444455556666.dkr.ecr.eu-west-1.amazonaws.com/team/app:latest",
+                Some("arn:aws:ecr:eu-west-1:444455556666:repository/team/app"),
+            ),
+            (
+                "444455556666.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:abc",
+                Some("arn:aws:ecr:eu-west-1:444455556666:repository/app"),
+            ),
+            ("public.ecr.aws/lambda/python:3.12", None),
+        ] {
+            d.request.params = serde_json::json!({"code": {"imageUri": uri}});
+            let f = Fields {
+                d: &d,
+                config: None,
+            };
+            assert_eq!(f.field("image.repository_arn").as_deref(), want, "{uri}");
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! Diagnose: a [`Denial`] → a [`Diagnosis`]: what was observed (`kind`), why (`cause`), whose
+//! permissions are missing (`principal`), and the fix.
+//!
+//! This stage is pure. Without stored policies the cause comes from the message's own words; the
+//! principal is the identity whose permissions must change (the execution role for setup errors,
+//! the service principal for invoke permissions), not whoever made the failing call.
+
+use serde::{Deserialize, Serialize};
+
+use crate::evaluate::gather::{self, PolicySource};
+use crate::evaluate::{
+    self, Caller, Decision, NamedPolicy, PolicyKind, PolicySet, Request, RequestContext,
+    StatementRef, Verdict, context::Facts,
+};
+use crate::parse::arn::{self, Arn};
+use crate::parse::{Denial, Family, LambdaError, PolicyType, Reason};
+use crate::policy::Policy;
+use crate::rules::Rules;
+use crate::suggest::{self, Fix, Need};
+
+mod abac;
+mod correlate;
+mod deny;
+mod explain;
+pub mod integration;
+mod verify;
+
+use correlate::correlate;
+use explain::explain_message;
+
+/// What was observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A call denied at run time.
+    AccessDenied,
+    /// An event source mapping, VPC, tracing, dead-letter or trust check failed at setup.
+    TriggerSetup,
+    /// A service may not invoke the function.
+    InvokePermission,
+    /// KMS denied decrypting a function's environment.
+    Kms,
+}
+
+impl Kind {
+    /// The contract's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AccessDenied => "access_denied",
+            Kind::TriggerSetup => "trigger_setup",
+            Kind::InvokePermission => "invoke_permission",
+            Kind::Kms => "kms",
+        }
+    }
+
+    /// Parses the contract's name.
+    pub fn parse(s: &str) -> Option<Kind> {
+        [
+            Kind::AccessDenied,
+            Kind::TriggerSetup,
+            Kind::InvokePermission,
+            Kind::Kms,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Every cause value whydenied writes (CONTRACT.md lists the meaning of each).
+pub const CAUSES: [&str; 20] = [
+    "no_identity_allow",
+    "no_resource_allow",
+    "no_boundary_allow",
+    "no_scp_allow",
+    "no_rcp_allow",
+    "no_session_allow",
+    "no_vpc_endpoint_allow",
+    "explicit_deny_identity",
+    "explicit_deny_resource",
+    "explicit_deny_boundary",
+    "explicit_deny_scp",
+    "explicit_deny_rcp",
+    "explicit_deny_session",
+    "explicit_deny_vpc_endpoint",
+    "explicit_deny",
+    "trust_policy",
+    "propagation",
+    "key_disabled",
+    "unknown",
+    "other_condition",
+];
+
+/// The diagnosis of one denial, everything a finding holds but its identity and counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnosis {
+    pub kind: Kind,
+    pub cause: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub principal: Option<String>,
+    pub function: Option<String>,
+    pub action: Option<String>,
+    pub resource: Option<String>,
+    pub message: String,
+    pub policy_state: String,
+    pub explanation: Vec<String>,
+    pub fix: Fix,
+}
+
+impl Diagnosis {
+    /// The deduplication key: the same principal denied the same action on the same resource
+    /// for the same cause is one finding. Where the principal is unknown (an execution role
+    /// not yet imported) the function stands in for it.
+    pub fn key(&self) -> String {
+        let principal = match (&self.principal, &self.function) {
+            (Some(p), _) => p.clone(),
+            (None, Some(f)) => format!("function:{f}"),
+            (None, None) => String::new(),
+        };
+        format!(
+            "{principal}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.action.as_deref().unwrap_or_default(),
+            self.resource.as_deref().unwrap_or_default(),
+            self.cause
+        )
+    }
+
+    /// A stable 16-hex-digit id derived from the key.
+    pub fn id(&self) -> String {
+        format!("{:016x}", xxhash_rust::xxh3::xxh3_64(self.key().as_bytes()))
+    }
+}
+
+/// The cause a message states.
+pub fn cause_of(reason: &Reason) -> String {
+    match reason {
+        Reason::Implicit(PolicyType::Trust) | Reason::Explicit(PolicyType::Trust) => {
+            "trust_policy".into()
+        }
+        Reason::Implicit(t) => format!("no_{}_allow", t.as_str()),
+        Reason::Explicit(t) => format!("explicit_deny_{}", t.as_str()),
+        Reason::ExplicitUntyped => "explicit_deny".into(),
+        Reason::Other(_) => "other_condition".into(),
+        Reason::Unstated => "unknown".into(),
+    }
+}
+
+/// Diagnoses one denial from its message and context alone.
+pub fn diagnose(d: &Denial, rules: &Rules) -> Diagnosis {
+    diagnose_with(d, rules, None)
+}
+
+/// Diagnoses one denial, using the stored policies and configurations when given.
+pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) -> Diagnosis {
+    if let Some(i) = d
+        .integration
+        .as_deref()
+        .and_then(|id| rules.integration(id))
+    {
+        return diagnose_integration(d, i, rules, src);
+    }
+    let m = &d.message;
+    let (kind, cause) = match &m.family {
+        Family::Lambda(e) => match e {
+            LambdaError::RoleLacks { .. } | LambdaError::CannotAccessStream { .. } => {
+                (Kind::TriggerSetup, "no_identity_allow".to_string())
+            }
+            LambdaError::TrustLambda => (Kind::TriggerSetup, "trust_policy".to_string()),
+            LambdaError::S3Destination { .. }
+            | LambdaError::ApiGatewayInvoke
+            | LambdaError::ElbInvoke { .. } => {
+                (Kind::InvokePermission, "no_resource_allow".to_string())
+            }
+            LambdaError::KmsEnvDenied | LambdaError::KmsCreateGrant => {
+                (Kind::Kms, "unknown".to_string())
+            }
+            LambdaError::KmsDisabled => (Kind::Kms, "key_disabled".to_string()),
+        },
+        Family::Authorization | Family::Bare | Family::Catalog => {
+            (Kind::AccessDenied, cause_of(&m.reason))
+        }
+    };
+    let mut function = d.function.clone();
+    let mut resource = d.resource.clone();
+    let mut service_principal = None;
+    let mut source_arn = None;
+    let principal = match (&m.family, kind) {
+        (Family::Lambda(LambdaError::S3Destination { queue }), _) => {
+            service_principal = Some("s3.amazonaws.com".to_string());
+            source_arn = d
+                .request
+                .bucket
+                .as_ref()
+                .map(|b| format!("arn:aws:s3:::{b}"));
+            let target = if *queue {
+                d.request.queue_targets.first()
+            } else {
+                d.request.lambda_targets.first()
+            };
+            if let Some(t) = target {
+                resource = Some(t.clone());
+                if !queue {
+                    function = arn::function_name(t);
+                }
+            } else if !queue {
+                // The bucket is what the record names; the function is not known.
+                resource = None;
+            }
+            service_principal.clone()
+        }
+        (Family::Lambda(LambdaError::ApiGatewayInvoke), _) => {
+            service_principal = Some("apigateway.amazonaws.com".to_string());
+            if let Some(f) = &d.request.function_arn {
+                resource = Some(f.clone());
+            }
+            source_arn = d.request.source_arn.clone();
+            if source_arn.is_none()
+                && let (Some(api), Some(region), Some(account)) =
+                    (&d.request.api_id, &d.region, &d.account)
+            {
+                source_arn = Some(format!("arn:aws:execute-api:{region}:{account}:{api}/*"));
+            }
+            service_principal.clone()
+        }
+        (Family::Lambda(LambdaError::ElbInvoke { function_arn }), _) => {
+            service_principal = Some("elasticloadbalancing.amazonaws.com".to_string());
+            source_arn = d.request.target_group.clone();
+            if let Some(f) = function_arn
+                .as_deref()
+                .or(d.request.function_arn.as_deref())
+            {
+                resource = Some(f.to_string());
+                function = arn::function_name(f);
+            }
+            service_principal.clone()
+        }
+        (_, Kind::TriggerSetup) => {
+            // The execution role: named by CreateFunction/UpdateFunctionConfiguration; for a
+            // mapping it is the function's, known once its configuration is imported.
+            if matches!(m.family, Family::Lambda(LambdaError::TrustLambda)) {
+                resource = d.request.role.clone();
+            }
+            d.request.role.clone()
+        }
+        // Lambda decrypts a function's environment with that function's execution role: the
+        // function invoked, whoever invoked it.
+        (_, Kind::Kms) => {
+            if let Some(f) = &d.request.function_name {
+                function = Some(f.clone());
+            }
+            resource = m.resource.clone().filter(|r| r.contains(":kms:"));
+            // KMS's own quoted message names that role; the record's caller is the invoker.
+            m.principal
+                .as_deref()
+                .and_then(arn::Principal::parse)
+                .filter(|p| p.kind != arn::PrincipalKind::Other)
+                .map(|p| p.iam_arn())
+        }
+        _ => d.caller_iam.clone().or_else(|| d.caller.clone()),
+    };
+    // The function's configuration names its execution role and key.
+    let config = match (src, &function) {
+        (Some(s), Some(f)) => s.function(f).or_else(|| {
+            d.request
+                .function_arn
+                .as_deref()
+                .and_then(|a| s.function(a))
+        }),
+        _ => None,
+    };
+    let principal = match (&principal, kind, &config) {
+        (None, Kind::TriggerSetup | Kind::Kms, Some(c)) => c.role.clone(),
+        _ => principal,
+    };
+    // A role named without its path (session ARNs drop it) takes the imported role's ARN.
+    let principal = match (src, &principal) {
+        (Some(s), Some(p)) if p.contains(":role/") => {
+            s.principal(p).map(|r| r.arn.clone()).or(principal)
+        }
+        _ => principal,
+    };
+    let kms_key = d.request.kms_key.clone().or_else(|| {
+        config
+            .as_ref()
+            .and_then(|c| c.kms_key.clone())
+            .filter(|_| kind == Kind::Kms)
+    });
+    if kind == Kind::Kms && resource.is_none() {
+        resource = kms_key.clone();
+    }
+    // Setup errors are about the event source (queue, stream), the dead-letter target, or
+    // else the function being configured; the request's own resource is the function.
+    if kind == Kind::TriggerSetup && !matches!(m.family, Family::Lambda(LambdaError::TrustLambda)) {
+        // A dead-letter target or a mapping's on-failure destination is what SendMessage or
+        // Publish is about, not the mapping's stream.
+        let to_target = d
+            .action
+            .as_deref()
+            .and_then(|a| rules.setup_for_action(a))
+            .is_some_and(|s| s.grants.iter().any(|g| g.resource == "target"));
+        let target = d.request.target_arn.clone().filter(|_| to_target);
+        resource = m
+            .resource
+            .clone()
+            .or(target)
+            .or_else(|| d.request.event_source_arn.clone())
+            .or_else(|| d.request.target_arn.clone())
+            .or_else(|| d.resource.clone());
+    }
+    // Setups whose actions AWS only grants on "*" (ENIs, X-Ray) are about no one resource.
+    if kind == Kind::TriggerSetup
+        && let Some(setup) = d.action.as_deref().and_then(|a| rules.setup_for_action(a))
+        && setup.grants.iter().all(|g| g.resource == "star")
+    {
+        resource = Some("*".to_string());
+    }
+    finish(
+        d,
+        rules,
+        src,
+        Parts {
+            kind,
+            cause,
+            principal,
+            function,
+            resource,
+            kms_key,
+            service_principal,
+            source_arn,
+            source_account: None,
+            grants: Vec::new(),
+            target: None,
+            fix_account: None,
+            note: None,
+        },
+    )
+}
+
+/// What the front half of a diagnosis found, for [`finish`].
+struct Parts {
+    kind: Kind,
+    cause: String,
+    principal: Option<String>,
+    function: Option<String>,
+    resource: Option<String>,
+    kms_key: Option<String>,
+    service_principal: Option<String>,
+    source_arn: Option<String>,
+    source_account: Option<String>,
+    grants: Vec<integration::Grant>,
+    target: Option<String>,
+    fix_account: Option<String>,
+    note: Option<String>,
+}
+
+/// A denial the integration catalog knows: the catalog says whose permission was checked and
+/// what that party needs; a reason the message states still decides the cause.
+fn diagnose_integration(
+    d: &Denial,
+    i: &crate::rules::Integration,
+    rules: &Rules,
+    src: Option<&dyn PolicySource>,
+) -> Diagnosis {
+    let r = integration::resolve(i, d, src);
+    let stated = match d.message.reason {
+        Reason::Unstated => None,
+        ref reason => Some(cause_of(reason)),
+    };
+    // A path-less role takes the imported role's ARN.
+    let principal = match (src, &r.principal) {
+        (Some(s), Some(p)) if p.contains(":role/") => s
+            .principal(p)
+            .map(|x| x.arn.clone())
+            .or(r.principal.clone()),
+        _ => r.principal.clone(),
+    };
+    finish(
+        d,
+        rules,
+        src,
+        Parts {
+            kind: r.kind,
+            cause: stated.unwrap_or(r.cause),
+            principal,
+            function: r.function,
+            resource: r.resource,
+            kms_key: None,
+            service_principal: r.service_principal,
+            source_arn: r.source_arn,
+            source_account: r.source_account,
+            grants: r.grants,
+            target: Some(r.fix_target),
+            fix_account: r.fix_account,
+            note: r.note.map(|n| format!("{}: {n}", i.feature)),
+        },
+    )
+}
+
+/// The shared second half: region, account, explanation, the fix, and the stored policies.
+fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -> Diagnosis {
+    let m = &d.message;
+    let Parts {
+        kind,
+        cause,
+        principal,
+        function,
+        resource,
+        kms_key,
+        service_principal,
+        source_arn,
+        source_account,
+        grants,
+        target,
+        fix_account,
+        note,
+    } = p;
+    let region = d.region.clone().or_else(|| {
+        resource
+            .as_deref()
+            .and_then(Arn::parse)
+            .map(|a| a.region.to_string())
+            .filter(|r| !r.is_empty())
+    });
+    let account = d.account.clone().or_else(|| {
+        principal
+            .as_deref()
+            .and_then(Arn::parse)
+            .map(|a| a.account.to_string())
+            .filter(|a| !a.is_empty())
+    });
+    let mut explanation = Vec::new();
+    explain_message(
+        d,
+        kind,
+        &cause,
+        principal.as_deref(),
+        function.as_deref(),
+        &mut explanation,
+    );
+    explanation.extend(d.remarks.iter().cloned());
+    if let Some(n) = &note {
+        explanation.push(n.clone());
+    }
+    // An unsigned request has no principal to grant to.
+    let anonymous = kind == Kind::AccessDenied
+        && principal
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("anonymous"));
+    let principal = if anonymous { None } else { principal };
+    let need = Need {
+        kind: Some(kind),
+        cause: cause.clone(),
+        principal: principal.clone(),
+        function: function.clone(),
+        actions: d.actions.clone(),
+        resource: resource.clone(),
+        event_source_arn: d.request.event_source_arn.clone(),
+        target_arn: d.request.target_arn.clone(),
+        kms_key,
+        service_principal,
+        source_arn,
+        source_account: source_account.or_else(|| account.clone()),
+        policy_arn: m.policy_arn.clone(),
+        region: region.clone(),
+        grants,
+        target,
+        fix_account,
+        vpc_endpoint: d.request.vpc_endpoint.clone(),
+    };
+    let fix = if anonymous {
+        explanation.push("The request was not signed (an anonymous caller): there is no principal to grant it to.".into());
+        suggest::Fix {
+            target: "none".into(),
+            managed_policy_arn: None,
+            statement: None,
+            commands: Vec::new(),
+            verified: None,
+            notes: vec!["Sign the request with credentials that are allowed; only if the data is meant to be public should the resource's policy allow everyone, and then with a condition that narrows it.".into()],
+            all_statements: Vec::new(),
+            account: None,
+        }
+    } else {
+        suggest::fix(&need, rules)
+    };
+    let mut diag = Diagnosis {
+        kind,
+        cause,
+        account,
+        region: region.clone(),
+        principal,
+        function,
+        action: d.action.clone(),
+        resource,
+        message: m.text.clone(),
+        policy_state: "unknown".to_string(),
+        explanation,
+        fix,
+    };
+    if let Some(s) = src {
+        correlate(&mut diag, d, need, s, rules);
+    }
+    diag
+}

@@ -1,0 +1,237 @@
+//! Fixes applied to the stored policies: merged documents and re-evaluation.
+
+use super::*;
+
+/// Where the current resource or trust policy is known, the command that applies the fix puts
+/// the whole merged document back (these APIs replace the policy, they do not append).
+pub(super) fn merged_commands(diag: &mut Diagnosis, set: &PolicySet, src: &dyn PolicySource) {
+    let target = diag.fix.target.as_str();
+    if !matches!(target, "resource_policy" | "key_policy" | "trust_policy")
+        || diag.fix.all_statements.is_empty()
+        || diag.kind == Kind::InvokePermission
+    {
+        return;
+    }
+    let Some(res) = &set.resource else { return };
+    let current = if target == "trust_policy" {
+        src.principal(&res.name).and_then(|p| p.trust.clone())
+    } else {
+        src.resource_policy(&res.name).map(|d| (*d).clone())
+    };
+    let Some(mut doc) = current else { return };
+    let Some(list) = doc.get_mut("Statement") else {
+        return;
+    };
+    if !list.is_array() {
+        *list = serde_json::Value::Array(vec![list.take()]);
+    }
+    if let Some(a) = list.as_array_mut() {
+        a.extend(diag.fix.all_statements.iter().cloned());
+    }
+    let text = serde_json::to_string(&doc).unwrap_or_default();
+    let arn = res.name.clone();
+    let cmd = match (
+        target,
+        Arn::parse(&arn).map(|a| {
+            (
+                a.service.to_string(),
+                a.region.to_string(),
+                a.account.to_string(),
+                a.resource.to_string(),
+            )
+        }),
+    ) {
+        ("trust_policy", _) => arn::role_name(&arn).map(|r| {
+            suggest::command(&[
+                "aws",
+                "iam",
+                "update-assume-role-policy",
+                "--role-name",
+                r,
+                "--policy-document",
+                &text,
+            ])
+        }),
+        (_, Some((svc, region, account, rest))) => match svc.as_str() {
+            "s3" => Some(suggest::command(&[
+                "aws",
+                "s3api",
+                "put-bucket-policy",
+                "--bucket",
+                &rest,
+                "--policy",
+                &text,
+            ])),
+            "kms" => Some(suggest::command(&[
+                "aws",
+                "kms",
+                "put-key-policy",
+                "--key-id",
+                &arn,
+                "--policy-name",
+                "default",
+                "--policy",
+                &text,
+            ])),
+            "sqs" => {
+                let url = format!("https://sqs.{region}.amazonaws.com/{account}/{rest}");
+                let attrs = serde_json::json!({"Policy": text}).to_string();
+                Some(suggest::command(&[
+                    "aws",
+                    "sqs",
+                    "set-queue-attributes",
+                    "--queue-url",
+                    &url,
+                    "--attributes",
+                    &attrs,
+                ]))
+            }
+            "sns" => Some(suggest::command(&[
+                "aws",
+                "sns",
+                "set-topic-attributes",
+                "--topic-arn",
+                &arn,
+                "--attribute-name",
+                "Policy",
+                "--attribute-value",
+                &text,
+            ])),
+            "secretsmanager" => Some(suggest::command(&[
+                "aws",
+                "secretsmanager",
+                "put-resource-policy",
+                "--secret-id",
+                &arn,
+                "--resource-policy",
+                &text,
+            ])),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(c) = cmd {
+        diag.fix.commands = vec![c];
+        diag.fix
+            .notes
+            .retain(|n| !n.contains("merge") && !n.contains("replaces the whole"));
+        diag.fix.notes.push(
+            "The command puts back the whole policy as imported with the statement added; re-import the policy first if it may have changed since.".into(),
+        );
+    }
+}
+
+/// Applies the fix to the stored policies and re-evaluates every action it grants; returns the
+/// first verdict that is still not an allow (None: the fix works).
+pub(super) fn verify(
+    fix: &Fix,
+    req: &Request<'_>,
+    set: &mut PolicySet,
+    rules: &Rules,
+    src: &dyn PolicySource,
+    action: &str,
+) -> Option<Verdict> {
+    let unchanged = |set: &PolicySet| {
+        let v = evaluate::evaluate(req, set);
+        if v.decision == Decision::Allow {
+            None
+        } else {
+            Some(v)
+        }
+    };
+    let doc = |stmts: &[serde_json::Value]| serde_json::json!({"Version": "2012-10-17", "Statement": stmts});
+    let added = |kind: PolicyKind, stmts: &[serde_json::Value]| {
+        Policy::parse(&doc(stmts)).ok().map(|policy| NamedPolicy {
+            name: "whydenied fix".into(),
+            kind,
+            policy: policy.into(),
+        })
+    };
+    if let Some(m) = &fix.managed_policy_arn {
+        let d = src
+            .managed(m)
+            .map(|d| (*d).clone())
+            .or_else(|| rules.managed_by_arn(m).map(|p| p.document.clone()));
+        match d.and_then(|d| Policy::parse(&d).ok()) {
+            Some(policy) => set.identity.push(NamedPolicy {
+                name: m.clone(),
+                kind: PolicyKind::Identity,
+                policy: policy.into(),
+            }),
+            None => return unchanged(set),
+        }
+    } else {
+        let stmts = &fix.all_statements;
+        if stmts.is_empty() {
+            return unchanged(set);
+        }
+        match fix.target.as_str() {
+            "identity_policy" => set.identity.extend(added(PolicyKind::Identity, stmts)),
+            "permissions_boundary" => {
+                if let (Some(b), Some(p)) = (
+                    &mut set.boundary,
+                    added(PolicyKind::PermissionsBoundary, stmts),
+                ) {
+                    std::sync::Arc::make_mut(&mut b.policy)
+                        .statements
+                        .extend(p.policy.statements.iter().cloned());
+                }
+            }
+            "scp" => {
+                for level in &mut set.scp_levels {
+                    level.extend(added(PolicyKind::Scp, stmts));
+                }
+            }
+            "rcp" => {
+                for level in &mut set.rcp_levels {
+                    level.extend(added(PolicyKind::Rcp, stmts));
+                }
+            }
+            "resource_policy" | "function_policy" | "key_policy" | "trust_policy" => {
+                let kind = if fix.target == "trust_policy" {
+                    PolicyKind::Trust
+                } else {
+                    PolicyKind::Resource
+                };
+                match &mut set.resource {
+                    Some(r) => {
+                        if let Some(p) = added(kind, stmts) {
+                            std::sync::Arc::make_mut(&mut r.policy)
+                                .statements
+                                .extend(p.policy.statements.iter().cloned());
+                        }
+                    }
+                    None => {
+                        set.resource = added(kind, stmts).map(|mut p| {
+                            p.name = req.resource.to_string();
+                            p
+                        })
+                    }
+                }
+            }
+            _ => return unchanged(set),
+        }
+    }
+    // Every action the fix grants for this resource must now be allowed; the main one at least.
+    let mut actions: Vec<String> = vec![action.to_string()];
+    if let Some(st) = fix.statement.as_ref().and_then(|s| s.get("Action")) {
+        match st {
+            serde_json::Value::String(a) => actions.push(a.clone()),
+            serde_json::Value::Array(a) => {
+                actions.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
+            }
+            _ => {}
+        }
+    }
+    actions.dedup();
+    actions.iter().find_map(|a| {
+        let r = Request {
+            caller: req.caller.clone(),
+            action: a,
+            resource: req.resource,
+            context: req.context,
+        };
+        let v = evaluate::evaluate(&r, set);
+        (v.decision != Decision::Allow).then_some(v)
+    })
+}

@@ -1,0 +1,295 @@
+//! Suggest: what is needed → the fix: the managed policy to attach, the least-privilege
+//! statement, the `aws` commands that apply it (every argument shell-quoted), and notes.
+//!
+//! Pure: reads the `rules/` catalogs and the [`Need`], writes nothing. The managed policy is named
+//! only when it was made for a Lambda feature and grants every needed action; among several, the
+//! one with the fewest actions wins.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::diagnose::Kind;
+use crate::parse::arn;
+use crate::rules::{ManagedPolicy, Rules};
+
+mod identity;
+mod owners;
+mod resource;
+
+use identity::identity_fix;
+use resource::{deny_fix, guard_fix, resource_fix, trust_fix};
+
+/// Everything the fix depends on.
+#[derive(Debug, Clone, Default)]
+pub struct Need {
+    pub kind: Option<Kind>,
+    pub cause: String,
+    pub principal: Option<String>,
+    pub function: Option<String>,
+    pub actions: Vec<String>,
+    pub resource: Option<String>,
+    pub event_source_arn: Option<String>,
+    pub target_arn: Option<String>,
+    pub kms_key: Option<String>,
+    /// For invoke permissions: the service that must be allowed, its source and account.
+    pub service_principal: Option<String>,
+    pub source_arn: Option<String>,
+    pub source_account: Option<String>,
+    /// The policy a message blames.
+    pub policy_arn: Option<String>,
+    pub region: Option<String>,
+    /// Everything the party needs, when the integration catalog says (else the setup catalog
+    /// or the denied actions decide).
+    pub grants: Vec<crate::diagnose::integration::Grant>,
+    /// The owner who must change something, when the catalog says.
+    pub target: Option<String>,
+    /// The account that must run the fix, when not the denied principal's.
+    pub fix_account: Option<String>,
+    /// The VPC endpoint the request went through.
+    pub vpc_endpoint: Option<String>,
+}
+
+/// The fix of a finding, as CONTRACT.md shapes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fix {
+    pub target: String,
+    pub managed_policy_arn: Option<String>,
+    pub statement: Option<Value>,
+    pub commands: Vec<String>,
+    pub verified: Option<bool>,
+    pub notes: Vec<String>,
+    /// Every statement of the fix when there are several (`statement` is the first): a stream
+    /// mapping needs `ListStreams` on `*` beside the stream's own actions.
+    #[serde(default, rename = "statements", skip_serializing_if = "at_most_one")]
+    pub all_statements: Vec<Value>,
+    /// The account whose credentials must run the commands, when it is not the denied
+    /// principal's (a repository, layer or key owner).
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+fn at_most_one(v: &[Value]) -> bool {
+    v.len() <= 1
+}
+
+impl Fix {
+    fn none(notes: Vec<String>) -> Fix {
+        Fix {
+            target: "none".into(),
+            managed_policy_arn: None,
+            statement: None,
+            commands: Vec::new(),
+            verified: None,
+            notes,
+            all_statements: Vec::new(),
+            account: None,
+        }
+    }
+}
+
+/// Quotes each argument for a POSIX shell and joins them. Arguments come from logs, so none is
+/// trusted: `shlex` quotes anything that is not plainly safe, and a NUL byte (which no shell
+/// argument can hold) is dropped.
+pub fn command(args: &[&str]) -> String {
+    args.iter()
+        .map(|a| {
+            let clean: String = a.chars().filter(|c| *c != '\0').collect();
+            match shlex::try_quote(&clean) {
+                Ok(q) => q.into_owned(),
+                Err(_) => "''".to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub use crate::policy::wildcard::action_matches;
+
+use crate::rules::string_list as as_list;
+
+/// Whether a managed policy allows `action` on every resource (`*`) with no condition.
+fn grants_everywhere(p: &ManagedPolicy, action: &str) -> bool {
+    p.everywhere.iter().any(|a| action_matches(a, action))
+}
+
+/// The smallest suggestable managed policy that grants all `actions`.
+pub fn smallest_managed<'a>(rules: &'a Rules, actions: &[String]) -> Option<&'a ManagedPolicy> {
+    if actions.is_empty() {
+        return None;
+    }
+    rules
+        .managed
+        .iter()
+        .filter(|p| p.suggest && actions.iter().all(|a| grants_everywhere(p, a)))
+        .min_by_key(|p| p.size)
+}
+
+/// The policy name used for inline fixes: `whydenied-<function or role>-<service>`.
+/// Sets a member of a JSON object (statements are built as objects).
+pub(crate) fn set_member(v: &mut Value, key: &str, val: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), val);
+    }
+}
+
+fn policy_document(stmts: &[Value]) -> Value {
+    json!({"Version": "2012-10-17", "Statement": stmts})
+}
+
+fn first_statement(stmts: &[Value]) -> Option<Value> {
+    stmts.first().cloned()
+}
+
+/// Merges fix statements into one least-privilege policy: statements with the same effect,
+/// resource and condition share one statement with the union of their actions; order is kept.
+pub fn merge_statements(stmts: &[Value]) -> Value {
+    let mut merged: Vec<Value> = Vec::new();
+    for st in stmts {
+        let key = |v: &Value| {
+            (
+                v.get("Effect").cloned(),
+                v.get("Resource").cloned(),
+                v.get("Condition").cloned(),
+                v.get("Principal").cloned(),
+            )
+        };
+        let actions = as_list(st.get("Action"));
+        match merged.iter_mut().find(|m| key(m) == key(st)) {
+            Some(m) => {
+                let mut have = as_list(m.get("Action"));
+                for a in actions {
+                    if !have.iter().any(|h| h.eq_ignore_ascii_case(&a)) {
+                        have.push(a);
+                    }
+                }
+                if let Some(o) = m.as_object_mut() {
+                    o.insert("Action".into(), json!(have));
+                }
+            }
+            None => {
+                let mut s = st.clone();
+                if let Some(o) = s.as_object_mut() {
+                    o.remove("Sid");
+                    o.insert("Action".into(), json!(actions));
+                }
+                merged.push(s);
+            }
+        }
+    }
+    json!({"Version": "2012-10-17", "Statement": merged})
+}
+
+/// The stored policies allow the request now: nothing to add, but what to do.
+pub fn propagation_fix(need: &Need, rules: &Rules) -> Fix {
+    let mut notes = vec![
+        "The stored policies allow this now. IAM is eventually consistent: a grant made seconds before the call may not have applied yet, so retry, or make the deployment or trigger depend on the policy.".to_string(),
+    ];
+    if need.function.is_some() || need.kind == Some(Kind::TriggerSetup) {
+        notes.push(
+            "Running functions keep the credentials they started with: update the function's configuration (any change) so new instances pick up the current role.".into(),
+        );
+    }
+    let setup = need.actions.first().and_then(|a| rules.setup_for_action(a));
+    if need.kind == Some(Kind::TriggerSetup) && setup.is_some_and(|s| s.kms_when_encrypted) {
+        notes.push(
+            "If the mapping still fails, check that the mapping's source ARN is the one the role allows, that a source encrypted with a customer managed KMS key also allows kms:Decrypt to the role, that no SCP denies it, and that the role was not deleted and re-created (grants to the old role do not carry over).".into(),
+        );
+    }
+    if need.kind == Some(Kind::Kms) {
+        notes.push(
+            "A role deleted and re-created with the same name breaks the key's grant: point the function at another role and back, or re-save its KMS key setting, to create a new grant.".into(),
+        );
+    }
+    Fix {
+        target: "none".into(),
+        managed_policy_arn: None,
+        statement: None,
+        commands: Vec::new(),
+        verified: None,
+        notes,
+        all_statements: Vec::new(),
+        account: None,
+    }
+}
+
+/// The fix for what the diagnosis needs.
+pub fn fix(need: &Need, rules: &Rules) -> Fix {
+    let cause = need.cause.as_str();
+    let owner_fix = match need.target.as_deref() {
+        _ if cause.starts_with("explicit_deny")
+            && need.target.as_deref() != Some("vpc_endpoint_policy") =>
+        {
+            None
+        }
+        Some("layer_policy") => Some(owners::layer_fix(need)),
+        Some("repository_policy") => Some(owners::repository_fix(need)),
+        Some("vpc_endpoint_policy") => Some(owners::vpc_endpoint_fix(need)),
+        Some("function_policy") => Some(resource_fix(need)),
+        Some("identity_policy") if !need.grants.is_empty() => Some(identity_fix(need, rules)),
+        _ => None,
+    };
+    let mut f = owner_fix.unwrap_or_else(|| match cause {
+        "no_identity_allow" | "unknown" if need.kind != Some(Kind::InvokePermission) => identity_fix(need, rules),
+        "no_resource_allow" => resource_fix(need),
+        "trust_policy" => trust_fix(need, rules),
+        "no_boundary_allow" | "no_scp_allow" | "no_rcp_allow" => guard_fix(need),
+        c if c.starts_with("explicit_deny") => deny_fix(need),
+        "no_session_allow" => Fix::none(vec![
+            "The session policy passed when the role was assumed does not allow it: pass a session policy that does, or none.".into(),
+        ]),
+        "no_vpc_endpoint_allow" => owners::vpc_endpoint_fix(need),
+        "key_disabled" => Fix::none(vec![
+            "Enable the key (`aws kms enable-key`) or point the function at another key.".into(),
+        ]),
+        _ => Fix::none(Vec::new()),
+    });
+    let own = need
+        .principal
+        .as_deref()
+        .and_then(arn::Arn::parse)
+        .map(|a| a.account.to_string());
+    f.account = need
+        .fix_account
+        .clone()
+        .filter(|a| own.as_deref() != Some(a.as_str()));
+    f
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_is_inert() {
+        let c = command(&["aws", "s3", "cp", "reports/'; rm -rf ~; echo '.csv"]);
+        assert_eq!(
+            shlex::split(&c).unwrap(),
+            vec!["aws", "s3", "cp", "reports/'; rm -rf ~; echo '.csv"]
+        );
+        let c = command(&["x", "a\nb$(id)`id`"]);
+        assert_eq!(shlex::split(&c).unwrap(), vec!["x", "a\nb$(id)`id`"]);
+    }
+
+    #[test]
+    fn smallest_managed_policy_is_chosen() {
+        let rules = Rules::embedded().unwrap();
+        let sqs: Vec<String> = [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            smallest_managed(&rules, &sqs).unwrap().name,
+            "AWSLambdaSQSQueueExecutionRole"
+        );
+        let eni = vec!["ec2:CreateNetworkInterface".to_string()];
+        assert_eq!(
+            smallest_managed(&rules, &eni).unwrap().name,
+            "AWSLambdaENIManagementAccess"
+        );
+        assert!(smallest_managed(&rules, &["s3:GetObject".to_string()]).is_none());
+    }
+}

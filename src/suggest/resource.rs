@@ -1,0 +1,232 @@
+//! Fixes to resource, trust, guard-rail and denying policies.
+
+use super::*;
+
+pub(super) fn resource_fix(need: &Need) -> Fix {
+    let action = need
+        .actions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "lambda:InvokeFunction".into());
+    if let Some(service) = &need.service_principal {
+        // A service principal invoking a function: `aws lambda add-permission`.
+        let mut notes = Vec::new();
+        let function = need.function.clone();
+        let mut cond = serde_json::Map::new();
+        if let Some(src) = &need.source_arn {
+            cond.insert("ArnLike".into(), json!({"AWS:SourceArn": src}));
+        } else {
+            notes.push("The log does not name the source (bucket, API, target group): add --source-arn to limit who may invoke.".into());
+        }
+        if let Some(acct) = &need.source_account {
+            cond.insert("StringEquals".into(), json!({"AWS:SourceAccount": acct}));
+        }
+        let resource = need.resource.clone().unwrap_or_else(|| "*".into());
+        // A statement id unique per (service, source, function), so fixes do not collide.
+        let salt = format!(
+            "{service}|{}|{}",
+            need.source_arn.as_deref().unwrap_or_default(),
+            need.function.as_deref().unwrap_or_default()
+        );
+        let sid = format!(
+            "whydenied-{}-{:08x}",
+            service.split('.').next().unwrap_or("service"),
+            xxhash_rust::xxh3::xxh3_64(salt.as_bytes()) as u32
+        );
+        let mut stmt = json!({"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": action, "Resource": resource});
+        if !cond.is_empty()
+            && let Some(o) = stmt.as_object_mut()
+        {
+            o.insert("Condition".into(), Value::Object(cond));
+        }
+        let mut commands = Vec::new();
+        match (&function, action.starts_with("lambda:")) {
+            (Some(f), true) => {
+                let mut args: Vec<&str> = vec![
+                    "aws", "lambda", "add-permission", "--function-name", f, "--statement-id", &sid, "--action", &action,
+                    "--principal", service,
+                ];
+                if let Some(src) = &need.source_arn {
+                    args.extend(["--source-arn", src.as_str()]);
+                }
+                if let Some(acct) = &need.source_account {
+                    args.extend(["--source-account", acct.as_str()]);
+                }
+                commands.push(command(&args));
+            }
+            (None, true) => notes.push("The log does not name the function: run `aws lambda add-permission` for it with the statement above.".into()),
+            (_, false) => notes.push("Add the statement to the resource's policy (merge with the statements it has).".into()),
+        }
+        return Fix {
+            target: if action.starts_with("lambda:") {
+                "function_policy".into()
+            } else {
+                "resource_policy".into()
+            },
+            managed_policy_arn: None,
+            statement: Some(stmt.clone()),
+            commands,
+            verified: None,
+            notes,
+            all_statements: vec![stmt],
+            account: None,
+        };
+    }
+    // A principal denied by a resource policy (bucket, queue, key, secret...).
+    let principal = need.principal.clone().unwrap_or_else(|| "*".into());
+    let resource = need.resource.clone().unwrap_or_else(|| "*".into());
+    let is_kms = action.starts_with("kms:");
+    let stmt = json!({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": need.actions, "Resource": if is_kms { "*".to_string() } else { resource.clone() }});
+    let mut notes = vec![format!(
+        "Add the statement to the {} of {resource} (merge with the statements it has); the principal's identity policy must allow it too when the accounts differ.",
+        if is_kms {
+            "key policy"
+        } else {
+            "resource policy"
+        }
+    )];
+    if is_kms {
+        notes.push("In a key policy, \"Resource\": \"*\" means the key itself.".into());
+    }
+    Fix {
+        target: if is_kms {
+            "key_policy".into()
+        } else {
+            "resource_policy".into()
+        },
+        managed_policy_arn: None,
+        statement: Some(stmt.clone()),
+        commands: Vec::new(),
+        verified: None,
+        notes,
+        all_statements: vec![stmt],
+        account: None,
+    }
+}
+
+pub(super) fn trust_fix(need: &Need, rules: &Rules) -> Fix {
+    let stmt = rules.trust_statement.clone();
+    let mut commands = Vec::new();
+    let mut notes = vec![
+        "update-assume-role-policy replaces the whole trust policy: merge the statement with the ones the role has.".into(),
+        "If the role was created seconds before, IAM may not have propagated it yet: retry.".into(),
+    ];
+    match need.principal.as_deref().and_then(arn::role_name) {
+        Some(role) => {
+            let doc = serde_json::to_string(&policy_document(std::slice::from_ref(&stmt)))
+                .unwrap_or_default();
+            commands.push(command(&[
+                "aws",
+                "iam",
+                "update-assume-role-policy",
+                "--role-name",
+                role,
+                "--policy-document",
+                &doc,
+            ]));
+        }
+        None => notes.push(
+            "The log does not name the role: apply the statement to the function's execution role."
+                .into(),
+        ),
+    }
+    Fix {
+        target: "trust_policy".into(),
+        managed_policy_arn: None,
+        statement: Some(stmt.clone()),
+        commands,
+        verified: None,
+        notes,
+        all_statements: vec![stmt],
+        account: None,
+    }
+}
+
+pub(super) fn guard_fix(need: &Need) -> Fix {
+    let (target, who) = match need.cause.as_str() {
+        "no_boundary_allow" => (
+            "permissions_boundary",
+            "An account administrator must add it to the permissions boundary attached to the principal.",
+        ),
+        "no_scp_allow" => (
+            "scp",
+            "An organization administrator (management account) must allow it in the service control policies on the account's path.",
+        ),
+        _ => (
+            "rcp",
+            "An organization administrator (management account) must allow it in the resource control policies on the resource's account.",
+        ),
+    };
+    let res = need.resource.clone().unwrap_or_else(|| "*".into());
+    let stmt = (!need.actions.is_empty())
+        .then(|| json!({"Effect": "Allow", "Action": need.actions, "Resource": res}));
+    let mut notes = vec![who.to_string()];
+    if let Some(p) = &need.policy_arn {
+        notes.push(format!("The message names {p}."));
+    }
+    Fix {
+        target: target.into(),
+        managed_policy_arn: None,
+        all_statements: stmt.iter().cloned().collect(),
+        account: None,
+        statement: stmt,
+        commands: Vec::new(),
+        verified: None,
+        notes,
+    }
+}
+
+pub(super) fn deny_fix(need: &Need) -> Fix {
+    let target = match need.cause.as_str() {
+        "explicit_deny_identity" => "identity_policy",
+        "explicit_deny_resource" => {
+            if need.actions.first().is_some_and(|a| a.starts_with("kms:")) {
+                "key_policy"
+            } else {
+                "resource_policy"
+            }
+        }
+        "explicit_deny_boundary" => "permissions_boundary",
+        "explicit_deny_scp" => "scp",
+        "explicit_deny_rcp" => "rcp",
+        _ => "none",
+    };
+    let action = need
+        .actions
+        .first()
+        .map(String::as_str)
+        .unwrap_or("the action");
+    let mut notes = vec![format!(
+        "An Allow cannot override an explicit Deny: narrow the denying statement (remove {action} from it, or add a condition that exempts this principal), never delete the policy wholesale."
+    )];
+    let mut commands = Vec::new();
+    if let Some(p) = &need.policy_arn {
+        notes.push(format!("The denying policy is {p}."));
+        if p.contains(":iam:") || p.starts_with("arn:aws:iam") {
+            commands.push(command(&["aws", "iam", "get-policy", "--policy-arn", p]));
+        } else if p.contains(":organizations:")
+            && let Some(id) = p.rsplit('/').next()
+        {
+            commands.push(command(&[
+                "aws",
+                "organizations",
+                "describe-policy",
+                "--policy-id",
+                id,
+            ]));
+        }
+    }
+    if matches!(target, "scp" | "rcp") {
+        notes.push("Only an organization administrator (management account) can change it.".into());
+    }
+    Fix {
+        target: target.into(),
+        managed_policy_arn: None,
+        statement: None,
+        commands,
+        verified: None,
+        notes,
+        all_statements: Vec::new(),
+        account: None,
+    }
+}
