@@ -336,3 +336,53 @@ fn import_a_directory_with_its_manifest() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
 }
+
+/// A trust policy that names a deleted role by its unique id (IAM shows `AROA...` once the ARN it
+/// was saved with is gone) is named in the explanation of an AssumeRole denial. The denial text
+/// is CloudTrail's, from DataDog/stratus-red-team's `aws.discovery.ec2-download-user-data`.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles>
+#[test]
+fn a_stale_unique_id_in_a_trust_policy_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let acct = "321848314756";
+    let target = json!({"Path": "/", "RoleName": "stratus-red-team-get-usr-data-role", "RoleId": "AROAEXAMPLETARGET01",
+        "Arn": format!("arn:aws:iam::{acct}:role/stratus-red-team-get-usr-data-role"),
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "AROAJ2T6ZLEXAMPLEOLD"}, "Action": "sts:AssumeRole"}]},
+        "RolePolicyList": [], "AttachedManagedPolicies": [], "Tags": []});
+    let user = json!({"Path": "/", "UserName": "christophe", "UserId": "AIDAEXAMPLEUSER0001", "Arn": format!("arn:aws:iam::{acct}:user/christophe"),
+        "GroupList": [], "UserPolicyList": [{"PolicyName": "assume", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}}],
+        "AttachedManagedPolicies": [], "Tags": []});
+    write(
+        d.path(),
+        "auth.json",
+        &json!({"RoleDetailList": [target], "UserDetailList": [user], "GroupDetailList": [], "Policies": []}),
+    );
+    ok(&run(
+        &db,
+        &["import", d.path().join("auth.json").to_str().unwrap()],
+    ));
+    let out = ok(&run(
+        &db,
+        &[
+            "explain",
+            "--format",
+            "json",
+            "--message",
+            &format!(
+                "User: arn:aws:iam::{acct}:user/christophe is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{acct}:role/stratus-red-team-get-usr-data-role"
+            ),
+        ],
+    ));
+    let f: Value = serde_json::from_str(&out).unwrap();
+    let f = &f[0];
+    assert_eq!(f["policy_state"], "denied", "{f:#}");
+    assert!(
+        f["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("AROAJ2T6ZLEXAMPLEOLD")),
+        "{f:#}"
+    );
+}

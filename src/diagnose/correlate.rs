@@ -385,6 +385,29 @@ pub(super) fn correlate(
         narrow_deny(diag, &v, &req, &set, src, rules, &action);
         return;
     }
+    // A trust or resource policy naming a unique id (AROA..., AIDA...) names a principal that
+    // was deleted: IAM shows the id when the ARN it was saved with no longer exists.
+    if v.decision != Decision::Allow
+        && let Some(r) = &set.resource
+    {
+        let stale: Vec<&str> = r
+            .policy
+            .statements
+            .iter()
+            .filter_map(|st| st.principal.as_ref())
+            .flat_map(|p| p.entries.iter())
+            .map(|(_, v)| v.as_str())
+            .filter(|v| is_unique_id(v))
+            .collect();
+        if !stale.is_empty() {
+            diag.explanation.push(format!(
+                "The {} of {} names {}: the unique id of a role or user that was deleted (and perhaps re-created under the same name, which gets a new id). Name the principal by its ARN again.",
+                if r.kind == PolicyKind::Trust { "trust policy" } else { "policy" },
+                r.name,
+                stale.join(", ")
+            ));
+        }
+    }
     if !v.tag_conditions_failed.is_empty() {
         let tags = match &caller {
             Caller::Iam { arn, .. } => src.principal(arn).and_then(|p| p.tags.clone()),
@@ -519,4 +542,13 @@ impl crate::policy::condition::Lookup for Overlay<'_> {
             self.base.get(key)
         }
     }
+}
+
+/// An IAM unique id as a policy shows it for a deleted principal (`AROA...` for a role, `AIDA...`
+/// for a user).
+fn is_unique_id(v: &str) -> bool {
+    (v.starts_with("AROA") || v.starts_with("AIDA"))
+        && v.len() >= 16
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }

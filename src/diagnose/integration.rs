@@ -49,6 +49,10 @@ impl Fields<'_> {
         if let Some(path) = name.strip_prefix("request.") {
             let mut v = &d.request.params;
             for part in path.split('.') {
+                // A list on the way (SourceAccessConfigurations) is read at its first element.
+                if let Value::Array(a) = v {
+                    v = a.first()?;
+                }
                 v = v.get(part)?;
             }
             return match v {
@@ -75,6 +79,18 @@ impl Fields<'_> {
                 .and_then(arn::Principal::parse)
                 .map(|p| p.account.to_string()),
             "vpc_endpoint" => d.request.vpc_endpoint.clone(),
+            "event_source" => d.request.event_source_arn.clone(),
+            // arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid> → its topics and groups.
+            "kafka.topics" | "kafka.groups" => {
+                let src = d.request.event_source_arn.as_deref()?;
+                let (head, tail) = src.split_once(":cluster/")?;
+                let kind = if name == "kafka.topics" {
+                    "topic"
+                } else {
+                    "group"
+                };
+                Some(format!("{head}:{kind}/{tail}/*"))
+            }
             "function_arn" => self.config.as_ref().map(|c| c.arn.clone()),
             "config.kms_key" => self.config.as_ref().and_then(|c| c.kms_key.clone()),
             "config.role" => self.config.as_ref().and_then(|c| c.role.clone()),

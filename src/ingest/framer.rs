@@ -17,7 +17,13 @@
 use std::io::{self, BufRead};
 
 /// Keys of a top-level object whose array value holds the records.
-const WRAPPER_KEYS: [&[u8]; 4] = [b"Records", b"events", b"logEvents", b"Events"];
+const WRAPPER_KEYS: [&[u8]; 5] = [
+    b"Records",
+    b"events",
+    b"logEvents",
+    b"Events",
+    b"EventSourceMappings",
+];
 
 /// Where a record starts in the (decompressed) stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

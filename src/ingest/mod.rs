@@ -68,6 +68,9 @@ pub enum SourceKind {
     CloudWatch,
     /// Plain Lambda log text without CloudWatch framing.
     LambdaText,
+    /// An event source mapping's own state (`aws lambda list-event-source-mappings` output):
+    /// its `LastProcessingResult` or `StateTransitionReason`.
+    Mapping,
 }
 
 impl SourceKind {
@@ -77,6 +80,7 @@ impl SourceKind {
             SourceKind::CloudTrail => "cloudtrail",
             SourceKind::CloudWatch => "cloudwatch",
             SourceKind::LambdaText => "lambda-text",
+            SourceKind::Mapping => "event-source-mapping",
         }
     }
 }

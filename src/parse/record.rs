@@ -176,6 +176,19 @@ struct JsonRecord<'a> {
     time: Lenient<'a>,
     #[serde(borrow, default, rename = "type")]
     kind: Lenient<'a>,
+    // An event source mapping (`list-event-source-mappings`)
+    #[serde(borrow, default, rename = "UUID")]
+    mapping_uuid: Lenient<'a>,
+    #[serde(borrow, default, rename = "EventSourceArn")]
+    mapping_source: Lenient<'a>,
+    #[serde(borrow, default, rename = "FunctionArn")]
+    mapping_function: Lenient<'a>,
+    #[serde(borrow, default, rename = "LastProcessingResult")]
+    last_processing_result: Lenient<'a>,
+    #[serde(borrow, default, rename = "StateTransitionReason")]
+    state_transition_reason: Lenient<'a>,
+    #[serde(borrow, default, rename = "LastModified")]
+    last_modified: Lenient<'a>,
 }
 
 impl JsonRecord<'_> {
@@ -234,6 +247,9 @@ fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>,
     if rec.kind.get().is_some_and(|k| k.starts_with("platform.")) {
         return Ok(None);
     }
+    if rec.mapping_uuid.get().is_some() && rec.mapping_source.get().is_some() {
+        return Ok(mapping(p, &rec, bytes));
+    }
     // A CloudWatch Logs event: its message is a log line of its own.
     if let Some(msg) = rec.message.get()
         && (rec.log_stream_name.get().is_some()
@@ -277,6 +293,45 @@ fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>,
         return Err(ParseError::UnknownShape(keys_of(bytes)));
     }
     Ok(None)
+}
+
+/// An event source mapping whose own state reports a permission problem: Lambda checked the
+/// execution role while polling, and wrote what failed in `LastProcessingResult` or
+/// `StateTransitionReason`. Only wordings the integration catalog knows count.
+fn mapping(p: &Parser<'_>, rec: &JsonRecord<'_>, bytes: &[u8]) -> Option<Denial> {
+    let text = [&rec.last_processing_result, &rec.state_transition_reason]
+        .into_iter()
+        .filter_map(|f| f.get())
+        .find(|t| p.grammar.parse(t).is_some_and(|m| m.integration.is_some()))?;
+    let m = p.grammar.parse(text)?;
+    let mut d = p.denial_from_message(m, SourceKind::Mapping);
+    d.request.event_source_arn = rec.mapping_source.owned();
+    d.request.function_arn = rec.mapping_function.owned();
+    d.request.function_name = rec.mapping_function.get().and_then(arn::function_name);
+    d.function = d.request.function_name.clone();
+    d.request.params = serde_json::from_slice(bytes).unwrap_or_default();
+    let source = rec.mapping_function.get().and_then(arn::Arn::parse);
+    d.region = source
+        .map(|a| a.region.to_string())
+        .filter(|r| !r.is_empty());
+    d.account = source
+        .map(|a| a.account.to_string())
+        .filter(|a| !a.is_empty());
+    d.time = rec.last_modified.get().and_then(|t| {
+        // The CLI prints LastModified as epoch seconds with a fraction, or as a timestamp.
+        t.parse::<f64>()
+            .ok()
+            .and_then(|secs| jiff::Timestamp::from_millisecond((secs * 1000.0) as i64).ok())
+            .or_else(|| parse_time(t))
+    });
+    // The same state of the same mapping, exported again, is the same evidence.
+    d.event_key = Some(format!(
+        "mapping:{}|{:016x}",
+        rec.mapping_uuid.get().unwrap_or_default(),
+        xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+    ));
+    p.classify(&mut d);
+    Some(d)
 }
 
 fn keys_of(bytes: &[u8]) -> String {
