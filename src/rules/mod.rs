@@ -22,8 +22,10 @@ const MANAGED: &str = include_str!("../../rules/managed_policies.json");
 const SETUP: &str = include_str!("../../rules/lambda_setup.json");
 const ORGANIZATIONS: &str = include_str!("../../rules/organizations.json");
 const INTEGRATIONS: &str = include_str!("../../rules/integrations.json");
+const RESOURCE_TYPES: &str = include_str!("../../rules/resource_types.txt");
 
 pub mod integrations;
+pub mod resources;
 
 pub use integrations::{Integration, Party};
 
@@ -177,6 +179,8 @@ pub struct Rules {
     pub trust_statement: serde_json::Value,
     /// Lambda integrations, in catalog order.
     pub integrations: Vec<Integration>,
+    /// The resource types of every action, read on first use (only fixes need them).
+    resource_types: std::sync::OnceLock<resources::ResourceTypes>,
     /// Service prefixes resource control policies apply to.
     rcp_services: Vec<String>,
     /// The path of service-linked roles (`/aws-service-role/`).
@@ -274,6 +278,7 @@ impl Rules {
                 source: e,
             })?;
         Ok(Rules {
+            resource_types: std::sync::OnceLock::new(),
             integrations: integrations.integrations,
             rcp_services: org.rcp_services,
             service_linked_role_path: org.service_linked_role_path,
@@ -423,6 +428,12 @@ impl Rules {
                     .strip_prefix("role")
                     .is_some_and(|r| r.starts_with(self.service_linked_role_path.as_str()))
         })
+    }
+
+    /// The resource types of the Service Authorization Reference.
+    pub fn resource_types(&self) -> &resources::ResourceTypes {
+        self.resource_types
+            .get_or_init(|| resources::ResourceTypes::parse(RESOURCE_TYPES))
     }
 
     /// An integration by id.

@@ -16,7 +16,28 @@ fn inline_name(need: &Need, actions: &[String]) -> String {
 }
 
 /// Builds the statements of an identity-policy fix: one per resource group.
+/// The statements of an identity-policy fix, valid against the Service Authorization Reference.
 fn identity_statements(need: &Need, rules: &Rules) -> (Vec<Value>, Vec<String>, Vec<String>) {
+    let (stmts, actions, mut notes) = raw_identity_statements(need, rules);
+    let account = need
+        .principal
+        .as_deref()
+        .and_then(arn::Arn::parse)
+        .map(|a| a.account.to_string())
+        .filter(|a| !a.is_empty())
+        .or_else(|| need.source_account.clone());
+    let stmts = super::valid::validate(
+        stmts,
+        rules,
+        need.region.as_deref(),
+        account.as_deref(),
+        &mut notes,
+    );
+    (stmts, actions, notes)
+}
+
+/// The statements one by one, before validation: one per resource group.
+fn raw_identity_statements(need: &Need, rules: &Rules) -> (Vec<Value>, Vec<String>, Vec<String>) {
     let mut notes = Vec::new();
     let mut all_actions: Vec<String> = Vec::new();
     let mut stmts = Vec::new();

@@ -15,6 +15,7 @@ use crate::rules::{ManagedPolicy, Rules};
 mod identity;
 mod owners;
 mod resource;
+mod valid;
 
 use identity::identity_fix;
 use resource::{deny_fix, guard_fix, resource_fix, trust_fix};

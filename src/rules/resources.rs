@@ -1,0 +1,200 @@
+//! The resource types of the Service Authorization Reference (`rules/resource_types.txt`):
+//! which ARN formats each action takes, so that a suggested statement names resources the
+//! action can be granted on, and builds them when the log names none.
+
+use std::collections::HashMap;
+
+/// One resource type an action takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionType {
+    /// The type's name in the reference (`key`, `function`, `network-interface`).
+    pub name: String,
+    /// Its ARN format (`arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}`).
+    pub arn: String,
+    /// Whether the action requires it (`ec2:RunInstances` requires several).
+    pub required: bool,
+}
+
+/// Every action's resource types.
+#[derive(Debug, Default)]
+pub struct ResourceTypes {
+    /// `prefix:action` lower-cased → its types.
+    actions: HashMap<String, Vec<ActionType>>,
+}
+
+impl ResourceTypes {
+    /// Parses the catalog text; malformed lines are skipped (the file is generated).
+    pub fn parse(text: &str) -> ResourceTypes {
+        let mut formats: HashMap<(String, String), String> = HashMap::new();
+        let mut actions = HashMap::new();
+        for line in text.lines() {
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let mut f = line.split('\t');
+            match f.next() {
+                Some("@") => {
+                    if let (Some(p), Some(n), Some(arn)) = (f.next(), f.next(), f.next()) {
+                        formats.insert((p.to_string(), n.to_string()), arn.to_string());
+                    }
+                }
+                Some(action) => {
+                    let prefix = action.split(':').next().unwrap_or_default();
+                    let types = f
+                        .filter_map(|t| {
+                            let (name, required) = match t.strip_suffix('*') {
+                                Some(n) => (n, true),
+                                None => (t, false),
+                            };
+                            formats
+                                .get(&(prefix.to_string(), name.to_string()))
+                                .map(|arn| ActionType {
+                                    name: name.to_string(),
+                                    arn: arn.clone(),
+                                    required,
+                                })
+                        })
+                        .collect();
+                    actions.insert(action.to_ascii_lowercase(), types);
+                }
+                None => {}
+            }
+        }
+        ResourceTypes { actions }
+    }
+
+    /// The types an action takes; empty for an action that takes none (only `*`).
+    pub fn of(&self, action: &str) -> &[ActionType] {
+        self.actions
+            .get(&action.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+}
+
+/// Whether a statement's resource (wildcards allowed) can name a resource of this ARN format.
+/// Variables in the account and region fields match within the field; in the resource part
+/// they match anything, since names hold `/` and `:` (a DynamoDB stream's label).
+pub fn arn_fits(resource: &str, format: &str) -> bool {
+    if resource == "*" {
+        return true;
+    }
+    // Split both into the five ARN fields and the resource part.
+    let (Some(r), Some(f)) = (split6(resource), split6(format)) else {
+        return false;
+    };
+    for (a, b) in r.iter().zip(f.iter()).take(5) {
+        if !field_fits(a, b) {
+            return false;
+        }
+    }
+    let (Some(rr), Some(fr)) = (r.get(5), f.get(5)) else {
+        return false;
+    };
+    part_fits(rr.as_bytes(), fr.as_bytes())
+}
+
+fn split6(s: &str) -> Option<Vec<&str>> {
+    let v: Vec<&str> = s.splitn(6, ':').collect();
+    (v.len() == 6).then_some(v)
+}
+
+/// One ARN field: a variable or wildcard matches any value (empty included).
+fn field_fits(value: &str, format: &str) -> bool {
+    format.starts_with("${") || value.contains(['*', '?']) || value == format
+}
+
+/// The resource part: the format's `${Var}` stands for one or more characters, a value's
+/// `*` for any run; literal text must agree.
+fn part_fits(value: &[u8], format: &[u8]) -> bool {
+    match (value.first(), format.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            // A wildcard of the value absorbs any prefix of the format.
+            (0..=format.len()).any(|i| {
+                part_fits(
+                    value.get(1..).unwrap_or_default(),
+                    format.get(i..).unwrap_or_default(),
+                )
+            })
+        }
+        (_, Some(b'$')) if format.get(1) == Some(&b'{') => {
+            let end = format.iter().position(|&c| c == b'}').map(|i| i + 1);
+            let rest = end.and_then(|e| format.get(e..)).unwrap_or_default();
+            (1..=value.len()).any(|i| part_fits(value.get(i..).unwrap_or_default(), rest))
+        }
+        (Some(a), Some(b)) if a == b || *a == b'?' => part_fits(
+            value.get(1..).unwrap_or_default(),
+            format.get(1..).unwrap_or_default(),
+        ),
+        _ => false,
+    }
+}
+
+/// An ARN of a format, for the region and account given (`*` where not known), every other
+/// variable `*`: the statement resource to use when the log names none.
+pub fn arn_for(format: &str, region: Option<&str>, account: Option<&str>) -> String {
+    let mut out = String::new();
+    let mut rest = format;
+    while let Some(i) = rest.find("${") {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        let after = rest.get(i + 2..).unwrap_or_default();
+        let Some(j) = after.find('}') else { break };
+        let var = after.get(..j).unwrap_or_default();
+        out.push_str(match var {
+            "Partition" => "aws",
+            "Region" => region.unwrap_or("*"),
+            "Account" => account.unwrap_or("*"),
+            _ => "*",
+        });
+        rest = after.get(j + 1..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    // `*:*` runs and `/*/*` collapse to what they mean.
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_match_resources() {
+        let key = "arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}";
+        assert!(arn_fits("arn:aws:kms:eu-west-1:111122223333:key/1234", key));
+        assert!(arn_fits("arn:aws:kms:*:*:key/*", key));
+        assert!(!arn_fits(
+            "arn:aws:lambda:eu-west-1:111122223333:function:f",
+            key
+        ));
+        let stream = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}/stream/${StreamLabel}";
+        assert!(arn_fits(
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/Orders/stream/2026-11-01T08:00:00.000",
+            stream
+        ));
+        let obj = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
+        assert!(arn_fits("arn:aws:s3:::b1/*", obj));
+        assert!(!arn_fits("arn:aws:s3:::b1", obj));
+        assert_eq!(
+            arn_for(key, Some("eu-west-1"), None),
+            "arn:aws:kms:eu-west-1:*:key/*"
+        );
+    }
+
+    #[test]
+    fn the_catalog_knows_run_instances() {
+        let r = crate::rules::Rules::embedded().unwrap();
+        let t = r.resource_types().of("ec2:RunInstances");
+        let required: Vec<&str> = t
+            .iter()
+            .filter(|t| t.required)
+            .map(|t| t.name.as_str())
+            .collect();
+        assert!(
+            required.contains(&"instance") && required.contains(&"subnet"),
+            "{required:?}"
+        );
+        assert!(r.resource_types().of("sts:GetCallerIdentity").is_empty());
+    }
+}
