@@ -235,3 +235,51 @@ fn raw_excerpts_replay_and_yield_their_denials() {
         }
     }
 }
+
+#[path = "common/lint.rs"]
+mod lint;
+
+/// Every fix suggested for the corpus (CloudTrail records, the raw excerpts and the pasted
+/// messages) lints clean with Parliament, but for the accepted findings `common/lint.rs` lists.
+#[test]
+fn every_fix_of_the_corpus_lints_clean() {
+    let Some(corpus) = corpus() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut docs = Vec::new();
+    for sub in ["cloudtrail", "lambda-logs/github-issues/raw"] {
+        let out = bin()
+            .arg("--db")
+            .arg(dir.path().join("l.db"))
+            .args(["replay", "--format", "json"])
+            .arg(corpus.join(sub))
+            .output()
+            .unwrap();
+        let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        for f in &findings {
+            for (k, d) in lint::documents(&f["fix"]).into_iter().enumerate() {
+                docs.push((format!("{sub} {} {}.{k}", f["id"], f["action"]), d));
+            }
+        }
+    }
+    let rules = whydenied::rules::Rules::embedded().unwrap();
+    let parser = whydenied::parse::Parser::new(&rules).unwrap();
+    let text =
+        std::fs::read_to_string(corpus.join("lambda-logs/github-issues/messages.jsonl")).unwrap();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if let Some(d) = parser.message(v["message"].as_str().unwrap()) {
+            let diag = whydenied::diagnose::diagnose(&d, &rules);
+            let fix = serde_json::to_value(&diag.fix).unwrap();
+            for (k, doc) in lint::documents(&fix).into_iter().enumerate() {
+                docs.push((format!("message {} {k}", v["id"]), doc));
+            }
+        }
+    }
+    let bad = lint::lint(&docs).unwrap();
+    assert!(
+        bad.is_empty(),
+        "{} findings:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}

@@ -9,6 +9,9 @@
     clippy::panic
 )]
 
+#[path = "common/lint.rs"]
+mod lint;
+
 use whydenied::diagnose::diagnose;
 use whydenied::parse::Parser;
 use whydenied::rules::Rules;
@@ -279,6 +282,7 @@ fn integration_messages_name_the_party_and_the_need() {
     let rules = Rules::embedded().unwrap();
     let parser = Parser::new(&rules).unwrap();
     let mut failures = Vec::new();
+    let mut docs = Vec::new();
     let all = cases();
     for (source, text, want) in &all {
         let Some(d) = parser.message(text) else {
@@ -286,6 +290,10 @@ fn integration_messages_name_the_party_and_the_need() {
             continue;
         };
         let diag = diagnose(&d, &rules);
+        let fix = serde_json::to_value(&diag.fix).unwrap();
+        for (k, doc) in lint::documents(&fix).into_iter().enumerate() {
+            docs.push((format!("{source} {k}"), doc));
+        }
         let mut check = |field: &str, got: Option<String>, want: Option<&str>| {
             if got.as_deref() != want {
                 failures.push(format!("{source}: {field}: got {got:?}, want {want:?}"));
@@ -347,6 +355,10 @@ fn integration_messages_name_the_party_and_the_need() {
                 failures.push(format!("{source}: a public grant: {st}"));
             }
         }
+    }
+    match lint::lint(&docs) {
+        Ok(bad) => failures.extend(bad),
+        Err(e) => failures.push(e),
     }
     assert!(
         failures.is_empty(),

@@ -39,6 +39,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "common/lint.rs"]
+mod lint;
+
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
@@ -299,7 +302,7 @@ fn raw_controls(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn run_scenario(dir: &Path) -> Vec<String> {
+fn run_scenario(dir: &Path, fixes: &mut Vec<(String, Value)>) -> Vec<String> {
     let mut problems = Vec::new();
     let expect = read_json(&dir.join("expect.json"));
     let imports = read_json(&dir.join("import.json"));
@@ -363,6 +366,13 @@ fn run_scenario(dir: &Path) -> Vec<String> {
         ));
     }
 
+    // Every suggested document is linted once all scenarios ran.
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    for (i, f) in findings.iter().enumerate() {
+        for (k, doc) in lint::documents(&f["fix"]).into_iter().enumerate() {
+            fixes.push((format!("{name}#{i}.{k} ({})", f["action"]), doc));
+        }
+    }
     // Every command of every finding splits back into words.
     for f in &findings {
         for cmd in texts(&f["fix"]["commands"]) {
@@ -423,15 +433,21 @@ fn scenarios() {
     dirs.sort();
     assert!(!dirs.is_empty(), "no scenarios under tests/scenarios");
     let mut failed: Vec<(String, Vec<String>)> = Vec::new();
+    let mut fixes = Vec::new();
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let problems = run_scenario(dir);
+        let problems = run_scenario(dir, &mut fixes);
         if problems.is_empty() {
             eprintln!("scenario {name}: ok");
         } else {
             eprintln!("scenario {name}: {} mismatch(es)", problems.len());
             failed.push((name, problems));
         }
+    }
+    match lint::lint(&fixes) {
+        Ok(bad) if bad.is_empty() => {}
+        Ok(bad) => failed.push(("Parliament".into(), bad)),
+        Err(e) => failed.push(("Parliament".into(), vec![e])),
     }
     if !failed.is_empty() {
         let mut msg = format!("{} of {} scenarios failed:\n", failed.len(), dirs.len());

@@ -212,26 +212,54 @@ pub(super) fn verify(
             _ => return unchanged(set),
         }
     }
-    // Every action the fix grants for this resource must now be allowed; the main one at least.
-    let mut actions: Vec<String> = vec![action.to_string()];
-    if let Some(st) = fix.statement.as_ref().and_then(|s| s.get("Action")) {
-        match st {
-            serde_json::Value::String(a) => actions.push(a.clone()),
-            serde_json::Value::Array(a) => {
-                actions.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
+    // The denied request itself must now be allowed, and so must every action the fix grants,
+    // each on the resources its statement names (a statement's "*" stands for the request's
+    // resource): the whole need of the feature, on the resource types the actions take.
+    let mut asks: Vec<(String, String)> = vec![(action.to_string(), req.resource.to_string())];
+    let stmts: Vec<&serde_json::Value> = if fix.all_statements.is_empty() {
+        fix.statement.iter().collect()
+    } else {
+        fix.all_statements.iter().collect()
+    };
+    for st in stmts {
+        // Resource policies name the resource they are about.
+        let named = crate::rules::string_list(st.get("Resource"));
+        let resources = if named.is_empty() || st.get("Principal").is_some() {
+            vec![req.resource.to_string()]
+        } else {
+            named
+                .into_iter()
+                .map(|r| {
+                    if r == "*" {
+                        req.resource.to_string()
+                    } else {
+                        r
+                    }
+                })
+                .collect()
+        };
+        for a in crate::rules::string_list(st.get("Action")) {
+            if a.contains(['*', '?']) {
+                continue;
             }
-            _ => {}
+            for r in &resources {
+                if !asks
+                    .iter()
+                    .any(|(x, y)| x.eq_ignore_ascii_case(&a) && y == r)
+                {
+                    asks.push((a.clone(), r.clone()));
+                }
+            }
         }
     }
-    actions.dedup();
-    actions.iter().find_map(|a| {
-        let r = Request {
+    asks.iter().find_map(|(a, r)| {
+        let q = Request {
             caller: req.caller.clone(),
             action: a,
-            resource: req.resource,
+            resource: r,
             context: req.context,
         };
-        let v = evaluate::evaluate(&r, set);
+        let v = evaluate::evaluate(&q, set);
         (v.decision != Decision::Allow).then_some(v)
     })
 }

@@ -648,7 +648,7 @@ fn on_resource(i: &str) -> IResult<&str, &str> {
             tag_no_case(" on resource: "),
             alt((
                 delimited(tag("\""), take_until("\""), tag("\"")),
-                take_till1(|c: char| c == ' ' || c == '<'),
+                take_till1(|c: char| c == ' '),
             )),
         ),
         preceded(
@@ -695,7 +695,8 @@ fn authorization(t: &str) -> Option<Message> {
     }
     let mut rest = rest;
     if let Ok((r, res)) = on_resource(rest) {
-        let res = res.trim_end_matches([',', ';']);
+        // A message quoted inside JSON or a log ends the ARN with its closing quote.
+        let res = res.trim_end_matches([',', ';', '"', '\'', '`', ')']);
         let res = if res.ends_with('.') && !res.ends_with("...") {
             res.trim_end_matches('.')
         } else {

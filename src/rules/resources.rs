@@ -104,31 +104,103 @@ fn field_fits(value: &str, format: &str) -> bool {
     format.starts_with("${") || value.contains(['*', '?']) || value == format
 }
 
-/// The resource part: the format's `${Var}` stands for one or more characters, a value's
-/// `*` for any run; literal text must agree.
-fn part_fits(value: &[u8], format: &[u8]) -> bool {
-    match (value.first(), format.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            // A wildcard of the value absorbs any prefix of the format.
-            (0..=format.len()).any(|i| {
-                part_fits(
-                    value.get(1..).unwrap_or_default(),
-                    format.get(i..).unwrap_or_default(),
-                )
-            })
+/// One unit of a pattern: a literal byte, or a run of any bytes (a value's `*`, a format's
+/// `${Var}`), or any one byte (a value's `?`).
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    Byte(u8),
+    Run,
+    One,
+}
+
+fn units(s: &[u8], vars: bool) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if vars && c == b'$' && s.get(i + 1) == Some(&b'{') {
+            let end = s
+                .get(i..)
+                .and_then(|r| r.iter().position(|&b| b == b'}'))
+                .map(|k| i + k + 1);
+            if let Some(e) = end {
+                out.push(Unit::Run);
+                i = e;
+                continue;
+            }
         }
-        (_, Some(b'$')) if format.get(1) == Some(&b'{') => {
-            let end = format.iter().position(|&c| c == b'}').map(|i| i + 1);
-            let rest = end.and_then(|e| format.get(e..)).unwrap_or_default();
-            (1..=value.len()).any(|i| part_fits(value.get(i..).unwrap_or_default(), rest))
-        }
-        (Some(a), Some(b)) if a == b || *a == b'?' => part_fits(
-            value.get(1..).unwrap_or_default(),
-            format.get(1..).unwrap_or_default(),
-        ),
-        _ => false,
+        out.push(match (vars, c) {
+            (false, b'*') => Unit::Run,
+            (false, b'?') => Unit::One,
+            _ => Unit::Byte(c),
+        });
+        i += 1;
     }
+    out
+}
+
+/// The resource part: whether some name matches both the value (with its wildcards) and the
+/// format (with its variables). Dynamic programming over both, so hostile values cost at most
+/// their length times the format's.
+fn part_fits(value: &[u8], format: &[u8]) -> bool {
+    const MAX: usize = 4096;
+    if value.len() > MAX || format.len() > MAX {
+        return false;
+    }
+    let (v, f) = (units(value, false), units(format, true));
+    let (n, m) = (v.len(), f.len());
+    // reach[i][j]: the first i units of the value and j of the format can match alike.
+    let mut reach = vec![vec![false; m + 1]; n + 1];
+    if let Some(row) = reach.get_mut(0)
+        && let Some(cell) = row.get_mut(0)
+    {
+        *cell = true;
+    }
+    for i in 0..=n {
+        for j in 0..=m {
+            if !reach
+                .get(i)
+                .and_then(|r| r.get(j))
+                .copied()
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            let mut set = |a: usize, b: usize| {
+                if let Some(c) = reach.get_mut(a).and_then(|r| r.get_mut(b)) {
+                    *c = true;
+                }
+            };
+            match (v.get(i), f.get(j)) {
+                (Some(Unit::Run), fu) => {
+                    set(i + 1, j); // the run is empty
+                    if fu.is_some() {
+                        set(i, j + 1); // it covers the format's next unit
+                    }
+                }
+                (vu, Some(Unit::Run)) => {
+                    set(i, j + 1);
+                    if vu.is_some() {
+                        set(i + 1, j);
+                    }
+                }
+                (Some(a), Some(b)) => {
+                    let same = match (a, b) {
+                        (Unit::Byte(x), Unit::Byte(y)) => x == y,
+                        _ => true,
+                    };
+                    if same {
+                        set(i + 1, j + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    reach
+        .get(n)
+        .and_then(|r| r.get(m))
+        .copied()
+        .unwrap_or(false)
 }
 
 /// An ARN of a format, for the region and account given (`*` where not known), every other
@@ -180,6 +252,12 @@ mod tests {
             arn_for(key, Some("eu-west-1"), None),
             "arn:aws:kms:eu-west-1:*:key/*"
         );
+        // A hostile value costs its length times the format's, not more.
+        let hostile = format!("arn:aws:s3:::{}", "*a".repeat(2000));
+        assert!(!arn_fits(
+            &hostile,
+            "arn:${Partition}:s3:::${BucketName}/${Key}/b"
+        ));
     }
 
     #[test]

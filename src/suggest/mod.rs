@@ -126,6 +126,26 @@ pub fn smallest_managed<'a>(rules: &'a Rules, actions: &[String]) -> Option<&'a 
 }
 
 /// The policy name used for inline fixes: `whydenied-<function or role>-<service>`.
+/// A statement id that every policy language accepts: letters and digits only (IAM's `Sid`
+/// rule; Lambda's statement ids allow more, but one id serves both), `Whydenied<Word><hash>`.
+pub(crate) fn statement_id(word: &str, hash: u64) -> String {
+    let mut w: String = word.chars().filter(char::is_ascii_alphanumeric).collect();
+    if let Some(first) = w.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    format!("Whydenied{w}{:08x}", hash as u32)
+}
+
+/// The account of the denied principal, else the source account.
+pub(crate) fn account_of(need: &Need) -> Option<String> {
+    need.principal
+        .as_deref()
+        .and_then(arn::Arn::parse)
+        .map(|a| a.account.to_string())
+        .filter(|a| !a.is_empty())
+        .or_else(|| need.source_account.clone())
+}
+
 /// Sets a member of a JSON object (statements are built as objects).
 pub(crate) fn set_member(v: &mut Value, key: &str, val: Value) {
     if let Some(o) = v.as_object_mut() {
@@ -225,15 +245,15 @@ pub fn fix(need: &Need, rules: &Rules) -> Fix {
         Some("layer_policy") => Some(owners::layer_fix(need)),
         Some("repository_policy") => Some(owners::repository_fix(need)),
         Some("vpc_endpoint_policy") => Some(owners::vpc_endpoint_fix(need)),
-        Some("function_policy") => Some(resource_fix(need)),
+        Some("function_policy") => Some(resource_fix(need, rules)),
         Some("identity_policy") if !need.grants.is_empty() => Some(identity_fix(need, rules)),
         _ => None,
     };
     let mut f = owner_fix.unwrap_or_else(|| match cause {
         "no_identity_allow" | "unknown" if need.kind != Some(Kind::InvokePermission) => identity_fix(need, rules),
-        "no_resource_allow" => resource_fix(need),
+        "no_resource_allow" => resource_fix(need, rules),
         "trust_policy" => trust_fix(need, rules),
-        "no_boundary_allow" | "no_scp_allow" | "no_rcp_allow" => guard_fix(need),
+        "no_boundary_allow" | "no_scp_allow" | "no_rcp_allow" => guard_fix(need, rules),
         c if c.starts_with("explicit_deny") => deny_fix(need),
         "no_session_allow" => Fix::none(vec![
             "The session policy passed when the role was assumed does not allow it: pass a session policy that does, or none.".into(),

@@ -5,9 +5,9 @@ use super::*;
 
 /// A statement id unique to what it grants, so fixes for different callers do not collide.
 fn sid(prefix: &str, parts: &[&str]) -> String {
-    format!(
-        "whydenied-{prefix}-{:08x}",
-        xxhash_rust::xxh3::xxh3_64(parts.join("|").as_bytes()) as u32
+    statement_id(
+        prefix,
+        xxhash_rust::xxh3::xxh3_64(parts.join("|").as_bytes()),
     )
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn resource_fix(need: &Need) -> Fix {
+pub(super) fn resource_fix(need: &Need, rules: &Rules) -> Fix {
     let action = need
         .actions
         .first()
@@ -28,10 +28,9 @@ pub(super) fn resource_fix(need: &Need) -> Fix {
             need.source_arn.as_deref().unwrap_or_default(),
             need.function.as_deref().unwrap_or_default()
         );
-        let sid = format!(
-            "whydenied-{}-{:08x}",
+        let sid = statement_id(
             service.split('.').next().unwrap_or("service"),
-            xxhash_rust::xxh3::xxh3_64(salt.as_bytes()) as u32
+            xxhash_rust::xxh3::xxh3_64(salt.as_bytes()),
         );
         let mut stmt = json!({"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": action, "Resource": resource});
         if !cond.is_empty()
@@ -39,6 +38,16 @@ pub(super) fn resource_fix(need: &Need) -> Fix {
         {
             o.insert("Condition".into(), Value::Object(cond));
         }
+        let stmt = super::valid::validate(
+            vec![stmt],
+            rules,
+            need.region.as_deref(),
+            need.source_account.as_deref(),
+            &mut notes,
+        )
+        .into_iter()
+        .next()
+        .unwrap_or_default();
         let mut commands = Vec::new();
         match (&function, action.starts_with("lambda:")) {
             (Some(f), true) => {
@@ -72,10 +81,29 @@ pub(super) fn resource_fix(need: &Need) -> Fix {
             account: None,
         };
     }
-    // A principal denied by a resource policy (bucket, queue, key, secret...).
-    let principal = need.principal.clone().unwrap_or_else(|| "*".into());
+    // A principal denied by a resource policy (bucket, queue, key, secret...). Never a grant
+    // to everyone: without the principal there is no statement.
     let resource = need.resource.clone().unwrap_or_else(|| "*".into());
     let is_kms = action.starts_with("kms:");
+    let target = if is_kms {
+        "key_policy"
+    } else {
+        "resource_policy"
+    };
+    let Some(principal) = need.principal.clone() else {
+        return Fix {
+            target: target.into(),
+            managed_policy_arn: None,
+            statement: None,
+            commands: Vec::new(),
+            verified: None,
+            notes: vec![format!(
+                "The log does not name the principal: add a statement for it to the policy of {resource}; never one for everyone."
+            )],
+            all_statements: Vec::new(),
+            account: None,
+        };
+    };
     let stmt = json!({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": need.actions, "Resource": if is_kms { "*".to_string() } else { resource.clone() }});
     let mut notes = vec![format!(
         "Add the statement to the {} of {resource} (merge with the statements it has); the principal's identity policy must allow it too when the accounts differ.",
@@ -88,18 +116,21 @@ pub(super) fn resource_fix(need: &Need) -> Fix {
     if is_kms {
         notes.push("In a key policy, \"Resource\": \"*\" means the key itself.".into());
     }
+    let stmts = super::valid::validate(
+        vec![stmt],
+        rules,
+        need.region.as_deref(),
+        account_of(need).as_deref(),
+        &mut notes,
+    );
     Fix {
-        target: if is_kms {
-            "key_policy".into()
-        } else {
-            "resource_policy".into()
-        },
+        target: target.into(),
         managed_policy_arn: None,
-        statement: Some(stmt.clone()),
+        statement: stmts.first().cloned(),
         commands: Vec::new(),
         verified: None,
         notes,
-        all_statements: vec![stmt],
+        all_statements: stmts,
         account: None,
     }
 }
@@ -142,7 +173,7 @@ pub(super) fn trust_fix(need: &Need, rules: &Rules) -> Fix {
     }
 }
 
-pub(super) fn guard_fix(need: &Need) -> Fix {
+pub(super) fn guard_fix(need: &Need, rules: &Rules) -> Fix {
     let (target, who) = match need.cause.as_str() {
         "no_boundary_allow" => (
             "permissions_boundary",
@@ -158,16 +189,26 @@ pub(super) fn guard_fix(need: &Need) -> Fix {
         ),
     };
     let res = need.resource.clone().unwrap_or_else(|| "*".into());
-    let stmt = (!need.actions.is_empty())
-        .then(|| json!({"Effect": "Allow", "Action": need.actions, "Resource": res}));
     let mut notes = vec![who.to_string()];
+    let stmts: Vec<Value> = (!need.actions.is_empty())
+        .then(|| json!({"Effect": "Allow", "Action": need.actions, "Resource": res}))
+        .into_iter()
+        .collect();
+    let stmts = super::valid::validate(
+        stmts,
+        rules,
+        need.region.as_deref(),
+        account_of(need).as_deref(),
+        &mut notes,
+    );
+    let stmt = stmts.first().cloned();
     if let Some(p) = &need.policy_arn {
         notes.push(format!("The message names {p}."));
     }
     Fix {
         target: target.into(),
         managed_policy_arn: None,
-        all_statements: stmt.iter().cloned().collect(),
+        all_statements: stmts,
         account: None,
         statement: stmt,
         commands: Vec::new(),
