@@ -751,8 +751,29 @@ fn merged_fixes(
             stmts.extend(f.fix.all_statements.iter().cloned());
         }
     }
-    let doc = whydenied::suggest::merge_statements(&stmts);
-    let policy = whydenied::policy::Policy::parse(&doc)?;
+    // The role's own inline policies: a policy of the same name is merged, not replaced.
+    let role_arn = covered.first().and_then(|f| f.principal.clone());
+    let existing = role_arn
+        .as_deref()
+        .and_then(|r| {
+            whydenied::evaluate::gather::PolicySource::principal(store, r)
+                .and_then(|p| p.inline.clone())
+        })
+        .unwrap_or_default();
+    let (parts, notes) = whydenied::suggest::merged::split(&stmts, &existing);
+    let all: Vec<serde_json::Value> = parts
+        .iter()
+        .flat_map(|p| {
+            p.document
+                .get("Statement")
+                .and_then(serde_json::Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    let policy = whydenied::policy::Policy::parse(
+        &serde_json::json!({"Version": "2012-10-17", "Statement": all}),
+    )?;
     let mut verified = 0;
     for f in &covered {
         let (Some(principal), Some(action)) = (&f.principal, &f.action) else {
@@ -815,32 +836,46 @@ fn merged_fixes(
             }
         );
     }
-    let text = serde_json::to_string_pretty(&doc)?;
+    let role = role_arn
+        .as_deref()
+        .and_then(whydenied::parse::arn::role_name)
+        .unwrap_or("ROLE");
+    let account = role_arn
+        .as_deref()
+        .and_then(whydenied::parse::arn::Arn::parse)
+        .map(|a| a.account.to_string())
+        .unwrap_or_else(|| "ACCOUNT_ID".into());
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
     match output {
         Some(path) => {
-            std::fs::write(path, format!("{text}\n"))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            let role = covered
-                .first()
-                .and_then(|f| f.principal.as_deref())
-                .and_then(whydenied::parse::arn::role_name)
-                .unwrap_or("ROLE");
-            println!(
-                "{}",
-                whydenied::suggest::command(&[
-                    "aws",
-                    "iam",
-                    "put-role-policy",
-                    "--role-name",
-                    role,
-                    "--policy-name",
-                    "whydenied-fixes",
-                    "--policy-document",
-                    &format!("file://{}", path.display()),
-                ])
-            );
+            // The first document in FILE, the others beside it (FILE-2, FILE-3...).
+            let mut files = Vec::new();
+            for (i, p) in parts.iter().enumerate() {
+                let f = if i == 0 {
+                    path.to_path_buf()
+                } else {
+                    let mut name = path.as_os_str().to_owned();
+                    name.push(format!("-{}", i + 1));
+                    std::path::PathBuf::from(name)
+                };
+                std::fs::write(
+                    &f,
+                    format!("{}\n", serde_json::to_string_pretty(&p.document)?),
+                )
+                .with_context(|| format!("cannot write {}", f.display()))?;
+                files.push(f.display().to_string());
+            }
+            for c in whydenied::suggest::merged::commands(&parts, role, &account, &files) {
+                println!("{c}");
+            }
         }
-        None => print(&format!("{text}\n"))?,
+        None => {
+            for p in &parts {
+                print(&format!("{}\n", serde_json::to_string_pretty(&p.document)?))?;
+            }
+        }
     }
     eprintln!(
         "{verified} of {} findings verified with the merged policy",

@@ -451,6 +451,12 @@ pub(super) fn correlate(
         // Undecided now, so a fix cannot be proven either.
         return;
     }
+    // A fix is verified only on the policy it changes, as imported.
+    if let Err(why) = super::verify::verifiable(&diag.fix, &set) {
+        diag.fix.verified = None;
+        diag.fix.notes.push(format!("Not verified: {why}."));
+        return;
+    }
     let failing = verify(&diag.fix, &req, &mut set, rules, src, &action);
     diag.fix.verified = Some(failing.is_none());
     if let Some(after) = failing {

@@ -466,6 +466,13 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         target,
         fix_account,
         vpc_endpoint: d.request.vpc_endpoint.clone(),
+        inline_policies: match (src, &principal) {
+            (Some(s), Some(p)) => s
+                .principal(p)
+                .and_then(|row| row.inline.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        },
     };
     let fix = if anonymous {
         explanation.push("The request was not signed (an anonymous caller): there is no principal to grant it to.".into());

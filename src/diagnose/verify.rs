@@ -121,6 +121,29 @@ pub(super) fn merged_commands(diag: &mut Diagnosis, set: &PolicySet, src: &dyn P
     }
 }
 
+/// Whether the policy a fix changes was imported, so that applying the fix to it proves
+/// something: `Err` says what is missing.
+pub(super) fn verifiable(fix: &Fix, set: &PolicySet) -> Result<(), String> {
+    let ok = match fix.target.as_str() {
+        "identity_policy" => set.identity_known,
+        "resource_policy" | "key_policy" | "function_policy" | "trust_policy" => {
+            set.resource.is_some()
+        }
+        "permissions_boundary" => set.boundary.is_some(),
+        "scp" => !set.scp_levels.is_empty(),
+        "rcp" => !set.rcp_levels.is_empty(),
+        _ => false,
+    };
+    if ok || fix.managed_policy_arn.is_some() && set.identity_known {
+        return Ok(());
+    }
+    Err(match fix.target.as_str() {
+        "identity_policy" => "some of the principal's policies were not imported".to_string(),
+        "none" => "there is nothing to apply".to_string(),
+        t => format!("the {} to change was not imported", t.replace('_', " ")),
+    })
+}
+
 /// Applies the fix to the stored policies and re-evaluates every action it grants; returns the
 /// first verdict that is still not an allow (None: the fix works).
 pub(super) fn verify(

@@ -147,8 +147,6 @@ pub(super) fn identity_fix(need: &Need, rules: &Rules) -> Fix {
     } else {
         None
     };
-    let doc = policy_document(&stmts);
-    let doc_text = serde_json::to_string(&doc).unwrap_or_default();
     let mut commands = Vec::new();
     // Principals whose identity policies cannot be edited where they are: say who can.
     if let Some(why) = p.and_then(|p| not_editable(&p, principal.unwrap_or_default())) {
@@ -176,33 +174,26 @@ pub(super) fn identity_fix(need: &Need, rules: &Rules) -> Fix {
                 &m.arn,
             ]));
         }
-        (Some(p), None) if is_role => {
-            let name = inline_name(need, &actions);
-            commands.push(command(&[
-                "aws",
-                "iam",
-                "put-role-policy",
-                "--role-name",
-                p.name,
-                "--policy-name",
-                &name,
-                "--policy-document",
-                &doc_text,
-            ]));
+        (Some(p), None) if is_role || is_user => {
+            let (kind, flag) = if is_role {
+                ("role", "--role-name")
+            } else {
+                ("user", "--user-name")
+            };
+            commands.extend(inline_commands(
+                need, &actions, &stmts, kind, flag, p.name, &mut notes,
+            ));
         }
-        (Some(p), _) if is_user => {
-            let name = inline_name(need, &actions);
-            commands.push(command(&[
-                "aws",
-                "iam",
-                "put-user-policy",
+        (Some(p), Some(_)) if is_user => {
+            commands.extend(inline_commands(
+                need,
+                &actions,
+                &stmts,
+                "user",
                 "--user-name",
                 p.name,
-                "--policy-name",
-                &name,
-                "--policy-document",
-                &doc_text,
-            ]));
+                &mut notes,
+            ));
         }
         _ => {
             if let Some(f) = &need.function {
@@ -279,6 +270,128 @@ fn permission_set(role: &str) -> Option<&str> {
     let rest = role.strip_prefix("AWSReservedSSO_")?;
     let (set, id) = rest.rsplit_once('_')?;
     (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(set)
+}
+
+/// IAM's limits on identity policies, in characters without white space: all inline policies
+/// of a role or user together, and one managed policy.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>
+pub const INLINE_ROLE_CHARS: usize = 10_240;
+pub const INLINE_USER_CHARS: usize = 2_048;
+pub const MANAGED_CHARS: usize = 6_144;
+
+/// A document's size as IAM counts it: characters outside white space.
+pub fn policy_chars(doc: &Value) -> usize {
+    serde_json::to_string(doc)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+/// The commands that add statements as an inline policy without taking anything away: a name
+/// the principal does not use yet, or, when it has an inline policy of that name already, that
+/// document with the statements merged in; a managed policy when the inline limit would be
+/// passed.
+fn inline_commands(
+    need: &Need,
+    actions: &[String],
+    stmts: &[Value],
+    kind: &str,
+    flag: &str,
+    name_of: &str,
+    notes: &mut Vec<String>,
+) -> Vec<String> {
+    let name = inline_name(need, actions);
+    let existing = need.inline_policies.iter().find(|(n, _)| *n == name);
+    let doc = match existing {
+        Some((n, d)) => {
+            let mut merged = d.clone();
+            let list = match merged.get_mut("Statement") {
+                Some(Value::Array(a)) => Some(a),
+                _ => None,
+            };
+            match list {
+                Some(a) => a.extend(stmts.iter().cloned()),
+                None => merged = policy_document(stmts),
+            }
+            notes.push(format!(
+                "The {kind} already has an inline policy named {n}: the command puts it back with these statements added, keeping everything it grants."
+            ));
+            merged
+        }
+        None => policy_document(stmts),
+    };
+    let others: usize = need
+        .inline_policies
+        .iter()
+        .filter(|(n, _)| *n != name)
+        .map(|(_, d)| policy_chars(d))
+        .sum();
+    let limit = if kind == "role" {
+        INLINE_ROLE_CHARS
+    } else {
+        INLINE_USER_CHARS
+    };
+    let size = policy_chars(&doc);
+    if others + size > limit {
+        // Too large as an inline policy: a managed policy, attached.
+        notes.push(format!(
+            "The {kind}'s inline policies would hold {} characters, over IAM's {limit}: the statements go in a managed policy instead (at most {MANAGED_CHARS} characters).",
+            others + size
+        ));
+        let fresh = policy_document(stmts);
+        if policy_chars(&fresh) > MANAGED_CHARS {
+            notes.push(format!(
+                "The statements hold {} characters, over a managed policy's {MANAGED_CHARS}: split them into several policies.",
+                policy_chars(&fresh)
+            ));
+            return Vec::new();
+        }
+        let text = serde_json::to_string(&fresh).unwrap_or_default();
+        let acct = account_of(need).unwrap_or_else(|| "ACCOUNT_ID".into());
+        let attach = if kind == "role" {
+            "attach-role-policy"
+        } else {
+            "attach-user-policy"
+        };
+        return vec![
+            command(&[
+                "aws",
+                "iam",
+                "create-policy",
+                "--policy-name",
+                &name,
+                "--policy-document",
+                &text,
+            ]),
+            command(&[
+                "aws",
+                "iam",
+                attach,
+                flag,
+                name_of,
+                "--policy-arn",
+                &format!("arn:aws:iam::{acct}:policy/{name}"),
+            ]),
+        ];
+    }
+    let text = serde_json::to_string(&doc).unwrap_or_default();
+    let put = if kind == "role" {
+        "put-role-policy"
+    } else {
+        "put-user-policy"
+    };
+    vec![command(&[
+        "aws",
+        "iam",
+        put,
+        flag,
+        name_of,
+        "--policy-name",
+        &name,
+        "--policy-document",
+        &text,
+    ])]
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::parse::arn;
 use crate::rules::{ManagedPolicy, Rules};
 
 mod identity;
+pub mod merged;
 mod owners;
 mod resource;
 mod valid;
@@ -48,6 +49,8 @@ pub struct Need {
     pub fix_account: Option<String>,
     /// The VPC endpoint the request went through.
     pub vpc_endpoint: Option<String>,
+    /// The denied principal's inline policies, when imported: a fix must not replace one.
+    pub inline_policies: Vec<(String, Value)>,
 }
 
 /// The fix of a finding, as CONTRACT.md shapes it.
@@ -92,16 +95,30 @@ impl Fix {
 /// trusted: `shlex` quotes anything that is not plainly safe, and a NUL byte (which no shell
 /// argument can hold) is dropped.
 pub fn command(args: &[&str]) -> String {
-    args.iter()
-        .map(|a| {
-            let clean: String = a.chars().filter(|c| *c != '\0').collect();
-            match shlex::try_quote(&clean) {
-                Ok(q) => q.into_owned(),
-                Err(_) => "''".to_string(),
+    let quote = |a: &str| {
+        let clean: String = a.chars().filter(|c| *c != '\0').collect();
+        match shlex::try_quote(&clean) {
+            Ok(q) => q.into_owned(),
+            Err(_) => "''".to_string(),
+        }
+    };
+    let mut out: Vec<String> = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        // A value that begins with `-` (an IAM name may) would be read as an option: it goes
+        // with its flag as `--flag=value`.
+        match args.get(i + 1) {
+            Some(v) if a.starts_with("--") && v.starts_with('-') && !v.starts_with("--") => {
+                out.push(quote(&format!("{a}={v}")));
+                i += 2;
             }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+            _ => {
+                out.push(quote(a));
+                i += 1;
+            }
+        }
+    }
+    out.join(" ")
 }
 
 pub use crate::policy::wildcard::action_matches;
@@ -134,6 +151,45 @@ pub(crate) fn statement_id(word: &str, hash: u64) -> String {
         first.make_ascii_uppercase();
     }
     format!("Whydenied{w}{:08x}", hash as u32)
+}
+
+/// Whether a statement grants to everyone: a `*` principal with no condition narrowing it to
+/// an account, an organization, a principal or a source.
+pub fn is_public(st: &Value) -> bool {
+    let star = match st.get("Principal") {
+        Some(Value::String(p)) => p == "*",
+        Some(Value::Object(o)) => o.get("AWS").is_some_and(|a| match a {
+            Value::String(s) => s == "*",
+            Value::Array(v) => v.iter().any(|x| x == "*"),
+            _ => false,
+        }),
+        _ => false,
+    };
+    if !star || st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+        return false;
+    }
+    const NARROW: [&str; 8] = [
+        "kms:calleraccount",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalarn",
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourcevpce",
+    ];
+    let narrowed = st
+        .get("Condition")
+        .and_then(Value::as_object)
+        .is_some_and(|ops| {
+            ops.values().any(|keys| {
+                keys.as_object().is_some_and(|k| {
+                    k.keys()
+                        .any(|key| NARROW.contains(&key.to_ascii_lowercase().as_str()))
+                })
+            })
+        });
+    !narrowed
 }
 
 /// The account of the denied principal, else the source account.
@@ -264,6 +320,15 @@ pub fn fix(need: &Need, rules: &Rules) -> Fix {
         ]),
         _ => Fix::none(Vec::new()),
     });
+    // The last guard: never a statement that grants to everyone.
+    let before = f.all_statements.len();
+    f.all_statements.retain(|st| !is_public(st));
+    if f.statement.as_ref().is_some_and(is_public) {
+        f.statement = f.all_statements.first().cloned();
+    }
+    if f.all_statements.len() < before {
+        f.notes.push("A statement that would have granted to everyone was left out: name the principal, or narrow it with aws:PrincipalAccount, aws:PrincipalOrgID or aws:PrincipalArn.".into());
+    }
     let own = need
         .principal
         .as_deref()
@@ -280,6 +345,30 @@ pub fn fix(need: &Need, rules: &Rules) -> Fix {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_that_look_like_options_stay_values() {
+        let c = command(&[
+            "aws",
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "-evil",
+            "--policy-name",
+            "p",
+        ]);
+        assert_eq!(
+            shlex::split(&c).unwrap(),
+            vec![
+                "aws",
+                "iam",
+                "put-role-policy",
+                "--role-name=-evil",
+                "--policy-name",
+                "p"
+            ]
+        );
+    }
 
     #[test]
     fn quoting_is_inert() {
