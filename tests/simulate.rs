@@ -385,4 +385,22 @@ fn a_stale_unique_id_in_a_trust_policy_is_named() {
             .any(|e| e.as_str().unwrap().contains("AROAJ2T6ZLEXAMPLEOLD")),
         "{f:#}"
     );
+    // The fix trusts the caller by its ARN, on the role assumed; the merged trust policy leaves
+    // the stale id out, since IAM refuses to save a policy that names one.
+    assert_eq!(f["fix"]["target"], "trust_policy", "{f:#}");
+    assert_eq!(
+        f["fix"]["statement"]["Principal"]["AWS"],
+        format!("arn:aws:iam::{acct}:user/christophe")
+    );
+    let cmd = f["fix"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| shlex::split(c.as_str().unwrap()).unwrap())
+        .find(|w| w.iter().any(|x| x == "update-assume-role-policy"))
+        .expect("update-assume-role-policy");
+    let doc = &cmd[cmd.iter().position(|x| x == "--policy-document").unwrap() + 1];
+    assert!(!doc.contains("AROAJ2T6ZLEXAMPLEOLD"), "{doc}");
+    assert!(doc.contains("user/christophe"), "{doc}");
+    assert!(cmd.iter().any(|x| x == "stratus-red-team-get-usr-data-role"), "{cmd:?}");
 }

@@ -26,6 +26,22 @@ pub(super) fn merged_commands(diag: &mut Diagnosis, set: &PolicySet, src: &dyn P
         *list = serde_json::Value::Array(vec![list.take()]);
     }
     if let Some(a) = list.as_array_mut() {
+        // A principal named by a unique id (AROA..., AIDA...) was deleted; IAM refuses to save
+        // a policy that names one, so the merged document leaves it out and says so.
+        let mut dropped = Vec::new();
+        for st in a.iter_mut() {
+            drop_unique_ids(st, &mut dropped);
+        }
+        a.retain(|st| {
+            st.get("Principal")
+                .is_none_or(|p| p.as_object().is_none_or(|o| !o.is_empty()))
+        });
+        if !dropped.is_empty() {
+            diag.fix.notes.push(format!(
+                "The current policy names {}, the unique id of a deleted principal: IAM refuses it, so the merged document leaves it out.",
+                dropped.join(", ")
+            ));
+        }
         a.extend(diag.fix.all_statements.iter().cloned());
     }
     let text = serde_json::to_string(&doc).unwrap_or_default();
@@ -285,4 +301,37 @@ pub(super) fn verify(
         let v = evaluate::evaluate(&q, set);
         (v.decision != Decision::Allow).then_some(v)
     })
+}
+
+/// Removes unique ids (`AROA...`, `AIDA...`) from a statement's `Principal`, collecting them.
+fn drop_unique_ids(st: &mut serde_json::Value, dropped: &mut Vec<String>) {
+    let is_id = |v: &str| {
+        (v.starts_with("AROA") || v.starts_with("AIDA"))
+            && v.len() >= 16
+            && v.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    let Some(aws) = st.get_mut("Principal").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let empty = match aws.get_mut("AWS") {
+        Some(serde_json::Value::String(s)) if is_id(s) => {
+            dropped.push(s.clone());
+            true
+        }
+        Some(serde_json::Value::Array(list)) => {
+            list.retain(|x| match x.as_str() {
+                Some(s) if is_id(s) => {
+                    dropped.push(s.to_string());
+                    false
+                }
+                _ => true,
+            });
+            list.is_empty()
+        }
+        _ => false,
+    };
+    if empty {
+        aws.remove("AWS");
+    }
 }

@@ -135,14 +135,51 @@ pub(super) fn resource_fix(need: &Need, rules: &Rules) -> Fix {
     }
 }
 
+/// A trust policy that does not let the caller assume the role. For Lambda's own check (the
+/// execution role at setup) the statement trusts `lambda.amazonaws.com`; for an IAM principal
+/// denied `sts:AssumeRole` it names the caller's role or user ARN, never a session or a
+/// unique id, and goes to the role being assumed.
 pub(super) fn trust_fix(need: &Need, rules: &Rules) -> Fix {
-    let stmt = rules.trust_statement.clone();
+    let lambda_setup = need.kind == Some(Kind::TriggerSetup)
+        || need.service_principal.as_deref() == Some("lambda.amazonaws.com");
+    let (stmt, role) = if lambda_setup {
+        (
+            rules.trust_statement.clone(),
+            need.principal.as_deref().and_then(arn::role_name),
+        )
+    } else {
+        let caller = need.principal.as_deref().and_then(|p| {
+            let pr = arn::Principal::parse(p)?;
+            matches!(
+                pr.kind,
+                arn::PrincipalKind::Role
+                    | arn::PrincipalKind::AssumedRole
+                    | arn::PrincipalKind::User
+                    | arn::PrincipalKind::Root
+            )
+            .then(|| pr.iam_arn())
+        });
+        match caller {
+            Some(c) => (
+                json!({"Effect": "Allow", "Principal": {"AWS": c}, "Action": "sts:AssumeRole"}),
+                need.resource.as_deref().and_then(arn::role_name),
+            ),
+            None => {
+                return Fix::none(vec![
+                    "The log does not name who tried to assume the role: add a statement naming its role ARN to the role's trust policy.".into(),
+                ]);
+            }
+        }
+    };
     let mut commands = Vec::new();
     let mut notes = vec![
         "update-assume-role-policy replaces the whole trust policy: merge the statement with the ones the role has.".into(),
         "If the role was created seconds before, IAM may not have propagated it yet: retry.".into(),
     ];
-    match need.principal.as_deref().and_then(arn::role_name) {
+    if !lambda_setup {
+        notes.push("The caller's own identity policy must allow sts:AssumeRole on the role too when the accounts differ.".into());
+    }
+    match role {
         Some(role) => {
             let doc = serde_json::to_string(&policy_document(std::slice::from_ref(&stmt)))
                 .unwrap_or_default();
@@ -157,8 +194,7 @@ pub(super) fn trust_fix(need: &Need, rules: &Rules) -> Fix {
             ]));
         }
         None => notes.push(
-            "The log does not name the role: apply the statement to the function's execution role."
-                .into(),
+            "The log does not name the role: apply the statement to the role being assumed.".into(),
         ),
     }
     Fix {
