@@ -274,3 +274,54 @@ fn a_fix_to_a_policy_never_imported_is_not_verified() {
         "{f:#}"
     );
 }
+
+/// A denial for want of a boundary allow is fixed on the boundary, a managed policy: a new
+/// default version holding the current default plus the statement, so nothing the boundary
+/// allowed is lost. An AWS managed boundary cannot be edited and says so.
+#[test]
+fn a_boundary_gets_a_new_default_version_keeping_what_it_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let boundary_arn = format!("arn:aws:iam::{A}:policy/team-boundary");
+    let boundary_doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:*", "s3:GetObject"], "Resource": "*"}]});
+    let identity = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]});
+    let auth = json!({"RoleDetailList": [{"Path": "/", "RoleName": "bounded", "RoleId": "AROAEXAMPLEFIXES02",
+        "Arn": format!("arn:aws:iam::{A}:role/bounded"),
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "RolePolicyList": [{"PolicyName": "app", "PolicyDocument": identity}],
+        "AttachedManagedPolicies": [],
+        "PermissionsBoundary": {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary_arn},
+        "Tags": []}],
+        "UserDetailList": [], "GroupDetailList": [],
+        "Policies": [{"PolicyName": "team-boundary", "Arn": boundary_arn, "DefaultVersionId": "v1",
+            "PolicyVersionList": [{"Document": boundary_doc, "VersionId": "v1", "IsDefaultVersion": true}]}]});
+    let f = dir.path().join("auth.json");
+    std::fs::write(&f, auth.to_string()).unwrap();
+    ok(&run(&db, &["import", f.to_str().unwrap()]));
+    let table = format!("arn:aws:dynamodb:us-east-1:{A}:table/orders");
+    let message = format!(
+        "User: arn:aws:sts::{A}:assumed-role/bounded/fn is not authorized to perform: dynamodb:GetItem on resource: {table} because no permissions boundary allows the dynamodb:GetItem action"
+    );
+    let d = explain(&db, &message);
+    assert_eq!(d["fix"]["target"], "permissions_boundary", "{d:#}");
+    let cmds = d["fix"]["commands"].as_array().unwrap();
+    let cmd = cmds
+        .iter()
+        .map(|c| words(c.as_str().unwrap()))
+        .find(|w| w.iter().any(|x| x == "create-policy-version"))
+        .unwrap_or_else(|| panic!("{d:#}"));
+    assert!(cmd.iter().any(|x| x == "--set-as-default"), "{cmd:?}");
+    assert!(cmd.contains(&boundary_arn), "{cmd:?}");
+    let doc: Value =
+        serde_json::from_str(&cmd[cmd.iter().position(|x| x == "--policy-document").unwrap() + 1])
+            .unwrap();
+    let text = doc.to_string();
+    assert!(
+        text.contains("s3:GetObject") && text.contains("logs:*"),
+        "{text}"
+    );
+    assert!(text.contains("dynamodb:GetItem"), "{text}");
+    assert_eq!(d["fix"]["verified"], true, "{d:#}");
+}

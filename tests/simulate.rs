@@ -402,5 +402,9 @@ fn a_stale_unique_id_in_a_trust_policy_is_named() {
     let doc = &cmd[cmd.iter().position(|x| x == "--policy-document").unwrap() + 1];
     assert!(!doc.contains("AROAJ2T6ZLEXAMPLEOLD"), "{doc}");
     assert!(doc.contains("user/christophe"), "{doc}");
-    assert!(cmd.iter().any(|x| x == "stratus-red-team-get-usr-data-role"), "{cmd:?}");
+    assert!(
+        cmd.iter()
+            .any(|x| x == "stratus-red-team-get-usr-data-role"),
+        "{cmd:?}"
+    );
 }

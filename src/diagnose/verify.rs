@@ -6,6 +6,10 @@ use super::*;
 /// the whole merged document back (these APIs replace the policy, they do not append).
 pub(super) fn merged_commands(diag: &mut Diagnosis, set: &PolicySet, src: &dyn PolicySource) {
     let target = diag.fix.target.as_str();
+    if target == "permissions_boundary" {
+        boundary_command(diag, set, src);
+        return;
+    }
     if !matches!(target, "resource_policy" | "key_policy" | "trust_policy")
         || diag.fix.all_statements.is_empty()
         || diag.kind == Kind::InvokePermission
@@ -334,4 +338,47 @@ fn drop_unique_ids(st: &mut serde_json::Value, dropped: &mut Vec<String>) {
     if empty {
         aws.remove("AWS");
     }
+}
+
+/// A permissions boundary is a managed policy: a new default version with the statement merged
+/// into the current default (`create-policy-version --set-as-default`), where it was imported.
+fn boundary_command(diag: &mut Diagnosis, set: &PolicySet, src: &dyn PolicySource) {
+    let Some(b) = &set.boundary else { return };
+    if diag.fix.all_statements.is_empty() || b.name.starts_with("arn:aws:iam::aws:") {
+        if b.name.starts_with("arn:aws:iam::aws:") {
+            diag.fix.notes.push(format!(
+                "{} is an AWS managed policy and cannot be changed: set a customer managed boundary that allows it (`aws iam put-role-permissions-boundary`).",
+                b.name
+            ));
+        }
+        return;
+    }
+    let Some(current) = src.managed(&b.name) else {
+        return;
+    };
+    let mut doc = (*current).clone();
+    let Some(list) = doc.get_mut("Statement") else {
+        return;
+    };
+    if !list.is_array() {
+        *list = serde_json::Value::Array(vec![list.take()]);
+    }
+    if let Some(a) = list.as_array_mut() {
+        a.extend(diag.fix.all_statements.iter().cloned());
+    }
+    let text = serde_json::to_string(&doc).unwrap_or_default();
+    diag.fix.commands.push(suggest::command(&[
+        "aws",
+        "iam",
+        "create-policy-version",
+        "--policy-arn",
+        &b.name,
+        "--policy-document",
+        &text,
+        "--set-as-default",
+    ]));
+    diag.fix.notes.push(format!(
+        "The boundary {} gets a new default version: its current default with the statement added. A managed policy keeps at most five versions: if it has five, delete a non-default one first (`aws iam list-policy-versions`); a newer non-default version that already allows this can be made the default instead (`aws iam set-default-policy-version`).",
+        b.name
+    ));
 }
