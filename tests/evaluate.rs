@@ -235,6 +235,7 @@ fn build_set(p: &Policies) -> Result<PolicySet, String> {
         identity_known: p.identity_known,
         scp_exempt: None,
         rcp_exempt: None,
+        ..PolicySet::default()
     })
 }
 

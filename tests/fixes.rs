@@ -325,3 +325,192 @@ fn a_boundary_gets_a_new_default_version_keeping_what_it_allowed() {
     assert!(text.contains("dynamodb:GetItem"), "{text}");
     assert_eq!(d["fix"]["verified"], true, "{d:#}");
 }
+
+fn import_file(db: &Path, dir: &Path, name: &str, v: &Value, flags: &[&str]) {
+    let f = dir.join(name);
+    std::fs::write(&f, v.to_string()).unwrap();
+    let mut args = vec!["import"];
+    args.extend_from_slice(flags);
+    args.push(f.to_str().unwrap());
+    ok(&run(db, &args));
+}
+
+fn command_with(d: &Value, word: &str) -> Vec<String> {
+    d["fix"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| words(c.as_str().unwrap()))
+        .find(|w| w.iter().any(|x| x == word))
+        .unwrap_or_else(|| panic!("no {word} command in {d:#}"))
+}
+
+fn arg_after(cmd: &[String], flag: &str) -> String {
+    cmd[cmd.iter().position(|x| x == flag).unwrap() + 1].clone()
+}
+
+/// A bucket policy that denies everything not coming through one VPC endpoint
+/// (`aws:SourceVpce`, the S3 User Guide's "Restricting access to a specific VPC endpoint"
+/// example): the log does not say which endpoint a request used, so the deny depends on an
+/// unknown key. The fix exempts this role whatever the key's value, keeps the exemptions
+/// already there, and puts the whole bucket policy back.
+#[test]
+fn a_deny_on_an_unknown_key_gets_an_exemption_that_holds_whatever_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    import_role(
+        &db,
+        dir.path(),
+        "reader",
+        vec![(
+            "read",
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports-bucket/*"}]}),
+        )],
+    );
+    let admin = format!("arn:aws:iam::{A}:role/admin");
+    let policy = json!({"Version": "2012-10-17", "Id": "Policy1415115909152", "Statement": [
+        {"Sid": "Access-to-specific-VPCE-only", "Principal": "*", "Action": "s3:*", "Effect": "Deny",
+         "Resource": ["arn:aws:s3:::reports-bucket", "arn:aws:s3:::reports-bucket/*"],
+         "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"},
+                       "ArnNotEquals": {"aws:PrincipalArn": admin}}}]});
+    import_file(
+        &db,
+        dir.path(),
+        "bucket.json",
+        &json!({"Policy": policy.to_string()}),
+        &["--resource", "arn:aws:s3:::reports-bucket"],
+    );
+    let message = format!(
+        "User: arn:aws:sts::{A}:assumed-role/reader/fn is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::reports-bucket/2026/q4.csv with an explicit deny in a resource-based policy"
+    );
+    let d = explain(&db, &message);
+    assert_eq!(d["fix"]["target"], "resource_policy", "{d:#}");
+    let cmd = command_with(&d, "put-bucket-policy");
+    assert_eq!(arg_after(&cmd, "--bucket"), "reports-bucket");
+    let doc: Value = serde_json::from_str(&arg_after(&cmd, "--policy")).unwrap();
+    let exempt = &doc["Statement"][0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"];
+    let list: Vec<&str> = exempt
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(list.contains(&admin.as_str()), "{doc:#}");
+    assert!(
+        list.contains(&format!("arn:aws:iam::{A}:role/reader").as_str()),
+        "{doc:#}"
+    );
+    assert_eq!(
+        doc["Statement"][0]["Condition"]["StringNotEquals"]["aws:SourceVpce"],
+        "vpce-1a2b3c4d"
+    );
+    assert_eq!(d["fix"]["verified"], true, "{d:#}");
+}
+
+const MGMT: &str = "999988887777";
+
+fn import_org(db: &Path, dir: &Path, scp: &Value, id: &str) {
+    import_file(
+        db,
+        dir,
+        "org.json",
+        &json!({"Organization": {"Id": "o-exampleorgid", "MasterAccountId": MGMT, "FeatureSet": "ALL"}}),
+        &[],
+    );
+    let arn =
+        format!("arn:aws:organizations::{MGMT}:policy/o-exampleorgid/service_control_policy/{id}");
+    import_file(
+        db,
+        dir,
+        &format!("{id}.json"),
+        &json!({"Policy": {"PolicySummary": {"Id": id, "Arn": arn, "Name": "allow-list",
+            "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": false}, "Content": scp.to_string()}}),
+        &["--target", A],
+    );
+}
+
+/// No SCP on the account's path allows the action: the allow-list SCP attached there gets the
+/// statement merged in (`organizations update-policy`), run from the management account.
+#[test]
+fn a_missing_scp_allow_is_merged_into_the_policy_at_that_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    import_role(
+        &db,
+        dir.path(),
+        "worker",
+        vec![(
+            "app",
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}),
+        )],
+    );
+    import_org(
+        &db,
+        dir.path(),
+        &json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"}]}),
+        "p-examplescp1",
+    );
+    let message = format!(
+        "User: arn:aws:sts::{A}:assumed-role/worker/fn is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:{A}:table/orders because no service control policy allows the dynamodb:GetItem action"
+    );
+    let d = explain(&db, &message);
+    assert_eq!(d["fix"]["target"], "scp", "{d:#}");
+    assert_eq!(d["fix"]["account"], MGMT, "{d:#}");
+    let cmd = command_with(&d, "update-policy");
+    assert_eq!(arg_after(&cmd, "--policy-id"), "p-examplescp1");
+    let content = arg_after(&cmd, "--content");
+    assert!(
+        content.contains("s3:*") && content.contains("dynamodb:GetItem"),
+        "{content}"
+    );
+    assert!(content.len() <= 5120);
+    assert!(
+        d["fix"]["notes"].to_string().contains(A),
+        "the note names the target: {d:#}"
+    );
+    assert_eq!(d["fix"]["verified"], true, "{d:#}");
+}
+
+/// An SCP that denies a list of actions: the action comes out of the list, and the whole SCP
+/// goes back with `update-policy`.
+#[test]
+fn an_scp_deny_is_narrowed_and_put_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    import_role(
+        &db,
+        dir.path(),
+        "worker",
+        vec![(
+            "app",
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}),
+        )],
+    );
+    import_org(
+        &db,
+        dir.path(),
+        &json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Sid": "NoData", "Effect": "Deny", "Action": ["dynamodb:DeleteTable", "dynamodb:Scan"], "Resource": "*"}]}),
+        "p-examplescp2",
+    );
+    let message = format!(
+        "User: arn:aws:sts::{A}:assumed-role/worker/fn is not authorized to perform: dynamodb:Scan on resource: arn:aws:dynamodb:us-east-1:{A}:table/orders with an explicit deny in a service control policy"
+    );
+    let d = explain(&db, &message);
+    assert_eq!(d["fix"]["target"], "scp", "{d:#}");
+    let cmd = command_with(&d, "update-policy");
+    assert_eq!(arg_after(&cmd, "--policy-id"), "p-examplescp2");
+    let content: Value = serde_json::from_str(&arg_after(&cmd, "--content")).unwrap();
+    assert_eq!(
+        content["Statement"][1]["Action"],
+        json!(["dynamodb:DeleteTable"])
+    );
+    assert_eq!(content["Statement"][0]["Action"], "*");
+    assert_eq!(d["fix"]["account"], MGMT, "{d:#}");
+    assert_eq!(d["fix"]["verified"], true, "{d:#}");
+}

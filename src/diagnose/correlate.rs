@@ -381,8 +381,46 @@ pub(super) fn correlate(
             ));
         }
     }
-    if v.decision == Decision::ExplicitDeny {
-        narrow_deny(diag, &v, &req, &set, src, rules, &action);
+    if v.decision == Decision::ExplicitDeny
+        && let Some(deny) = v.deciding.first()
+    {
+        narrow_deny(diag, deny, false, &req, &set, src, rules, &action);
+        return;
+    }
+    // AWS reported an explicit deny that the stored policies make depend on a condition key the
+    // log does not give (aws:SourceVpce, aws:SourceIp...): the statement that denies unless that
+    // key says otherwise is the one, and only an exemption of this principal fixes it whatever
+    // the key's value.
+    if v.decision != Decision::Allow
+        && diag.cause.starts_with("explicit_deny")
+        && let Some(deny) = undecided_deny(&v, &diag.cause)
+    {
+        diag.explanation.push(format!(
+            "The stored policies deny it unless {} says otherwise, which the log does not give: {}.",
+            v.missing_context_keys.join(", "),
+            describe_statement(deny)
+        ));
+        narrow_deny(diag, deny, true, &req, &set, src, rules, &action);
+        let network: Vec<&str> = v
+            .missing_context_keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| {
+                [
+                    "aws:sourcevpce",
+                    "aws:sourcevpc",
+                    "aws:sourceip",
+                    "aws:vpcsourceip",
+                ]
+                .contains(&k.to_ascii_lowercase().as_str())
+            })
+            .collect();
+        if !network.is_empty() {
+            diag.fix.notes.push(format!(
+                "The Deny restricts the network path ({}): the request likely came another way (a function outside the VPC, or a VPC without a route through the endpoint). Sending the function's traffic through that path fixes it without an exemption; exempt the role only if it is meant to bypass the restriction.",
+                network.join(", ")
+            ));
+        }
         return;
     }
     // A trust or resource policy naming a unique id (AROA..., AIDA...) names a principal that
@@ -446,7 +484,7 @@ pub(super) fn correlate(
             return;
         }
     }
-    merged_commands(diag, &set, src);
+    merged_commands(diag, &set, src, &req, rules);
     if v.decision == Decision::Unknown {
         // Undecided now, so a fix cannot be proven either.
         return;
@@ -480,6 +518,24 @@ pub(super) fn correlate(
             format!("Not verified: with this fix applied to the stored policies, {why}."),
         );
     }
+}
+
+/// The undecided deny statement an explicit-deny cause points to: one of the policy kind the
+/// message names, else the first.
+fn undecided_deny<'v>(v: &'v Verdict, cause: &str) -> Option<&'v StatementRef> {
+    let kind = match cause {
+        "explicit_deny_identity" => Some(PolicyKind::Identity),
+        "explicit_deny_resource" => Some(PolicyKind::Resource),
+        "explicit_deny_boundary" => Some(PolicyKind::PermissionsBoundary),
+        "explicit_deny_scp" => Some(PolicyKind::Scp),
+        "explicit_deny_rcp" => Some(PolicyKind::Rcp),
+        "explicit_deny_session" => Some(PolicyKind::Session),
+        _ => None,
+    };
+    v.undecided_denies
+        .iter()
+        .find(|d| Some(d.kind) == kind)
+        .or_else(|| v.undecided_denies.first())
 }
 
 /// The reason a cause stands for, when the cause names a policy type (the integration catalog

@@ -5,6 +5,7 @@ use super::*;
 /// The raw document of a policy a verdict names, from the store (or the shipped catalog).
 fn raw_policy(
     s: &StatementRef,
+    set: &PolicySet,
     src: &dyn PolicySource,
     rules: &Rules,
 ) -> Option<serde_json::Value> {
@@ -24,27 +25,28 @@ fn raw_policy(
         },
         PolicyKind::Resource => src.resource_policy(&s.policy).map(|d| (*d).clone()),
         PolicyKind::Trust => src.principal(&s.policy).and_then(|p| p.trust.clone()),
-        PolicyKind::Scp | PolicyKind::Rcp | PolicyKind::Session => None,
+        PolicyKind::Scp | PolicyKind::Rcp => super::org::raw_org_policy(&s.policy, set, src),
+        PolicyKind::Session => None,
     }
 }
 
 /// For an explicit deny: the narrowest change to the denying statement — drop the action when
 /// the statement lists it among others, else exempt this principal with a condition — checked
-/// by re-evaluating with the statement replaced.
+/// by re-evaluating with the statement replaced. `exempt_only`: the statement's condition
+/// depends on a key the log does not give, so only an exemption of this principal works
+/// whatever that key's value.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn narrow_deny(
     diag: &mut Diagnosis,
-    v: &Verdict,
+    deny: &StatementRef,
+    exempt_only: bool,
     req: &Request<'_>,
     set: &PolicySet,
     src: &dyn PolicySource,
     rules: &Rules,
     action: &str,
 ) {
-    let Some(deny) = v.deciding.first() else {
-        return;
-    };
-    let Some(mut doc) = raw_policy(deny, src, rules) else {
+    let Some(mut doc) = raw_policy(deny, set, src, rules) else {
         diag.fix.verified = Some(false);
         return;
     };
@@ -70,7 +72,10 @@ pub(super) fn narrow_deny(
             .collect(),
         _ => Vec::new(),
     };
-    let how = if listed.len() > 1 && listed.iter().any(|a| a.eq_ignore_ascii_case(action)) {
+    let how = if !exempt_only
+        && listed.len() > 1
+        && listed.iter().any(|a| a.eq_ignore_ascii_case(action))
+    {
         let rest: Vec<String> = listed
             .into_iter()
             .filter(|a| !a.eq_ignore_ascii_case(action))
@@ -101,25 +106,60 @@ pub(super) fn narrow_deny(
             if let Some(c) = cond.as_object_mut() {
                 let entry = c.entry(op).or_insert_with(|| serde_json::json!({}));
                 if let Some(e) = entry.as_object_mut() {
-                    e.insert(key.to_string(), serde_json::json!(who));
+                    // Exemptions already there stay: the principal joins their list.
+                    match e.get_mut(key) {
+                        Some(serde_json::Value::Array(list)) => {
+                            list.push(serde_json::json!(who));
+                        }
+                        Some(one @ serde_json::Value::String(_)) => {
+                            *one = serde_json::json!([one.take(), who]);
+                        }
+                        _ => {
+                            e.insert(key.to_string(), serde_json::json!(who));
+                        }
+                    }
                 }
             }
         }
-        format!("add a condition that exempts {who}")
+        format!(
+            "add a condition that exempts {who} (it holds whatever the other condition keys say)"
+        )
     };
     let narrowed = stmt.clone();
     // Re-evaluate with the narrowed statement in place.
     let mut trial = set.clone();
     let replaced = Policy::parse(&doc).ok();
-    let slot: Option<&mut NamedPolicy> = match deny.kind {
-        PolicyKind::Identity => trial.identity.iter_mut().find(|p| p.name == deny.policy),
-        PolicyKind::PermissionsBoundary => trial.boundary.as_mut(),
-        PolicyKind::Resource | PolicyKind::Trust => trial.resource.as_mut(),
-        _ => None,
+    // The same organization policy may be attached at several levels: each copy changes.
+    let slots: Vec<&mut NamedPolicy> = match deny.kind {
+        PolicyKind::Identity => trial
+            .identity
+            .iter_mut()
+            .filter(|p| p.name == deny.policy)
+            .collect(),
+        PolicyKind::PermissionsBoundary => trial.boundary.iter_mut().collect(),
+        PolicyKind::Resource | PolicyKind::Trust => trial.resource.iter_mut().collect(),
+        PolicyKind::Scp => trial
+            .scp_levels
+            .iter_mut()
+            .flatten()
+            .filter(|p| p.name == deny.policy)
+            .collect(),
+        PolicyKind::Rcp => trial
+            .rcp_levels
+            .iter_mut()
+            .flatten()
+            .filter(|p| p.name == deny.policy)
+            .collect(),
+        PolicyKind::Session => Vec::new(),
     };
     let mut ok = false;
-    if let (Some(slot), Some(p)) = (slot, replaced) {
-        slot.policy = p.into();
+    if let Some(p) = replaced
+        && !slots.is_empty()
+    {
+        let p: std::sync::Arc<Policy> = p.into();
+        for slot in slots {
+            slot.policy = p.clone();
+        }
         ok = evaluate::evaluate(req, &trial).decision == Decision::Allow;
     }
     let which = match &deny.sid {
@@ -131,7 +171,7 @@ pub(super) fn narrow_deny(
     let text = serde_json::to_string(&doc).unwrap_or_default();
     diag.fix.commands.clear();
     match (deny.kind, deny.policy.split_once('#')) {
-        (PolicyKind::Identity, Some((owner, name))) => {
+        (PolicyKind::Identity, Some((owner, name))) if !owner.contains(":user/") => {
             if let Some(role) = arn::role_name(owner) {
                 diag.fix.commands.push(suggest::command(&[
                     "aws",
@@ -144,6 +184,37 @@ pub(super) fn narrow_deny(
                     "--policy-document",
                     &text,
                 ]));
+            }
+        }
+        (PolicyKind::Identity, Some((owner, name))) if owner.contains(":user/") => {
+            if let Some(user) = owner.rsplit('/').next() {
+                diag.fix.commands.push(suggest::command(&[
+                    "aws",
+                    "iam",
+                    "put-user-policy",
+                    "--user-name",
+                    user,
+                    "--policy-name",
+                    name,
+                    "--policy-document",
+                    &text,
+                ]));
+            }
+        }
+        (PolicyKind::Resource | PolicyKind::Trust, _) => {
+            diag.fix.commands.extend(suggest::put_back::command(
+                rules,
+                &deny.policy,
+                &doc,
+                deny.kind == PolicyKind::Trust,
+            ));
+        }
+        (PolicyKind::Scp | PolicyKind::Rcp, _) => {
+            diag.fix
+                .commands
+                .push(super::org::update_command(&deny.policy, &doc));
+            if let Some(mgmt) = src.organization().and_then(|o| o.management_account) {
+                diag.fix.account = Some(mgmt);
             }
         }
         (PolicyKind::Identity | PolicyKind::PermissionsBoundary, None)

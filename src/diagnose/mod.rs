@@ -23,6 +23,7 @@ mod correlate;
 mod deny;
 mod explain;
 pub mod integration;
+mod org;
 mod verify;
 
 use correlate::correlate;

@@ -4,14 +4,26 @@ use super::*;
 
 /// Where the current resource or trust policy is known, the command that applies the fix puts
 /// the whole merged document back (these APIs replace the policy, they do not append).
-pub(super) fn merged_commands(diag: &mut Diagnosis, set: &PolicySet, src: &dyn PolicySource) {
+pub(super) fn merged_commands(
+    diag: &mut Diagnosis,
+    set: &PolicySet,
+    src: &dyn PolicySource,
+    req: &Request<'_>,
+    rules: &Rules,
+) {
     let target = diag.fix.target.as_str();
     if target == "permissions_boundary" {
         boundary_command(diag, set, src);
         return;
     }
-    if !matches!(target, "resource_policy" | "key_policy" | "trust_policy")
-        || diag.fix.all_statements.is_empty()
+    if matches!(target, "scp" | "rcp") {
+        super::org::org_commands(diag, set, src, req);
+        return;
+    }
+    if !matches!(
+        target,
+        "resource_policy" | "key_policy" | "trust_policy" | "repository_policy"
+    ) || diag.fix.all_statements.is_empty()
         || diag.kind == Kind::InvokePermission
     {
         return;
@@ -48,88 +60,7 @@ pub(super) fn merged_commands(diag: &mut Diagnosis, set: &PolicySet, src: &dyn P
         }
         a.extend(diag.fix.all_statements.iter().cloned());
     }
-    let text = serde_json::to_string(&doc).unwrap_or_default();
-    let arn = res.name.clone();
-    let cmd = match (
-        target,
-        Arn::parse(&arn).map(|a| {
-            (
-                a.service.to_string(),
-                a.region.to_string(),
-                a.account.to_string(),
-                a.resource.to_string(),
-            )
-        }),
-    ) {
-        ("trust_policy", _) => arn::role_name(&arn).map(|r| {
-            suggest::command(&[
-                "aws",
-                "iam",
-                "update-assume-role-policy",
-                "--role-name",
-                r,
-                "--policy-document",
-                &text,
-            ])
-        }),
-        (_, Some((svc, region, account, rest))) => match svc.as_str() {
-            "s3" => Some(suggest::command(&[
-                "aws",
-                "s3api",
-                "put-bucket-policy",
-                "--bucket",
-                &rest,
-                "--policy",
-                &text,
-            ])),
-            "kms" => Some(suggest::command(&[
-                "aws",
-                "kms",
-                "put-key-policy",
-                "--key-id",
-                &arn,
-                "--policy-name",
-                "default",
-                "--policy",
-                &text,
-            ])),
-            "sqs" => {
-                let url = format!("https://sqs.{region}.amazonaws.com/{account}/{rest}");
-                let attrs = serde_json::json!({"Policy": text}).to_string();
-                Some(suggest::command(&[
-                    "aws",
-                    "sqs",
-                    "set-queue-attributes",
-                    "--queue-url",
-                    &url,
-                    "--attributes",
-                    &attrs,
-                ]))
-            }
-            "sns" => Some(suggest::command(&[
-                "aws",
-                "sns",
-                "set-topic-attributes",
-                "--topic-arn",
-                &arn,
-                "--attribute-name",
-                "Policy",
-                "--attribute-value",
-                &text,
-            ])),
-            "secretsmanager" => Some(suggest::command(&[
-                "aws",
-                "secretsmanager",
-                "put-resource-policy",
-                "--secret-id",
-                &arn,
-                "--resource-policy",
-                &text,
-            ])),
-            _ => None,
-        },
-        _ => None,
-    };
+    let cmd = suggest::put_back::command(rules, &res.name, &doc, target == "trust_policy");
     if let Some(c) = cmd {
         diag.fix.commands = vec![c];
         diag.fix

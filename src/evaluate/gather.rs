@@ -142,7 +142,13 @@ fn is_trust_action(action: &str) -> bool {
 }
 
 /// The organization levels above an account, root first.
-fn org_levels(src: &dyn PolicySource, account: &str, want: &str) -> Vec<Vec<NamedPolicy>> {
+/// The organization policies of one kind on an account's path, root first, with the target
+/// each level is attached at.
+fn org_levels(
+    src: &dyn PolicySource,
+    account: &str,
+    want: &str,
+) -> (Vec<String>, Vec<Vec<NamedPolicy>>) {
     let mut chain = vec![account.to_string()];
     let mut cur = account.to_string();
     while let Some(p) = src.org_parent(&cur) {
@@ -154,6 +160,7 @@ fn org_levels(src: &dyn PolicySource, account: &str, want: &str) -> Vec<Vec<Name
     }
     chain.reverse();
     let mut levels = Vec::new();
+    let mut targets = Vec::new();
     for target in chain {
         let kind = if want == "scp" {
             PolicyKind::Scp
@@ -168,9 +175,10 @@ fn org_levels(src: &dyn PolicySource, account: &str, want: &str) -> Vec<Vec<Name
             .collect();
         if !level.is_empty() {
             levels.push(level);
+            targets.push(target);
         }
     }
-    levels
+    (targets, levels)
 }
 
 /// What a request says about its resource's owner.
@@ -395,7 +403,7 @@ pub fn gather(
                     "{account} is the organization's management account: service control policies do not restrict it."
                 ));
             } else {
-                set.scp_levels = org_levels(src, account, "scp");
+                (set.scp_targets, set.scp_levels) = org_levels(src, account, "scp");
             }
         }
     }
@@ -419,7 +427,7 @@ pub fn gather(
                     "The resource is in the organization's management account {acct}: resource control policies do not apply to it."
                 ));
             } else {
-                set.rcp_levels = org_levels(src, acct, "rcp");
+                (set.rcp_targets, set.rcp_levels) = org_levels(src, acct, "rcp");
             }
         }
     }

@@ -120,6 +120,11 @@ pub struct PolicySet {
     pub scp_levels: Vec<Vec<NamedPolicy>>,
     /// RCPs by level; empty when none were imported.
     pub rcp_levels: Vec<Vec<NamedPolicy>>,
+    /// The root, OU or account each SCP level is attached at, parallel to `scp_levels` (empty
+    /// when the levels did not come from the store).
+    pub scp_targets: Vec<String>,
+    /// The same for `rcp_levels`.
+    pub rcp_targets: Vec<String>,
     /// Whether the identity side is known (the principal's policies were imported).
     pub identity_known: bool,
     /// Why imported SCPs do not apply to this request (the management account, a
@@ -179,6 +184,10 @@ pub struct Verdict {
     /// statement and the tag keys whose test failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_conditions_failed: Vec<TagMiss>,
+    /// Deny statements that apply unless a condition whose key is not known says otherwise:
+    /// the statements an explicit deny the log reports most likely came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecided_denies: Vec<StatementRef>,
 }
 
 /// An Allow that a tag condition kept from applying.
@@ -231,6 +240,7 @@ struct Found {
     deny: Vec<StatementRef>,
     maybe_allow: Vec<(Match, Vec<String>)>,
     maybe_deny: Vec<String>,
+    maybe_deny_refs: Vec<StatementRef>,
     tag_misses: Vec<TagMiss>,
 }
 
@@ -364,7 +374,10 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found)
             (Effect::Allow, Tri::True) => out.allow.push((r, named)),
             (Effect::Deny, Tri::True) => out.deny.push(r),
             (Effect::Allow, Tri::Unknown(k)) => out.maybe_allow.push((named, k)),
-            (Effect::Deny, Tri::Unknown(k)) => merge(&mut out.maybe_deny, k),
+            (Effect::Deny, Tri::Unknown(k)) => {
+                merge(&mut out.maybe_deny, k);
+                out.maybe_deny_refs.push(r);
+            }
         }
     }
 }
@@ -389,6 +402,16 @@ fn scan_levels(levels: &[Vec<NamedPolicy>], req: &Request<'_>, has_boundary: boo
             f
         })
         .collect()
+}
+
+/// Whether one level of an organization policy stack allows the request (`false` when it
+/// does not or cannot be told): the level a fix must change.
+pub fn level_allows(level: &[NamedPolicy], req: &Request<'_>, set: &PolicySet) -> bool {
+    let mut f = Found::default();
+    for p in level {
+        scan(p, req, set.boundary.is_some(), &mut f);
+    }
+    f.allow_any() == Tri::True
 }
 
 /// All levels must allow.
@@ -704,8 +727,15 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             notes,
             cross_account,
             tag_conditions_failed: Vec::new(),
+            undecided_denies: Vec::new(),
         };
     }
+    let undecided_denies: Vec<StatementRef> = scp
+        .iter()
+        .chain(rcp.iter())
+        .chain([&id, &boundary, &session, &res])
+        .flat_map(|f| f.maybe_deny_refs.iter().cloned())
+        .collect();
     let mut maybe_deny = principal_maybe_deny;
     merge(&mut maybe_deny, resource_maybe_deny);
     let mut unknown_keys: Vec<String> = Vec::new();
@@ -745,6 +775,11 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             tag_conditions_failed
         } else {
             Vec::new()
+        },
+        undecided_denies: if decision == Decision::Allow {
+            Vec::new()
+        } else {
+            undecided_denies
         },
         decision,
         notes,

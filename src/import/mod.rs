@@ -370,6 +370,23 @@ pub fn recognise(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
             skipped: Vec::new(),
         });
     }
+    if let Some(p) = v.get("policyText").filter(|p| p.is_string()) {
+        let resource = opts
+            .resource
+            .clone()
+            .ok_or(ImportError::NeedsResource("aws ecr get-repository-policy"))?;
+        let document = doc(p, || format!("repository policy of {resource}"))?;
+        return Ok(Imported {
+            format: "aws ecr get-repository-policy",
+            facts: vec![Fact::ResourcePolicy(ResourcePolicyRow {
+                account: owner(&resource, opts).or_else(|| s(v, "registryId")),
+                resource_arn: resource,
+                service: "ecr".into(),
+                document,
+            })],
+            skipped: Vec::new(),
+        });
+    }
     if let Some(p) = v.get("Policy").filter(|p| p.is_string() || p.is_object()) {
         return resource_policy(p, v, opts);
     }
@@ -792,6 +809,30 @@ fn resource_policy(p: &Value, whole: &Value, opts: &Options) -> Result<Imported,
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ecr_get_repository_policy_needs_its_repository() {
+        // The shape of `aws ecr get-repository-policy` (AWS CLI reference, example output).
+        let v = json!({"registryId": "123456789012", "repositoryName": "project-a/nginx-web-app",
+            "policyText": "{\n  \"Version\" : \"2008-10-17\",\n  \"Statement\" : [ {\n    \"Sid\" : \"AllowPull\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {\n      \"AWS\" : \"arn:aws:iam::123456789012:role/pull\"\n    },\n    \"Action\" : [ \"ecr:BatchGetImage\", \"ecr:GetDownloadUrlForLayer\" ]\n  } ]\n}"});
+        assert!(recognise(&v, &Options::default()).is_err());
+        let opts = Options {
+            resource: Some(
+                "arn:aws:ecr:us-west-2:123456789012:repository/project-a/nginx-web-app".into(),
+            ),
+            ..Options::default()
+        };
+        let i = recognise(&v, &opts).unwrap();
+        assert_eq!(i.format, "aws ecr get-repository-policy");
+        match &i.facts[0] {
+            Fact::ResourcePolicy(r) => {
+                assert_eq!(r.service, "ecr");
+                assert_eq!(r.account.as_deref(), Some("123456789012"));
+                assert!(r.document["Statement"].is_array());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn lambda_get_policy_names_its_function() {

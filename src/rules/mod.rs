@@ -23,6 +23,7 @@ const SETUP: &str = include_str!("../../rules/lambda_setup.json");
 const ORGANIZATIONS: &str = include_str!("../../rules/organizations.json");
 const INTEGRATIONS: &str = include_str!("../../rules/integrations.json");
 const RESOURCE_TYPES: &str = include_str!("../../rules/resource_types.txt");
+const PUT_BACK: &str = include_str!("../../rules/put_back.json");
 
 pub mod integrations;
 pub mod resources;
@@ -185,6 +186,14 @@ pub struct Rules {
     rcp_services: Vec<String>,
     /// The path of service-linked roles (`/aws-service-role/`).
     service_linked_role_path: String,
+    /// Per service prefix (and `trust`), the command that writes a whole resource policy back,
+    /// with placeholders (`rules/put_back.json`).
+    pub put_back: HashMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct PutBackFile {
+    commands: HashMap<String, Vec<String>>,
 }
 
 impl Rules {
@@ -277,7 +286,13 @@ impl Rules {
                 file: "integrations.json",
                 source: e,
             })?;
+        let put_back: PutBackFile =
+            serde_json::from_str(PUT_BACK).map_err(|e| RulesError::Json {
+                file: "put_back.json",
+                source: e,
+            })?;
         Ok(Rules {
+            put_back: put_back.commands,
             resource_types: std::sync::OnceLock::new(),
             integrations: integrations.integrations,
             rcp_services: org.rcp_services,

@@ -15,6 +15,7 @@ use crate::rules::{ManagedPolicy, Rules};
 mod identity;
 pub mod merged;
 mod owners;
+pub mod put_back;
 mod resource;
 mod valid;
 
