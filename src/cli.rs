@@ -902,7 +902,7 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
         match parser.message(m) {
             Some(d) => {
                 let (diag, ev) =
-                    pipeline::observe(&d, rules, src, "(message)", 0, Default::default());
+                    pipeline::observe(&d, rules, src, "(message)", 0, Default::default(), &[]);
                 agg.add(diag, ev);
             }
             None => {

@@ -72,15 +72,22 @@ enum Msg {
     },
 }
 
-/// Builds the natural key of a piece of evidence.
-pub fn evidence_key(d: &Denial, fingerprint: u64, pos: Position) -> String {
+/// Builds the natural key of a piece of evidence: the event's own id where it has one, else
+/// the file's content fingerprint, the record's offset and a hash of the record itself, so
+/// that two files beginning alike never share a key while a copy of a file (renamed, rotated,
+/// compressed) gives the same keys.
+pub fn evidence_key(d: &Denial, fingerprint: u64, pos: Position, record: &[u8]) -> String {
     if let Some(k) = &d.event_key {
         return format!("ct:{k}");
     }
     if let Some(id) = &d.log_event_id {
         return format!("cw:{id}");
     }
-    format!("fp:{fingerprint:016x}:{}", pos.offset)
+    format!(
+        "fp:{fingerprint:016x}:{}:{:08x}",
+        pos.offset,
+        xxhash_rust::xxh3::xxh3_64(record) as u32
+    )
 }
 
 /// Turns one denial into a diagnosis and its evidence.
@@ -91,6 +98,7 @@ pub fn observe(
     file: &str,
     fingerprint: u64,
     pos: Position,
+    record: &[u8],
 ) -> (Diagnosis, Evidence) {
     let diag = diagnose::diagnose_with(d, rules, src);
     let ev = Evidence {
@@ -102,7 +110,7 @@ pub fn observe(
         event_name: d.event_name.clone(),
         time: d.time.map(|t| store::format_ms(t.as_millisecond())),
         function: d.function.clone(),
-        key: evidence_key(d, fingerprint, pos),
+        key: evidence_key(d, fingerprint, pos, record),
         time_ms: d.time.map(|t| t.as_millisecond()),
     };
     (diag, ev)
@@ -327,7 +335,7 @@ pub fn process_file(
             match parser.json_record(bytes) {
                 Ok(Parsed::Denial(d)) => {
                     denials += 1;
-                    let (diag, ev) = observe(&d, rules, src, display, fp, pos);
+                    let (diag, ev) = observe(&d, rules, src, display, fp, pos, bytes);
                     out(diag, ev);
                 }
                 Ok(Parsed::RoleChange(c)) => change(c),
@@ -355,7 +363,7 @@ pub fn process_file(
             if let Some(mut d) = parser.text(text, SourceKind::LambdaText) {
                 gateway.correlate(&mut d, text);
                 denials += 1;
-                let (diag, ev) = observe(&d, rules, src, display, fp, pos);
+                let (diag, ev) = observe(&d, rules, src, display, fp, pos, text.as_bytes());
                 out(diag, ev);
             }
         }

@@ -39,7 +39,7 @@ impl Rng {
 #[derive(Default)]
 struct Durable {
     read: Vec<String>,
-    checkpoints: HashMap<u64, Checkpoint>,
+    checkpoints: HashMap<(u64, u64), Checkpoint>,
 }
 
 fn spec(dir: &Path) -> Vec<Spec> {
@@ -74,7 +74,7 @@ fn read_all(t: &mut Tailer, d: &mut Durable) {
                 String::from_utf8(w.data.clone()).unwrap()
             };
             d.read.extend(text.lines().map(str::to_string));
-            d.checkpoints.insert(w.after.fingerprint, w.after.clone());
+            d.checkpoints.insert(w.after.id, w.after.clone());
             t.committed(&w.after);
         }
     }
@@ -92,6 +92,8 @@ fn run_model(seed: u64) {
     let mut rng = Rng(0x2545F4914F6CDD1D ^ seed.wrapping_mul(0x9E3779B97F4A7C15));
     let mut durable = Durable::default();
     let mut tailer = Tailer::new(spec(dir.path()), Vec::new(), 4096);
+    // Partial lines wait for their newline here, however slow the machine.
+    tailer.set_idle_ms(i64::MAX);
     let mut next_id = 0u64;
     // Lines written and not destroyed by a truncation before being read.
     let mut written: Vec<String> = Vec::new();
@@ -140,9 +142,9 @@ fn run_model(seed: u64) {
             4 => {
                 if let Some(i) = (!live.is_empty()).then(|| rng.below(live.len() as u64) as usize) {
                     let (path, partial) = live[i].clone();
-                    let rotated = dir
-                        .path()
-                        .join(format!("r{}-{}.log", serial, rng.below(1000)));
+                    let rotated =
+                        dir.path()
+                            .join(format!("r{}-{}-{_step}.log", serial, rng.below(1000)));
                     std::fs::rename(&path, &rotated).unwrap();
                     std::fs::File::create(&path).unwrap();
                     live[i] = (rotated, partial);
@@ -154,9 +156,9 @@ fn run_model(seed: u64) {
                 if let Some(i) = (!live.is_empty()).then(|| rng.below(live.len() as u64) as usize) {
                     let (path, partial) = live[i].clone();
                     read_all(&mut tailer, &mut durable);
-                    let copy = dir
-                        .path()
-                        .join(format!("c{}-{}.log", serial, rng.below(1000)));
+                    let copy =
+                        dir.path()
+                            .join(format!("c{}-{}-{_step}.log", serial, rng.below(1000)));
                     std::fs::copy(&path, &copy).unwrap();
                     std::fs::OpenOptions::new()
                         .write(true)
@@ -226,11 +228,19 @@ fn run_model(seed: u64) {
                     durable.checkpoints.values().cloned().collect(),
                     4096,
                 );
+                tailer.set_idle_ms(i64::MAX);
             }
         }
         let mut seen = HashSet::new();
         for r in &durable.read {
-            assert!(seen.insert(r.clone()), "seed {seed}: {r} read twice");
+            assert!(
+                seen.insert(r.clone()),
+                "seed {seed} step {_step}: {r} read twice; files: {:?}",
+                std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect::<Vec<_>>()
+            );
         }
     }
     // Finish partial lines and read everything (archives settle over two scans).

@@ -532,3 +532,78 @@ fn a_full_disk_under_the_service_loses_nothing() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("retrying") || text.len() >= 4096, "{text}");
 }
+
+/// A Lambda log of our own in the form the runtime writes (first line INIT_START, botocore's
+/// `ClientError` line with AWS's documented denial template): `param` names the denied
+/// parameter, so files differ only after their first line.
+fn lambda_log(param: &str, request: &str) -> String {
+    format!(
+        "INIT_START Runtime Version: python:3.12.v38\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:f1f2983ee6a5180648530e997cf00206e4b3814bdcbdb53f2db5e0f1b7376565\n\
+         START RequestId: {request} Version: $LATEST\n\
+         [ERROR] ClientError: An error occurred (AccessDeniedException) when calling the GetParameter operation: User: arn:aws:sts::111122223333:assumed-role/geo-role/geo-lookup is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:111122223333:parameter/{param} because no identity-based policy allows the ssm:GetParameter action\n\
+         END RequestId: {request}\n"
+    )
+}
+
+/// Two files whose first lines are the same are two files: both denials are stored, and the
+/// service does not take one for a rewrite of the other.
+#[test]
+fn files_beginning_alike_are_two_files() {
+    let s = Service::new();
+    let mut child = s.start(None);
+    std::fs::write(
+        s.logs.join("one.log"),
+        lambda_log("first", "9a8b7c6d-5e4f-4a3b-8c2d-000000000001"),
+    )
+    .unwrap();
+    std::fs::write(
+        s.logs.join("two.log"),
+        lambda_log("second", "9a8b7c6d-5e4f-4a3b-8c2d-000000000002"),
+    )
+    .unwrap();
+    assert_eq!(s.wait_for(2), 2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.stored(), 2);
+    terminate(&mut child);
+    let log = std::fs::read_to_string(s.dir.path().join("service.log")).unwrap();
+    assert!(!log.contains("rewritten"), "{log}");
+}
+
+/// logrotate's `compress`: `a.log.1` becomes `a.log.1.gz` in the watched directory. The
+/// archive holds what was already read, so nothing is counted again.
+#[test]
+fn a_compressed_rotation_counts_nothing_twice() {
+    let s = Service::new();
+    let mut child = s.start(None);
+    let mut text = String::new();
+    for i in 0..3 {
+        text.push_str(&lambda_log(
+            &format!("p{i}"),
+            &format!("9a8b7c6d-5e4f-4a3b-8c2d-00000000001{i}"),
+        ));
+    }
+    std::fs::write(s.logs.join("a.log"), &text).unwrap();
+    assert_eq!(s.wait_for(3), 3);
+    std::fs::rename(s.logs.join("a.log"), s.logs.join("a.log.1")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    std::fs::write(s.logs.join("a.log.1.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::remove_file(s.logs.join("a.log.1")).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(s.stored(), 3, "the compressed copy is the same file");
+    terminate(&mut child);
+}
+
+/// A last line without a newline (a JSON object written at once) is read once the file has
+/// been idle for two seconds.
+#[test]
+fn a_last_line_without_newline_is_read_once_idle() {
+    let s = Service::new();
+    let mut child = s.start(None);
+    std::fs::write(s.logs.join("event.json"), denied("ev-no-newline")).unwrap();
+    assert_eq!(s.wait_for(1), 1);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(s.stored(), 1, "read once");
+    terminate(&mut child);
+}

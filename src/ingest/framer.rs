@@ -90,6 +90,10 @@ enum Mode {
     Unwrap,
     /// Skipping an over-long value until it closes.
     Skip,
+    /// Skipping what is no JSON value at top level (a scalar, a stray quote, a log line) to the
+    /// end of its line: brackets and quotes in it mean nothing, so a `{` in garbage cannot
+    /// swallow the record on the next line.
+    Garbage,
 }
 
 /// Splits JSON input into record objects. See the module documentation.
@@ -174,7 +178,7 @@ impl JsonFramer {
             self.feed(chunk, emit);
             input.consume(n);
         }
-        let incomplete = self.mode != Mode::Top || self.in_str;
+        let incomplete = !matches!(self.mode, Mode::Top | Mode::Garbage) || self.in_str;
         Ok(Tail {
             incomplete,
             bytes: self.offset,
@@ -186,7 +190,7 @@ impl JsonFramer {
         match self.mode {
             Mode::Whole => true,
             Mode::Unwrap => self.in_elem,
-            Mode::Top | Mode::Skip => false,
+            Mode::Top | Mode::Skip | Mode::Garbage => false,
         }
     }
 
@@ -195,6 +199,21 @@ impl JsonFramer {
         // Start of the span of `chunk` still to be copied into `buf` when capturing.
         let mut span = 0usize;
         while let Some(&b) = chunk.get(i) {
+            if self.mode == Mode::Garbage {
+                match memchr::memchr(b'\n', chunk.get(i..).unwrap_or_default()) {
+                    Some(k) => {
+                        i += k + 1;
+                        self.line += 1;
+                        self.col0 = true;
+                        self.mode = Mode::Top;
+                        continue;
+                    }
+                    None => {
+                        i = chunk.len();
+                        break;
+                    }
+                }
+            }
             if self.mode == Mode::Unwrap && self.in_elem {
                 // Inside a record of a wrapper or array: find its end 64 bytes at a time.
                 let (end, lines) = scan_record(chunk, i, &mut self.scan);
@@ -319,10 +338,9 @@ impl JsonFramer {
                         self.expect_key = true;
                     }
                     if self.mode == Mode::Top {
-                        // A scalar string at top level: not a record.
-                        self.mode = Mode::Skip;
-                        self.skip_return = Mode::Top;
-                        self.skip_depth = 0;
+                        // A string at top level: not a record; skip its line.
+                        self.in_str = false;
+                        self.mode = Mode::Garbage;
                         self.pos = self.position(here);
                     }
                 }
@@ -382,7 +400,7 @@ impl JsonFramer {
                                 }
                             }
                         }
-                        Mode::Skip => {}
+                        Mode::Skip | Mode::Garbage => {}
                     }
                 }
                 b'}' | b']' => {
@@ -440,7 +458,7 @@ impl JsonFramer {
                                 }
                             }
                         }
-                        Mode::Top => {}
+                        Mode::Top | Mode::Garbage => {}
                     }
                 }
                 _ => {
@@ -450,10 +468,8 @@ impl JsonFramer {
                         self.pos = self.position(here);
                         emit(Frame::Skipped(self.pos, SkipReason::NotAnObject));
                         self.index += 1;
-                        self.mode = Mode::Skip;
-                        self.skip_return = Mode::Top;
-                        self.skip_depth = 0;
-                        // A scalar ends at whitespace; the skip ends at the next newline.
+                        // The skip ends at the next newline, whatever the line holds.
+                        self.mode = Mode::Garbage;
                     } else if self.mode == Mode::Whole && self.depth == 1 {
                         self.await_value = false;
                         self.expect_key = true;
@@ -528,7 +544,7 @@ impl JsonFramer {
                 self.in_elem = false;
                 self.begin_skip(Mode::Unwrap, d);
             }
-            Mode::Top | Mode::Skip => {}
+            Mode::Top | Mode::Skip | Mode::Garbage => {}
         }
         if self.depth == self.skip_depth && self.mode == Mode::Skip {
             // The value already closed in this very byte.
@@ -716,6 +732,20 @@ mod tests {
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].1, r#"{"b":2}"#);
         assert_eq!(recs[0].0.line, 2);
+    }
+
+    /// A line of garbage holding an unbalanced `{` or a stray quote ends at its newline: the
+    /// record on the next line is kept.
+    #[test]
+    fn a_garbage_line_ends_at_its_newline() {
+        let input = b"garbage { not json\n{\"b\":2}\noops \"quote\n{\"c\":3}\n\"str {\n{\"d\":4}\n";
+        let (recs, skips, tail) = frames_json(input, 1000);
+        let got: Vec<&str> = recs.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(got, vec![r#"{"b":2}"#, r#"{"c":3}"#, r#"{"d":4}"#]);
+        assert_eq!(recs[0].0.line, 2);
+        assert_eq!(recs[2].0.line, 6);
+        assert_eq!(skips.len(), 2, "{skips:?}");
+        assert!(!tail.incomplete);
     }
 
     #[test]

@@ -291,14 +291,12 @@ impl Walk<'_> {
     }
 }
 
-/// Computes the content fingerprint of a file from its head: the first line (at most 1 KiB) of
-/// a text file, the first KiB of a gzip archive. `watch` and `replay` agree on it, so evidence
-/// keys match whichever read a file.
+/// Computes the content fingerprint of a stream from its head: the first line (at most 1 KiB).
+/// A gzip archive's is that of its decompressed content, so a file and its compressed copy
+/// (logrotate's `compress`) agree; `watch` and `replay` agree too, so evidence keys match
+/// whichever read a file.
 pub fn fingerprint(head: &[u8]) -> u64 {
     let first = head.get(..1024).unwrap_or(head);
-    if head.starts_with(&[0x1f, 0x8b]) {
-        return xxhash_rust::xxh3::xxh3_64(first);
-    }
     tail::fingerprint_of(head).unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(first))
 }
 
@@ -311,24 +309,7 @@ pub fn read_file(
 ) -> Result<FileInfo, IngestError> {
     let file = File::open(path)?;
     let stored_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut raw = BufReader::with_capacity(256 * 1024, file);
-    let head = raw.fill_buf()?.to_vec();
-    let fp = fingerprint(&head);
-    sink(Item::Opened { fingerprint: fp });
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
-    let mut info = FileInfo {
-        fingerprint: fp,
-        gzip,
-        shape: None,
-        bytes: 0,
-        stored_bytes,
-    };
-    if gzip {
-        read_gzip(raw, limits, sink, &mut info)?;
-    } else {
-        read_stream(&mut raw, limits, sink, &mut info, false)?;
-    }
-    Ok(info)
+    read_opened(file, stored_bytes, limits, sink)
 }
 
 /// Reads an already opened stream (standard input for `explain`).
@@ -337,18 +318,23 @@ pub fn read_reader(
     limits: &Limits,
     sink: &mut dyn FnMut(Item<'_>),
 ) -> Result<FileInfo, IngestError> {
+    read_opened(reader, 0, limits, sink)
+}
+
+fn read_opened<R: Read>(
+    reader: R,
+    stored_bytes: u64,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Item<'_>),
+) -> Result<FileInfo, IngestError> {
     let mut raw = BufReader::with_capacity(256 * 1024, reader);
-    let head = raw.fill_buf()?.to_vec();
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
-    sink(Item::Opened {
-        fingerprint: fingerprint(&head),
-    });
+    let gzip = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let mut info = FileInfo {
-        fingerprint: fingerprint(&head),
+        fingerprint: 0,
         gzip,
         shape: None,
         bytes: 0,
-        stored_bytes: 0,
+        stored_bytes,
     };
     if gzip {
         read_gzip(raw, limits, sink, &mut info)?;
@@ -415,11 +401,28 @@ fn read_stream<R: BufRead>(
     gzip: bool,
 ) -> Result<(), IngestError> {
     let gz_err = |bytes: u64, e: io::Error| IngestError::Gzip { bytes, source: e };
-    let head = match input.fill_buf() {
-        Ok(h) => h.to_vec(),
+    // The first block (or all there is), whatever the reads underneath return: the
+    // fingerprint and the format must not depend on how a decompressor cuts its output.
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    match input
+        .by_ref()
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+    {
+        Ok(_) => {}
         Err(e) if gzip => return Err(gz_err(0, e)),
         Err(e) => return Err(IngestError::Io(e)),
+    }
+    info.fingerprint = fingerprint(&head);
+    sink(Item::Opened {
+        fingerprint: info.fingerprint,
+    });
+    let mut input = Prefixed {
+        head: head.clone(),
+        pos: 0,
+        inner: input,
     };
+    let input = &mut input;
     let Some(shape) = sniff(&head) else {
         return if head.iter().all(|b| b.is_ascii_whitespace()) {
             Ok(())
@@ -475,15 +478,16 @@ fn read_stream<R: BufRead>(
 }
 
 /// Tells the shape of a stream from its first block, or None for empty or binary data.
+///
+/// JSON is told by parsing, not by a first `{` or `[`: Python's `[ERROR] ...` lines and Node's
+/// `{ [AccessDenied: ...` dumps begin like JSON and are text. Binary is told by the share of
+/// NUL, control and invalid UTF-8 bytes, so one stray NUL does not turn a log into binary.
 pub fn sniff(head: &[u8]) -> Option<Shape> {
     let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let first = body.iter().position(|b| !b.is_ascii_whitespace())?;
     let sample = body.get(..body.len().min(4096)).unwrap_or(body);
-    if sample.contains(&0) {
-        return None;
-    }
     // Text in a legacy encoding (a Latin-1 byte here and there) is still text; mostly invalid
-    // UTF-8 or many control bytes is not.
+    // UTF-8, NUL or control bytes is not.
     let mut invalid = 0usize;
     let mut control = 0usize;
     for chunk in sample.utf8_chunks() {
@@ -497,9 +501,44 @@ pub fn sniff(head: &[u8]) -> Option<Shape> {
     if (invalid + control) * 20 > sample.len() {
         return None;
     }
-    match body.get(first) {
-        Some(b'{') | Some(b'[') => Some(Shape::Json),
-        _ => Some(Shape::Text),
+    let rest = body.get(first..).unwrap_or_default();
+    if !matches!(rest.first(), Some(b'{') | Some(b'[')) {
+        return Some(Shape::Text);
+    }
+    if json_prefix(rest) {
+        return Some(Shape::Json);
+    }
+    // JSON lines whose first line is broken are still JSON lines: most lines that begin with
+    // `{` are whole objects.
+    let lines: Vec<&[u8]> = rest
+        .split(|b| *b == b'\n')
+        .skip(1)
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let whole = lines
+        .iter()
+        .filter(|l| {
+            l.first() == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()
+        })
+        .count();
+    if whole >= 1 && whole * 2 > lines.len() {
+        return Some(Shape::Json);
+    }
+    Some(Shape::Text)
+}
+
+/// Whether `bytes` are JSON values one after another, the last perhaps cut off by the end of
+/// the block.
+fn json_prefix(bytes: &[u8]) -> bool {
+    let mut values =
+        serde_json::Deserializer::from_slice(bytes).into_iter::<serde::de::IgnoredAny>();
+    loop {
+        match values.next() {
+            None => return true,
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return e.is_eof(),
+        }
     }
 }
 
@@ -514,6 +553,48 @@ fn describe_binary(head: &[u8]) -> String {
         "an SQLite database".to_string()
     } else {
         "binary data (NUL bytes or invalid UTF-8 in the first 4 KiB)".to_string()
+    }
+}
+
+/// How much of a stream is read first, to fingerprint it and tell its format.
+const HEAD_BYTES: usize = 4096;
+
+/// A stream whose first bytes were already read: they are served first, then the stream
+/// itself, without copying it through another buffer.
+struct Prefixed<'a, R: BufRead> {
+    head: Vec<u8>,
+    pos: usize,
+    inner: &'a mut R,
+}
+
+impl<R: BufRead> Read for Prefixed<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = self.head.get(self.pos..).unwrap_or_default();
+        if rest.is_empty() {
+            return self.inner.read(buf);
+        }
+        let n = rest.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Prefixed<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos < self.head.len() {
+            return Ok(self.head.get(self.pos..).unwrap_or_default());
+        }
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if self.pos < self.head.len() {
+            self.pos = (self.pos + amt).min(self.head.len());
+        } else {
+            self.inner.consume(amt);
+        }
     }
 }
 
@@ -555,7 +636,31 @@ mod tests {
             sniff(b"2026-11-20T10:00:00.000Z START RequestId"),
             Some(Shape::Text)
         );
-        assert_eq!(sniff(b"\x00\x01\x02garbage"), None);
+        assert_eq!(sniff(b"\x00\x01\x02\x03garbage"), None);
+        // Begins like JSON, is text.
+        assert_eq!(
+            sniff(b"[ERROR] ClientError: An error occurred (AccessDeniedException)\n"),
+            Some(Shape::Text)
+        );
+        assert_eq!(
+            sniff(b"{ [AccessDenied: User: arn:aws:sts::1:assumed-role/r/f is not authorized\n"),
+            Some(Shape::Text)
+        );
+        // Pretty-printed JSON cut off by the end of the block is JSON.
+        assert_eq!(
+            sniff(b"{\n  \"Records\": [\n    {\"eventVersion\": \"1.0"),
+            Some(Shape::Json)
+        );
+        // JSON lines with a broken first line are JSON lines.
+        assert_eq!(
+            sniff(b"{\"a\": garbage\n{\"b\":1}\n{\"c\":2}\n{\"d\":3}\n"),
+            Some(Shape::Json)
+        );
+        // One NUL byte in a text log does not make it binary.
+        let mut t = b"START RequestId: 1 Version: $LATEST\n".repeat(20);
+        t.push(0);
+        t.extend_from_slice(b"END RequestId: 1\n");
+        assert_eq!(sniff(&t), Some(Shape::Text));
         assert_eq!(sniff(b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6"), None);
         assert_eq!(sniff(b"   \n"), None);
     }

@@ -6,26 +6,51 @@
 //! only then calls [`Tailer::committed`]; a crash in between re-reads the chunk, and natural
 //! evidence keys make that harmless (at-least-once reading, exactly-once findings).
 //!
-//! The rules (after vector's file source):
-//! - A file is identified by a content fingerprint — the hash of its first line, at most 1 KiB —
-//!   never by its path, so a renamed file keeps its place and a new file at the old path starts
-//!   from the beginning (rename-and-create rotation).
+//! The rules (after vector's file source and the tailers that came before it):
+//! - A file is identified by its device and inode, never by its path, so a renamed file keeps
+//!   its place and a new file at the old path starts from the beginning (rename-and-create
+//!   rotation); two files are never taken for one, whatever their first lines.
+//! - The identity is checked against the file's head: a hash of its first bytes (up to 4 KiB,
+//!   taken again as the file grows to that size). A head that changed means the inode now holds
+//!   another file (deleted and reused) or the file was rewritten: it is read from the start.
 //! - A checkpoint stores the offset after the last complete line and a marker hash of the bytes
 //!   just before it; a file now shorter than the offset, or whose marker changed, was truncated
 //!   (copytruncate) and is read again from the start.
 //! - Gzip archives are immutable: read whole once they stop changing, then marked complete.
-//! - A trailing partial line waits for its newline; a line longer than the limit is skipped.
+//! - A trailing partial line waits for its newline, or for the file to stay unchanged for
+//!   [`IDLE_MS`] (a JSON document written at once, a finished export): then it is read as a
+//!   line. A line longer than the limit is skipped.
 //! - A failed scan (permissions, too many open files) is not a deletion: nothing is forgotten.
+//! - What a file holds is recognised by its records' own keys and by the content fingerprint
+//!   (its first line), not by its identity: a copy, or a `.gz` of a file already read, gives
+//!   the same evidence keys and is counted once.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+/// Which file a checkpoint is about: its device and inode (0, 0 for a checkpoint stored before
+/// files were identified so, matched once by its fingerprint).
+pub type FileId = (u64, u64);
+
 /// Where one file stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
+    pub id: FileId,
+    /// The content fingerprint (first line, at most 1 KiB) evidence keys are made of.
     pub fingerprint: u64,
+    /// How many of the file's first bytes `head_hash` covers, and their hash.
+    pub head_len: u64,
+    pub head_hash: u64,
+    /// When the file was created (nanoseconds; 0 where the filesystem does not say): an inode
+    /// reused for a new file has a new birth time.
+    pub born: i64,
+    /// Hash of the first [`PREFIX`] bytes (fewer for a shorter file), 0 for an empty file:
+    /// the index copies are found by.
+    pub prefix: u64,
+    /// A checkpoint of the older kind (by fingerprint) this one takes the place of.
+    pub replaces: Option<u64>,
     pub path: PathBuf,
     /// Bytes fully processed (after the last complete line).
     pub offset: u64,
@@ -70,18 +95,68 @@ pub struct Spec {
 #[derive(Debug)]
 pub struct Tailer {
     specs: Vec<Spec>,
-    /// Committed checkpoints by fingerprint.
-    known: HashMap<u64, Checkpoint>,
-    /// Work handed out and not yet committed, by fingerprint.
-    pending: HashMap<u64, Checkpoint>,
+    /// Committed checkpoints by file.
+    known: HashMap<FileId, Checkpoint>,
+    /// Checkpoints stored before files were identified by inode, by fingerprint: each is taken
+    /// over by the first file whose first line matches.
+    legacy: HashMap<u64, Checkpoint>,
+    /// Work handed out and not yet committed, by file.
+    pending: HashMap<FileId, Checkpoint>,
+    /// Known files by the hash of their first [`PREFIX`] bytes (or fewer, for a shorter
+    /// file): a new file that begins with the whole head of a known one is a copy of it
+    /// (copytruncate's copy, a file moved from another filesystem), perhaps grown since, and
+    /// goes on from where the known one stands. Entries may be stale; each is checked.
+    by_prefix: HashMap<u64, Vec<FileId>>,
+    /// Files no longer found (after a scan without errors): their inode may come back holding
+    /// another file, so it is not taken for the same one. Their positions stay, to recognise
+    /// copies of them.
+    gone: std::collections::HashSet<FileId>,
     /// Gzip archives seen once, with their size: read when the size holds still.
     settling: HashMap<PathBuf, (u64, i64)>,
     first_scan: bool,
+    /// [`IDLE_MS`], unless set otherwise.
+    idle_ms: i64,
     max_chunk: usize,
     max_line: usize,
 }
 
 const MARKER_BYTES: u64 = 64;
+
+/// How many of a file's first bytes check its identity.
+const HEAD_MAX: usize = 4096;
+
+/// How many of a file's first bytes index it for finding copies.
+const PREFIX: usize = 64;
+
+/// How long a file must stay unchanged before a last line without a newline is read, in
+/// milliseconds.
+pub const IDLE_MS: i64 = 2000;
+
+#[cfg(unix)]
+fn file_id(m: &std::fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(_m: &std::fs::Metadata) -> FileId {
+    (0, 0)
+}
+
+fn birth_ns(m: &std::fs::Metadata) -> i64 {
+    m.created()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
 
 /// The fingerprint of a file: its first line (at most 1 KiB), or None while that line is not
 /// complete and shorter than 1 KiB.
@@ -125,18 +200,30 @@ fn base_dir(pattern: &str) -> PathBuf {
 impl Tailer {
     /// A tailer over `specs`, resuming from committed checkpoints.
     pub fn new(specs: Vec<Spec>, checkpoints: Vec<Checkpoint>, max_line: usize) -> Tailer {
+        let (legacy, known): (Vec<Checkpoint>, Vec<Checkpoint>) =
+            checkpoints.into_iter().partition(|c| c.id == (0, 0));
+        let mut by_prefix: HashMap<u64, Vec<FileId>> = HashMap::new();
+        for c in known.iter().filter(|c| c.prefix != 0) {
+            by_prefix.entry(c.prefix).or_default().push(c.id);
+        }
         Tailer {
             specs,
-            known: checkpoints
-                .into_iter()
-                .map(|c| (c.fingerprint, c))
-                .collect(),
+            by_prefix,
+            gone: std::collections::HashSet::new(),
+            known: known.into_iter().map(|c| (c.id, c)).collect(),
+            legacy: legacy.into_iter().map(|c| (c.fingerprint, c)).collect(),
             pending: HashMap::new(),
             settling: HashMap::new(),
             first_scan: true,
+            idle_ms: IDLE_MS,
             max_chunk: 1024 * 1024,
             max_line,
         }
+    }
+
+    /// How long a file must stay unchanged before its last line without a newline is read.
+    pub fn set_idle_ms(&mut self, ms: i64) {
+        self.idle_ms = ms;
     }
 
     /// Replaces the sources (config reload) keeping every position.
@@ -188,67 +275,171 @@ impl Tailer {
 
     /// One pass over every file: the work to do now. Call again after committing it.
     pub fn scan(&mut self) -> (Vec<Work>, Vec<String>) {
-        let (files, mut errors) = self.discover();
+        let (mut files, mut errors) = self.discover();
+        // New files first: a copy (copytruncate's `a.log.1`) is matched with its original's
+        // position before the original, truncated, is read again and its old position gone.
+        files.sort_by_key(|(p, _)| {
+            std::fs::metadata(p).is_ok_and(|m| self.known.contains_key(&file_id(&m)))
+        });
         let mut work = Vec::new();
-        let mut seen_fps = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::new();
         for (path, spec) in files {
-            match self.scan_file(&path, spec) {
-                Ok(Some(w)) => {
-                    if seen_fps.insert(w.after.fingerprint) {
-                        work.push(w);
-                    }
-                }
+            match self.scan_file(&path, spec, &mut seen) {
+                Ok(Some(w)) => work.push(w),
                 Ok(None) => {}
                 Err(e) => errors.push(format!("{}: {e}", path.display())),
+            }
+        }
+        if errors.is_empty() {
+            for id in self.known.keys() {
+                if !seen.contains(id) {
+                    self.gone.insert(*id);
+                }
             }
         }
         self.first_scan = false;
         (work, errors)
     }
 
-    fn scan_file(&mut self, path: &Path, spec: usize) -> std::io::Result<Option<Work>> {
+    fn scan_file(
+        &mut self,
+        path: &Path,
+        spec: usize,
+        seen: &mut std::collections::HashSet<FileId>,
+    ) -> std::io::Result<Option<Work>> {
         let mut file = File::open(path)?;
         let meta = file.metadata()?;
+        let id = file_id(&meta);
+        let born = birth_ns(&meta);
+        // A file reached by two paths (a hard link, a link inside the directory) is read once.
+        if id != (0, 0) && !seen.insert(id) {
+            return Ok(None);
+        }
         let size = meta.len();
         let mtime = mtime_ms(&meta);
-        let mut head = vec![0u8; 1024.min(size as usize)];
+        let mut head = vec![0u8; HEAD_MAX.min(size as usize)];
         file.read_exact(&mut head)?;
         let gzip = head.starts_with(&[0x1f, 0x8b]);
+        let idle = now_ms() - mtime >= self.idle_ms;
+        // The content fingerprint: a gzip archive's is taken by the reader from its content.
         let fp = if gzip {
-            Some(xxhash_rust::xxh3::xxh3_64(&head))
+            0
         } else {
-            fingerprint_of(&head)
+            match fingerprint_of(&head) {
+                Some(fp) => fp,
+                // The first line is not complete yet: wait for it, or for the file to go idle.
+                None if idle && size > 0 => xxhash_rust::xxh3::xxh3_64(&head),
+                None => return Ok(None),
+            }
         };
-        let Some(fp) = fp else {
-            // The first line is not complete yet: wait for it.
-            return Ok(None);
-        };
-        if self.pending.contains_key(&fp) {
+        if self.pending.contains_key(&id) {
             return Ok(None);
         }
         let from_end = self.first_scan && self.specs.get(spec).is_some_and(|s| s.from_end);
         let mut notes = Vec::new();
-        let mut cp = match self.known.get(&fp) {
-            Some(c) => {
-                let mut c = c.clone();
-                if c.path != path {
-                    // Renamed: same content, same place in it.
-                    c.path = path.to_path_buf();
-                }
+        let fresh = |replaces: Option<u64>| Checkpoint {
+            id,
+            fingerprint: fp,
+            head_len: 0,
+            head_hash: 0,
+            born,
+            prefix: 0,
+            replaces,
+            path: path.to_path_buf(),
+            offset: 0,
+            line: 1,
+            marker: 0,
+            size: 0,
+            mtime_ms: 0,
+            complete: false,
+            skipping: false,
+        };
+        // The file as last seen under this inode, if it still begins as it did then. One
+        // with nothing read yet proves nothing (an empty file's head matches any content), so
+        // the new content may still be a copy of another file.
+        let mut same = None;
+        let returned = self.gone.remove(&id);
+        if let Some(c) = self
+            .known
+            .get(&id)
+            .filter(|c| !returned && (c.born == 0 || born == 0 || c.born == born))
+        {
+            let unchanged = head
+                .get(..c.head_len as usize)
+                .is_some_and(|h| xxhash_rust::xxh3::xxh3_64(h) == c.head_hash);
+            if !unchanged && (c.offset > 0 || c.complete) {
+                notes.push(format!(
+                    "replaced or rewritten (its first {} bytes changed; {} bytes were read): reading it again from the start",
+                    c.head_len, c.offset
+                ));
+            }
+            if unchanged {
+                same = Some(c.clone());
+            }
+        }
+        let started = same
+            .as_ref()
+            .is_some_and(|c| c.offset > 0 || c.complete || c.skipping);
+        let mut known = same.is_some();
+        let mut cp = match same.filter(|_| started) {
+            Some(mut c) => {
+                // Renamed: same file, same place in it.
+                c.path = path.to_path_buf();
                 c
             }
-            None => Checkpoint {
-                fingerprint: fp,
-                path: path.to_path_buf(),
-                offset: 0,
-                line: 1,
-                marker: 0,
-                size: 0,
-                mtime_ms: 0,
-                complete: false,
-                skipping: false,
-            },
+            None => {
+                let copy_of = (1..=PREFIX.min(head.len()))
+                    .filter_map(|k| head.get(..k))
+                    .filter_map(|p| self.by_prefix.get(&xxhash_rust::xxh3::xxh3_64(p)))
+                    .flatten()
+                    .filter(|other| **other != id)
+                    .filter_map(|other| self.known.get(other))
+                    .filter(|c| {
+                        c.head_len > 0
+                            && (c.offset > 0 || c.complete)
+                            && head
+                                .get(..c.head_len as usize)
+                                .is_some_and(|h| xxhash_rust::xxh3::xxh3_64(h) == c.head_hash)
+                    })
+                    // A copy of a copy begins with both: it goes on from the longer.
+                    .max_by_key(|c| (c.head_len, c.offset));
+                let legacy = (fp != 0 && !self.pending.values().any(|c| c.replaces == Some(fp)))
+                    .then(|| self.legacy.get(&fp))
+                    .flatten();
+                let unread = self.known.get(&id).filter(|_| known).cloned();
+                match (copy_of, legacy) {
+                    (Some(c), _) => {
+                        known = false;
+                        let mut c = c.clone();
+                        c.id = id;
+                        c.born = born;
+                        c.path = path.to_path_buf();
+                        c
+                    }
+                    (None, _) if unread.is_some() => {
+                        let mut c = unread.unwrap_or_else(|| fresh(None));
+                        c.path = path.to_path_buf();
+                        c
+                    }
+                    (None, Some(c)) => {
+                        let mut c = c.clone();
+                        c.replaces = Some(c.fingerprint);
+                        c.id = id;
+                        c.born = born;
+                        c.path = path.to_path_buf();
+                        c
+                    }
+                    (None, None) => fresh(None),
+                }
+            }
         };
+        cp.fingerprint = fp;
+        cp.head_len = head.len() as u64;
+        cp.head_hash = xxhash_rust::xxh3::xxh3_64(&head);
+        cp.prefix = head
+            .get(..PREFIX.min(head.len()))
+            .filter(|p| !p.is_empty())
+            .map_or(0, xxhash_rust::xxh3::xxh3_64);
         if gzip {
             if cp.complete {
                 return Ok(None);
@@ -260,16 +451,16 @@ impl Tailer {
             if !settled {
                 return Ok(None);
             }
-            if from_end && !self.known.contains_key(&fp) {
+            if from_end && !known {
                 cp.complete = true;
-                self.known.insert(fp, cp);
+                self.remember(cp);
                 return Ok(None);
             }
             let before = cp.clone();
             cp.complete = true;
             cp.size = size;
             cp.mtime_ms = mtime;
-            self.pending.insert(fp, cp.clone());
+            self.pending.insert(id, cp.clone());
             return Ok(Some(Work {
                 path: path.to_path_buf(),
                 data: Vec::new(),
@@ -279,7 +470,7 @@ impl Tailer {
                 notes,
             }));
         }
-        if !self.known.contains_key(&fp) && from_end {
+        if !known && from_end && cp.offset == 0 {
             // First start, `start_at = "end"`: skip what is there, up to the last newline.
             cp.offset = last_newline_before(&mut file, size)?;
             cp.marker = if cp.offset > 0 {
@@ -301,10 +492,27 @@ impl Tailer {
             cp.skipping = false;
         }
         if cp.offset == size {
-            if cp.size != size || cp.mtime_ms != mtime {
+            if !known && size > 0 {
+                // A copy of a file already read, or a file taken over from an older
+                // checkpoint: nothing to read, but its position must be stored like any other,
+                // or a restart would read it again.
+                let before = cp.clone();
                 cp.size = size;
                 cp.mtime_ms = mtime;
-                self.known.insert(fp, cp);
+                self.pending.insert(id, cp.clone());
+                return Ok(Some(Work {
+                    path: path.to_path_buf(),
+                    data: Vec::new(),
+                    gzip: false,
+                    before,
+                    after: cp,
+                    notes,
+                }));
+            }
+            if cp.size != size || cp.mtime_ms != mtime || !known {
+                cp.size = size;
+                cp.mtime_ms = mtime;
+                self.remember(cp);
             }
             return Ok(None);
         }
@@ -345,7 +553,7 @@ impl Tailer {
             cp.marker = marker(&mut file, cp.offset)?;
             cp.size = size;
             cp.mtime_ms = mtime;
-            self.pending.insert(fp, cp.clone());
+            self.pending.insert(id, cp.clone());
             return Ok(Some(Work {
                 path: path.to_path_buf(),
                 data: Vec::new(),
@@ -355,18 +563,43 @@ impl Tailer {
                 notes,
             }));
         }
+        let at_eof = cp.offset + data.len() as u64 == size;
+        // A partial last line of a file that has stopped changing is complete: read it.
+        let idle_tail = at_eof && idle && data.len() > start && data.last() != Some(&b'\n');
         let end = match last_newline {
+            _ if idle_tail => data.len(),
             Some(i) => start + i + 1,
             None => {
                 // A partial last line: wait for its newline.
                 if start == 0 {
-                    return Ok(None);
+                    if known {
+                        return Ok(None);
+                    }
+                    // A new file (or a copy taken over at its place): its position is stored
+                    // now, so it is known by the time its original changes.
+                    let before = cp.clone();
+                    cp.size = size;
+                    cp.mtime_ms = mtime;
+                    self.pending.insert(id, cp.clone());
+                    return Ok(Some(Work {
+                        path: path.to_path_buf(),
+                        data: Vec::new(),
+                        gzip: false,
+                        before,
+                        after: cp,
+                        notes,
+                    }));
                 }
                 start
             }
         };
-        let chunk = data.get(start..end).unwrap_or_default().to_vec();
-        let lines = memchr::memchr_iter(b'\n', data.get(..end).unwrap_or_default()).count() as u64;
+        let mut chunk = data.get(start..end).unwrap_or_default().to_vec();
+        let mut lines =
+            memchr::memchr_iter(b'\n', data.get(..end).unwrap_or_default()).count() as u64;
+        if idle_tail {
+            chunk.push(b'\n');
+            lines += 1;
+        }
         let mut work_before = before;
         work_before.offset += start as u64;
         cp.offset += end as u64;
@@ -374,7 +607,7 @@ impl Tailer {
         cp.marker = marker(&mut file, cp.offset)?;
         cp.size = size;
         cp.mtime_ms = mtime;
-        self.pending.insert(fp, cp.clone());
+        self.pending.insert(id, cp.clone());
         Ok(Some(Work {
             path: path.to_path_buf(),
             data: chunk,
@@ -387,13 +620,29 @@ impl Tailer {
 
     /// The chunk's findings and checkpoint are durably stored: the position advances.
     pub fn committed(&mut self, after: &Checkpoint) {
-        self.pending.remove(&after.fingerprint);
-        self.known.insert(after.fingerprint, after.clone());
+        self.pending.remove(&after.id);
+        self.remember(after.clone());
+    }
+
+    fn remember(&mut self, mut c: Checkpoint) {
+        if let Some(fp) = c.replaces.take() {
+            self.legacy.remove(&fp);
+        }
+        if c.prefix != 0 {
+            let ids = self.by_prefix.entry(c.prefix).or_default();
+            if !ids.contains(&c.id) {
+                ids.push(c.id);
+            }
+            // Entries whose file has moved on are dropped here, so lists stay short.
+            let known = &self.known;
+            ids.retain(|i| *i == c.id || known.get(i).is_some_and(|k| k.prefix == c.prefix));
+        }
+        self.known.insert(c.id, c);
     }
 
     /// A chunk could not be stored: forget it, so the next scan reads it again.
     pub fn abandoned(&mut self, after: &Checkpoint) {
-        self.pending.remove(&after.fingerprint);
+        self.pending.remove(&after.id);
     }
 
     /// Whether any work is out and not yet committed.

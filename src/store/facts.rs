@@ -624,6 +624,34 @@ CREATE TABLE organization (
 );
 ";
 
+/// Files tailed are identified by device and inode, checked against a hash of their head;
+/// positions stored before keep their fingerprint and `dev = ino = 0` until a file claims them.
+pub(super) const SCHEMA_V7: &str = "
+CREATE TABLE file_positions (
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    head_len INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    born INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    marker TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    skipping INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (dev, ino, fingerprint)
+);
+INSERT INTO file_positions
+    SELECT 0, 0, fingerprint, 0, '0000000000000000', '0000000000000000', 0, path, offset, line, marker, size, mtime, complete, skipping, updated
+    FROM checkpoints;
+DROP TABLE checkpoints;
+";
+
 pub(super) const SCHEMA_V4: &str = "
 CREATE TABLE checkpoints (
     fingerprint TEXT PRIMARY KEY,
@@ -653,14 +681,22 @@ impl Store {
         let path = self.path.clone();
         let mut st = self
             .conn
-            .prepare("SELECT fingerprint, path, offset, line, marker, size, mtime, complete, skipping FROM checkpoints")
+            .prepare("SELECT fingerprint, path, offset, line, marker, size, mtime, complete, skipping, dev, ino, head_len, head_hash, prefix, born FROM file_positions")
             .map_err(sq(&path))?;
         let rows = st
             .query_map([], |r| {
                 let fp: String = r.get(0)?;
                 let p: String = r.get(1)?;
                 let marker: String = r.get(4)?;
+                let head_hash: String = r.get(12)?;
+                let prefix: String = r.get(13)?;
                 Ok(crate::ingest::tail::Checkpoint {
+                    id: (r.get::<_, i64>(9)? as u64, r.get::<_, i64>(10)? as u64),
+                    head_len: r.get::<_, i64>(11)?.max(0) as u64,
+                    head_hash: unhex(&head_hash),
+                    prefix: unhex(&prefix),
+                    born: r.get(14)?,
+                    replaces: None,
                     fingerprint: unhex(&fp),
                     path: std::path::PathBuf::from(p),
                     offset: r.get::<_, i64>(2)?.max(0) as u64,
@@ -696,23 +732,43 @@ impl Store {
         for &(batch, changes, cp) in chunks {
             out.push(super::record_in(&tx, batch, &path)?);
             insert_role_changes(&tx, changes, &path)?;
+            if let Some(fp) = cp.replaces {
+                tx.execute(
+                    "DELETE FROM file_positions WHERE dev = 0 AND ino = 0 AND fingerprint = ?1",
+                    params![hex(fp)],
+                )
+                .map_err(sq(&path))?;
+            }
+            // One position per file: a file whose content changed under the same inode
+            // replaces its row.
             tx.execute(
-            "INSERT OR REPLACE INTO checkpoints (fingerprint, path, offset, line, marker, size, mtime, complete, skipping, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                hex(cp.fingerprint),
-                cp.path.to_string_lossy(),
-                cp.offset as i64,
-                cp.line as i64,
-                hex(cp.marker),
-                cp.size as i64,
-                cp.mtime_ms,
-                cp.complete,
-                cp.skipping,
-                jiff::Timestamp::now().as_millisecond()
-            ],
-        )
-        .map_err(sq(&path))?;
+                "DELETE FROM file_positions WHERE dev = ?1 AND ino = ?2 AND (dev, ino) != (0, 0)",
+                params![cp.id.0 as i64, cp.id.1 as i64],
+            )
+            .map_err(sq(&path))?;
+            tx.execute(
+                "INSERT OR REPLACE INTO file_positions (dev, ino, fingerprint, head_len, head_hash, prefix, born, path, offset, line, marker, size, mtime, complete, skipping, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                params![
+                    cp.id.0 as i64,
+                    cp.id.1 as i64,
+                    hex(cp.fingerprint),
+                    cp.head_len as i64,
+                    hex(cp.head_hash),
+                    hex(cp.prefix),
+                    cp.born,
+                    cp.path.to_string_lossy(),
+                    cp.offset as i64,
+                    cp.line as i64,
+                    hex(cp.marker),
+                    cp.size as i64,
+                    cp.mtime_ms,
+                    cp.complete,
+                    cp.skipping,
+                    jiff::Timestamp::now().as_millisecond()
+                ],
+            )
+            .map_err(sq(&path))?;
         }
         tx.commit().map_err(sq(&path))?;
         Ok(out)

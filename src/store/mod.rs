@@ -25,16 +25,17 @@ use crate::diagnose::Diagnosis;
 use crate::suggest::Fix;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     SCHEMA_V1,
     facts::SCHEMA_V2,
     facts::SCHEMA_V3,
     facts::SCHEMA_V4,
     SCHEMA_V5,
     facts::SCHEMA_V6,
+    facts::SCHEMA_V7,
 ];
 
 /// Lifecycle and noise control: a finding is open or resolved; suppressions hide findings.
@@ -898,7 +899,7 @@ impl Store {
         let service = self
             .conn
             .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(MAX(size - offset, 0)), 0), MAX(updated) FROM checkpoints WHERE complete = 0",
+                "SELECT COUNT(*), COALESCE(SUM(MAX(size - offset, 0)), 0), MAX(updated) FROM file_positions WHERE complete = 0",
                 [],
                 |r| {
                     Ok(serde_json::json!({
