@@ -510,6 +510,11 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
             path.display()
         ),
     };
+    if let Some(id) = &a.id
+        && id.trim().is_empty()
+    {
+        bail!("an empty id names no finding: give the finding's id or its first characters");
+    }
     let q = Query {
         since_ms: a.since.as_deref().map(parse_when).transpose()?,
         until_ms: a.until.as_deref().map(parse_when).transpose()?,
@@ -535,6 +540,7 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
     let hide_suppressed = !a.all && a.id.is_none();
     let format = format_of(&a.format);
     if !a.fixes
+        && a.id.is_none()
         && let Some(w) = report::JsonWriter::new(std::io::stdout().lock(), format)
     {
         // JSON is written as it is read: a store of any size prints in constant memory.
@@ -555,6 +561,12 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
     }
     if hide_suppressed {
         findings.retain(|f| f.suppressed.is_none());
+    }
+    if let Some(id) = &a.id
+        && findings.is_empty()
+    {
+        // The same on a terminal and in a pipe: asking for one finding that is not there fails.
+        bail!("no finding with id {}", report::escape(id));
     }
     if a.fixes {
         return merged_fixes(&store, &findings, a.output.as_deref());
@@ -616,6 +628,7 @@ fn suppress(db: Option<PathBuf>, a: SuppressArgs) -> Result<i32> {
         function: None,
         reason: a.reason.clone(),
         until,
+        exact: true,
     };
     store.add_suppression(&rule)?;
     println!(

@@ -666,6 +666,9 @@ impl OwnFiles {
     }
 }
 
+/// How long a replay keeps trying to write a batch while another process holds the database.
+const BUSY_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Writes the diagnoses waiting in `pending` in one transaction. After a store error nothing
 /// more is written: the error ends the replay, and what was committed before it stays.
 fn flush(
@@ -675,9 +678,22 @@ fn flush(
     store_error: &mut Option<StoreError>,
 ) {
     if !pending.is_empty() && store_error.is_none() {
-        match store.record(pending) {
-            Ok(n) => outcome.counters.new_evidence += n,
-            Err(e) => *store_error = Some(e),
+        // Another writer (a second replay, the service) may hold the database past the busy
+        // timeout: the batch is tried again, for up to a few minutes, before the replay fails.
+        let mut waited = std::time::Duration::ZERO;
+        let mut pause = std::time::Duration::from_millis(100);
+        loop {
+            match store.record(pending) {
+                Ok(n) => outcome.counters.new_evidence += n,
+                Err(e) if e.is_busy() && waited < BUSY_RETRY_FOR => {
+                    std::thread::sleep(pause);
+                    waited += pause + store::BUSY_TIMEOUT;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                    continue;
+                }
+                Err(e) => *store_error = Some(e),
+            }
+            break;
         }
     }
     pending.clear();
@@ -794,8 +810,11 @@ pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError
             &resource,
             gather::OwnerHint::default(),
         );
+        // AWS stated why it denied: an allow of the stored policies resolves the finding only
+        // when they hold that policy (an SCP imported without --target applies to nothing).
         if gaps.principal_missing
             || (matches!(caller, Caller::Service(_)) && set.resource.is_none())
+            || !diagnose::stated_policy_known(&f.cause, &set)
         {
             continue;
         }

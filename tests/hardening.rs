@@ -156,3 +156,199 @@ fn a_broken_json_line_does_not_swallow_the_next_record() {
     assert!(text(&out).contains("line 2"), "{}", text(&out));
     assert_eq!(total(&db), 3, "{}", text(&out));
 }
+
+fn cloudtrail_event(id: &str, table: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"PutItem","awsRegion":"eu-west-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/app-role/app-fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/{table} because no identity-based policy allows the dynamodb:PutItem action","eventID":"{id}","recipientAccountId":"111122223333","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/app-role/app-fn","accountId":"111122223333"}}}}"#
+    )
+}
+
+/// Two replays into one database at once: the second waits for the first's transactions
+/// instead of failing, and every denial of both is stored.
+#[test]
+fn concurrent_replays_wait_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let mut files = Vec::new();
+    for side in ["a", "b"] {
+        let d = dir.path().join(side);
+        std::fs::create_dir(&d).unwrap();
+        for f in 0..8 {
+            let records: Vec<String> = (0..2000)
+                .map(|i| cloudtrail_event(&format!("{side}-{f}-{i}"), &format!("{side}{}", i % 50)))
+                .collect();
+            std::fs::write(
+                d.join(format!("{f}.json.gz")),
+                gzip(format!("{{\"Records\":[{}]}}", records.join(",")).as_bytes()),
+            )
+            .unwrap();
+        }
+        files.push(d);
+    }
+    let spawn = |d: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_whydenied"))
+            .arg("--db")
+            .arg(&db)
+            .args(["replay", "--format", "json"])
+            .arg(d)
+            .env_remove("WHYDENIED_DB")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn(&files[0]);
+    let b = spawn(&files[1]);
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(total(&db), 2 * 8 * 2000);
+}
+
+/// AWS said an SCP denied: an SCP imported without `--target` applies to nothing and is no
+/// evidence the deny is gone, so the finding stays open; the same SCP attached to the account
+/// (and allowing) resolves it.
+#[test]
+fn a_stated_scp_deny_is_not_resolved_by_an_scp_that_applies_to_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let msg = "User: arn:aws:sts::111122223333:assumed-role/app-role/app-fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/T with an explicit deny in a service control policy";
+    let event = cloudtrail_event("scp-1", "T").replace(
+        "User: arn:aws:sts::111122223333:assumed-role/app-role/app-fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/T because no identity-based policy allows the dynamodb:PutItem action",
+        msg,
+    );
+    let log = dir.path().join("scp.jsonl");
+    std::fs::write(&log, format!("{event}\n")).unwrap();
+    assert_eq!(replay(&db, &log).status.code(), Some(0));
+    let auth = serde_json::json!({"RoleDetailList": [{"Path": "/", "RoleName": "app-role", "RoleId": "AROAEXAMPLEHARDEN1",
+        "Arn": "arn:aws:iam::111122223333:role/app-role",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "RolePolicyList": [{"PolicyName": "app", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}]}}],
+        "AttachedManagedPolicies": [], "Tags": []}], "UserDetailList": [], "GroupDetailList": [], "Policies": []});
+    let auth_file = dir.path().join("auth.json");
+    std::fs::write(&auth_file, auth.to_string()).unwrap();
+    let scp = serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-FullAWSAccess", "Arn": "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess", "Name": "FullAWSAccess", "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": true},
+        "Content": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}});
+    let scp_file = dir.path().join("scp.json");
+    std::fs::write(&scp_file, scp.to_string()).unwrap();
+    let out = run(
+        &db,
+        &[
+            "import",
+            auth_file.to_str().unwrap(),
+            scp_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(findings(&db)[0]["status"], "open", "{}", text(&out));
+    let out = run(
+        &db,
+        &[
+            "import",
+            "--target",
+            "111122223333",
+            scp_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(findings(&db)[0]["status"], "resolved", "{}", text(&out));
+}
+
+fn event_as(role: &str, id: &str, table: &str) -> String {
+    cloudtrail_event(id, table).replace("app-role", role)
+}
+
+fn replay_events(db: &Path, dir: &Path, events: &[String]) {
+    let f = dir.join(format!("events-{}.jsonl", events.len()));
+    std::fs::write(&f, events.join("\n") + "\n").unwrap();
+    let out = replay(db, &f);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// `--role` and ids are compared as text: `_` and `%` are not patterns.
+#[test]
+fn role_and_id_filters_match_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    replay_events(
+        &db,
+        dir.path(),
+        &[event_as("app-a", "e-1", "T"), event_as("app_a", "e-2", "T")],
+    );
+    let principals = |args: &[&str]| -> Vec<String> {
+        let mut a = vec!["report", "--format", "json"];
+        a.extend_from_slice(args);
+        let out = run(&db, &a);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let v: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        v.iter()
+            .map(|f| f["principal"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        principals(&["--role", "app_a"]),
+        vec!["arn:aws:iam::111122223333:role/app_a"]
+    );
+    assert_eq!(
+        principals(&["--role", "app-a"]),
+        vec!["arn:aws:iam::111122223333:role/app-a"]
+    );
+    assert!(principals(&["--role", "%"]).is_empty());
+    assert!(principals(&["--role", "app%"]).is_empty());
+    // `show` of an id that is not there fails the same way piped or not; '' and '%' name nothing.
+    for id in ["", "%", "_", "deadbeef"] {
+        let out = run(&db, &["show", id]);
+        assert_eq!(out.status.code(), Some(2), "show {id:?}: {}", text(&out));
+        let out = run(&db, &["show", "--format", "json", id]);
+        assert_eq!(out.status.code(), Some(2), "show {id:?}: {}", text(&out));
+    }
+    let id = findings(&db)[0]["id"].as_str().unwrap().to_string();
+    let out = run(&db, &["show", "--format", "json", &id[..6]]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// A finding whose resource holds a literal `*` (a policy's resource, logged as is) is
+/// suppressed alone: the `*` is not a wildcard that hides the other resources.
+#[test]
+fn suppressing_a_finding_with_a_literal_star_hides_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    replay_events(
+        &db,
+        dir.path(),
+        &[
+            cloudtrail_event("e-1", "*"),
+            cloudtrail_event("e-2", "orders"),
+        ],
+    );
+    let all = findings(&db);
+    assert_eq!(all.len(), 2);
+    let star = all
+        .iter()
+        .find(|f| f["resource"].as_str().unwrap().ends_with("table/*"))
+        .unwrap();
+    let out = run(
+        &db,
+        &[
+            "suppress",
+            star["id"].as_str().unwrap(),
+            "--reason",
+            "expected",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let shown = findings(&db);
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0]["resource"]
+            .as_str()
+            .unwrap()
+            .ends_with("table/orders")
+    );
+}

@@ -563,6 +563,24 @@ fn reason_of_cause(cause: &str) -> Option<Reason> {
     })
 }
 
+/// Whether the stored set holds the policy type a cause blames, or shows it does not apply
+/// (the management account, a service-linked role, a boundary no longer attached): only then
+/// can an allow from the stored policies say that AWS's stated reason is gone.
+pub fn stated_policy_known(cause: &str, set: &PolicySet) -> bool {
+    let t = match reason_of_cause(cause) {
+        Some(Reason::Implicit(t) | Reason::Explicit(t)) => t,
+        _ => return true,
+    };
+    match t {
+        PolicyType::Identity => set.identity_known,
+        PolicyType::Resource | PolicyType::Trust => set.resource.is_some(),
+        PolicyType::Scp => !set.scp_levels.is_empty() || set.scp_exempt.is_some(),
+        PolicyType::Rcp => !set.rcp_levels.is_empty() || set.rcp_exempt.is_some(),
+        PolicyType::Boundary => set.boundary.is_some() || set.identity_known,
+        PolicyType::Session | PolicyType::VpcEndpoint => false,
+    }
+}
+
 /// The policy type a message blames, when nothing of that type is in the stored set.
 fn blamed_but_not_imported(reason: &Reason, set: &PolicySet) -> Option<&'static str> {
     let t = match reason {

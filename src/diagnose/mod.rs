@@ -27,6 +27,7 @@ mod org;
 mod verify;
 
 use correlate::correlate;
+pub use correlate::stated_policy_known;
 use explain::explain_message;
 
 /// What was observed.

@@ -119,7 +119,10 @@ impl Store {
     pub fn import(&mut self, imp: &Imported, file: &str) -> Result<ImportCounts, StoreError> {
         let path = self.path.clone();
         let now = jiff::Timestamp::now().as_millisecond();
-        let tx = self.conn.transaction().map_err(sq(&path))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sq(&path))?;
         let mut c = ImportCounts::default();
         for f in &imp.facts {
             match f {
@@ -539,7 +542,10 @@ impl Store {
         changes: &[crate::parse::RoleChange],
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(sq(&path))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sq(&path))?;
         insert_role_changes(&tx, changes, &path)?;
         tx.commit().map_err(sq(&path))?;
         Ok(())
@@ -650,6 +656,7 @@ INSERT INTO file_positions
     SELECT 0, 0, fingerprint, 0, '0000000000000000', '0000000000000000', 0, path, offset, line, marker, size, mtime, complete, skipping, updated
     FROM checkpoints;
 DROP TABLE checkpoints;
+ALTER TABLE suppressions ADD COLUMN exact INTEGER NOT NULL DEFAULT 0;
 ";
 
 pub(super) const SCHEMA_V4: &str = "
@@ -727,7 +734,10 @@ impl Store {
         self.conn
             .execute_batch("PRAGMA synchronous = FULL")
             .map_err(sq(&path))?;
-        let tx = self.conn.transaction().map_err(sq(&path))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sq(&path))?;
         let mut out = Vec::with_capacity(chunks.len());
         for &(batch, changes, cp) in chunks {
             out.push(super::record_in(&tx, batch, &path)?);

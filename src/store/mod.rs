@@ -24,6 +24,9 @@ pub use facts::ImportCounts;
 use crate::diagnose::Diagnosis;
 use crate::suggest::Fix;
 
+/// How long one statement waits for another process's write transaction to end.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = 7;
 
@@ -76,6 +79,22 @@ pub enum StoreError {
     TooNew { path: PathBuf, found: i64 },
     #[error("database {path} is writable by other users; refusing to use it (chmod 600)")]
     WorldWritable { path: PathBuf },
+}
+
+impl StoreError {
+    /// Another process holds the database past the busy timeout: trying again later works.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite {
+                error: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        )
+    }
 }
 
 /// One piece of evidence for a finding, as stored and shown.
@@ -145,6 +164,10 @@ pub struct Suppression {
     /// RFC 3339; the rule stops applying after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// The fields are values to equal, not patterns: a rule made from a finding
+    /// (`whydenied suppress ID`), whose resource may itself hold a literal `*`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
 }
 
 impl Suppression {
@@ -157,11 +180,20 @@ impl Suppression {
                 Err(_) => return false,
             }
         }
+        let exact = self.exact;
         let field = |pat: &Option<String>, val: &Option<String>, fold: bool| match pat {
             None => true,
-            Some(p) => val
-                .as_deref()
-                .is_some_and(|v| crate::policy::wildcard::matches(p, v, fold)),
+            Some(p) => val.as_deref().is_some_and(|v| {
+                if exact {
+                    if fold {
+                        p.eq_ignore_ascii_case(v)
+                    } else {
+                        p == v
+                    }
+                } else {
+                    crate::policy::wildcard::matches(p, v, fold)
+                }
+            }),
         };
         field(&self.principal, &f.principal, false)
             && field(&self.action, &f.action, true)
@@ -267,9 +299,7 @@ impl Store {
 
     fn init(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
-        self.conn
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sq(&path))?;
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(sq(&path))?;
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
@@ -282,10 +312,21 @@ impl Store {
         if found > SCHEMA_VERSION {
             return Err(StoreError::TooNew { path, found });
         }
-        for (from, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-            let tx = self.conn.transaction().map_err(sq(&path))?;
+        // Each step reads the version inside its own write transaction: two processes opening
+        // a new database at once migrate it once.
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sq(&path))?;
+            let now: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(sq(&path))?;
+            let Some(sql) = MIGRATIONS.get(now.max(0) as usize) else {
+                break;
+            };
             tx.execute_batch(sql).map_err(sq(&path))?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", from + 1))
+            tx.execute_batch(&format!("PRAGMA user_version = {}", now + 1))
                 .map_err(sq(&path))?;
             tx.commit().map_err(sq(&path))?;
         }
@@ -296,7 +337,10 @@ impl Store {
     /// many were new (evidence not seen before).
     pub fn record(&mut self, batch: &[(Diagnosis, Evidence)]) -> Result<u64, StoreError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(sq(&path))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sq(&path))?;
         let new = record_in(&tx, batch, &path)?.new;
         tx.commit().map_err(sq(&path))?;
         Ok(new)
@@ -373,7 +417,12 @@ impl Store {
             bind(&mut sql, " AND cause = ?", c.clone().into());
         }
         if let Some(id) = &q.id {
-            bind(&mut sql, " AND id LIKE ? || '%'", id.clone().into());
+            // A prefix of the id, compared as text (no LIKE: `_` and `%` are not patterns).
+            bind(
+                &mut sql,
+                " AND substr(id, 1, length(?)) = ?",
+                id.clone().into(),
+            );
         }
         if let Some(st) = &q.status {
             bind(&mut sql, " AND status = ?", st.clone().into());
@@ -391,17 +440,13 @@ impl Store {
             if r.starts_with("arn:") {
                 bind(&mut sql, " AND principal = ?", r.clone().into());
             } else {
-                // A role name, with or without its path.
-                let name = r.trim_start_matches('/').to_string();
+                // A role name, with or without its path: the principal is a role ARN ending
+                // in `/<name>`, compared as text (no LIKE: `_` and `%` are not patterns).
+                let tail = format!("/{}", r.trim_start_matches('/'));
                 bind(
                     &mut sql,
-                    " AND (principal LIKE '%:role/' || ?",
-                    name.clone().into(),
-                );
-                bind(
-                    &mut sql,
-                    " OR principal LIKE '%:role/%/' || ?)",
-                    name.into(),
+                    " AND instr(principal, ':role/') > 0 AND substr(principal, -length(?)) = ?",
+                    tail.into(),
                 );
             }
         }
@@ -778,9 +823,9 @@ impl Store {
             .map(|t| t.as_millisecond());
         self.conn
             .execute(
-                "INSERT INTO suppressions (principal, action, resource, cause, function, reason, until, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![s.principal, s.action, s.resource, s.cause, s.function, s.reason, until, Timestamp::now().as_millisecond()],
+                "INSERT INTO suppressions (principal, action, resource, cause, function, reason, until, created, exact)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![s.principal, s.action, s.resource, s.cause, s.function, s.reason, until, Timestamp::now().as_millisecond(), s.exact],
             )
             .map_err(sq(&path))?;
         Ok(())
@@ -791,7 +836,7 @@ impl Store {
         let path = self.path.clone();
         let mut st = self
             .conn
-            .prepare("SELECT principal, action, resource, cause, function, reason, until FROM suppressions ORDER BY id")
+            .prepare("SELECT principal, action, resource, cause, function, reason, until, exact FROM suppressions ORDER BY id")
             .map_err(sq(&path))?;
         let rows = st
             .query_map([], |r| {
@@ -803,6 +848,7 @@ impl Store {
                     function: r.get(4)?,
                     reason: r.get(5)?,
                     until: r.get::<_, Option<i64>>(6)?.map(format_ms),
+                    exact: r.get(7)?,
                 })
             })
             .map_err(sq(&path))?;
