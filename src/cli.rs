@@ -273,10 +273,29 @@ pub fn run() -> i32 {
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("whydenied: {}", report::escape(&format!("{e:#}")));
+            eprintln!("whydenied: {}", report::escape(&error_text(&e)));
             2
         }
     }
+}
+
+/// `1 finding`, `2 findings`: a count with its noun in the right number.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// An error and its causes, each said once: a cause whose text the message already holds (an
+/// OS error quoted by the error that wraps it) is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let t = cause.to_string();
+        if !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+    }
+    text
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
@@ -367,8 +386,11 @@ impl Progress for Bar {
     fn file_done(&mut self, bytes: u64, t: &RunCounters) {
         self.bar.inc(bytes);
         self.bar.set_message(format!(
-            "{} files, {} records, {} denials, {} errors",
-            t.files, t.records, t.denials, t.errors
+            "{}, {}, {}, {}",
+            count(t.files, "file", "files"),
+            count(t.records, "record", "records"),
+            count(t.denials, "denial", "denials"),
+            count(t.errors, "error", "errors")
         ));
     }
     fn problem(&mut self, line: &str) {
@@ -380,6 +402,27 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     let started = Instant::now();
     let started_ms = jiff::Timestamp::now().as_millisecond();
     let path = db_path(db)?;
+    // Nothing to read: say so and leave no database behind.
+    let missing: Vec<String> = a
+        .paths
+        .iter()
+        .filter_map(|p| {
+            std::fs::metadata(p).err().map(|e| {
+                format!(
+                    "{}: {}",
+                    report::escape(&p.display().to_string()),
+                    report::escape(&e.to_string())
+                )
+            })
+        })
+        .collect();
+    if missing.len() == a.paths.len() {
+        for m in &missing {
+            eprintln!("whydenied: {m}");
+        }
+        eprintln!("replay: nothing to read");
+        return Ok(1);
+    }
     let mut store = Store::open(&path)?;
     // The bar's total costs a walk of its own: only worth it when someone watches the bar.
     let mut total = 0u64;
@@ -442,13 +485,13 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     let c = &outcome.counters;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "replay: {} files, {} records, {} denials ({} new), {} findings, {} errors in {:.2} s ({:.1} MB/s)",
-        c.files,
-        c.records,
-        c.denials,
+        "replay: {}, {}, {} ({} new), {}, {} in {:.2} s ({:.1} MB/s)",
+        count(c.files, "file", "files"),
+        count(c.records, "record", "records"),
+        count(c.denials, "denial", "denials"),
         c.new_evidence,
-        shown,
-        c.errors,
+        count(shown as u64, "finding", "findings"),
+        count(c.errors, "error", "errors"),
         secs,
         c.bytes as f64 / 1e6 / secs.max(1e-9)
     );
@@ -698,10 +741,10 @@ fn stats(db: Option<PathBuf>, a: StatsArgs) -> Result<i32> {
         for (k, f, d) in rows.iter() {
             let _ = writeln!(
                 s,
-                "  {:<28} {:>6} findings {:>8} denials",
+                "  {:<28} {:>15} {:>15}",
                 report::escape(k),
-                f,
-                d
+                count(*f, "finding", "findings"),
+                count(*d, "denial", "denials")
             );
         }
     }
@@ -891,8 +934,8 @@ fn merged_fixes(
         }
     }
     eprintln!(
-        "{verified} of {} findings verified with the merged policy",
-        covered.len()
+        "{verified} of {} verified with the merged policy",
+        count(covered.len() as u64, "finding", "findings")
     );
     Ok(0)
 }
@@ -1021,7 +1064,7 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
                 continue;
             }
             Err(e) => {
-                eprintln!("whydenied: {}", report::escape(&format!("{e:#}")));
+                eprintln!("whydenied: {}", report::escape(&error_text(&e)));
                 failed += 1;
                 continue;
             }
@@ -1030,19 +1073,23 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
             Ok(imp) => {
                 let c = store.import(&imp, &f.display().to_string())?;
                 let mut parts = Vec::new();
-                for (n, what) in [
-                    (c.roles, "roles"),
-                    (c.users, "users"),
-                    (c.groups, "groups"),
-                    (c.managed_policies, "managed policies"),
-                    (c.resource_policies, "resource policies"),
-                    (c.functions, "functions"),
-                    (c.mappings, "event source mappings"),
-                    (c.org_policies, "organization policies"),
-                    (c.org_links, "organization links"),
+                for (n, one, many) in [
+                    (c.roles, "role", "roles"),
+                    (c.users, "user", "users"),
+                    (c.groups, "group", "groups"),
+                    (c.managed_policies, "managed policy", "managed policies"),
+                    (c.resource_policies, "resource policy", "resource policies"),
+                    (c.functions, "function", "functions"),
+                    (c.mappings, "event source mapping", "event source mappings"),
+                    (
+                        c.org_policies,
+                        "organization policy",
+                        "organization policies",
+                    ),
+                    (c.org_links, "organization link", "organization links"),
                 ] {
                     if n > 0 {
-                        parts.push(format!("{n} {what}"));
+                        parts.push(count(n, one, many));
                     }
                 }
                 if parts.is_empty() {
@@ -1077,7 +1124,10 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
     let rules = Rules::embedded()?;
     let resolved = pipeline::resolve_fixed(&mut store, &rules)?;
     if resolved > 0 {
-        println!("{resolved} finding(s) resolved: the imported policies now allow them");
+        println!(
+            "{} resolved: the imported policies now allow them",
+            count(resolved, "finding", "findings")
+        );
     }
     Ok(if failed > 0 { 1 } else { 0 })
 }

@@ -1070,7 +1070,7 @@ fn symlinks_out_of_a_replayed_directory_are_skipped_unless_asked() {
     );
     assert!(err.contains("--follow-symlinks"), "{err}");
     // The inside file is read once although three paths lead to it.
-    assert!(err.contains("1 files, 1 records"), "{err}");
+    assert!(err.contains("1 file, 1 record,"), "{err}");
 
     let db2 = dir.path().join("w2.db");
     let out = run(
@@ -1197,7 +1197,7 @@ fn replay_skips_its_own_database() {
             &["replay", "--format", "json", dir.path().to_str().unwrap()],
         );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(stderr(&out).contains("1 files"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("1 file,"), "{}", stderr(&out));
     }
 }
 

@@ -352,3 +352,44 @@ fn suppressing_a_finding_with_a_literal_star_hides_only_it() {
             .ends_with("table/orders")
     );
 }
+
+/// What is no regular file: a device named on the command line is refused with exit 1 (never
+/// read to the end of time), a named pipe is read as a stream (`replay <(zcat ...)`), and a
+/// path that does not exist leaves no database behind.
+#[test]
+fn devices_are_refused_pipes_are_streams_and_nothing_read_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let out = run(&db, &["replay", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("character device"), "{}", text(&out));
+    let out = run(&db, &["import", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let fifo = dir.path().join("pipe");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            writeln!(f, "{}", cloudtrail_event("pipe-1", "T")).unwrap();
+        })
+    };
+    let out = run(&db, &["replay", "--format", "json", fifo.to_str().unwrap()]);
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(total(&db), 1);
+    let none = dir.path().join("none.db");
+    let out = run(&none, &["replay", "/nonexistent/path"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!none.exists(), "no database for nothing read");
+    // One OS error, said once.
+    let out = run(&db, &["import", "/nonexistent/path"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}

@@ -264,6 +264,35 @@ impl Walk<'_> {
         if meta.is_file() {
             return (self.visit)(Walked::File(p.to_path_buf()));
         }
+        if !meta.is_dir() {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            // A pipe named on the command line (`replay <(zcat ...)`) is read as a stream;
+            // devices (`/dev/zero`), sockets, and pipes met in a directory are not read.
+            if t.is_fifo() && explicit {
+                return (self.visit)(Walked::File(p.to_path_buf()));
+            }
+            let what = if t.is_char_device() {
+                "a character device"
+            } else if t.is_block_device() {
+                "a block device"
+            } else if t.is_fifo() {
+                "a named pipe"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            };
+            let why = format!("{what}, not a log file: not read");
+            return if explicit {
+                (self.visit)(Walked::Error(
+                    p.to_path_buf(),
+                    io::Error::new(io::ErrorKind::InvalidInput, why),
+                ))
+            } else {
+                (self.visit)(Walked::Skipped(p.to_path_buf(), why))
+            };
+        }
         if meta.is_dir() {
             if !self.seen.insert((meta.dev(), meta.ino())) {
                 // Read already: a link back to a parent, or a second way to the same place.
