@@ -255,119 +255,141 @@ fn verified_mark(f: &Finding) -> &'static str {
 
 /// The triage view: findings grouped by function (or role), the group seen most recently
 /// first, each with its cause and the fix in one line.
+/// The heading a finding is grouped under in the triage table: its function, else its role or
+/// user.
+pub fn group_key(f: &Finding) -> String {
+    match (&f.function, &f.principal) {
+        (Some(func), _) => format!("function {func}"),
+        (None, Some(p)) => {
+            let name = p.rsplit(['/', ':']).next().unwrap_or(p);
+            if p.contains(":role/") {
+                format!("role {name}")
+            } else if p.contains(":user/") {
+                format!("user {name}")
+            } else {
+                name.to_string()
+            }
+        }
+        (None, None) => "unknown principal".to_string(),
+    }
+}
+
+/// The order of the triage groups: newest first, then the most denials. `groups` holds each
+/// key with the newest time and total count of its findings.
+pub fn order_groups<T>(groups: &mut [(String, Option<String>, u64, T)]) {
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
+}
+
 fn triage(findings: &[Finding], width: u16, style: Style) -> String {
-    use std::fmt::Write as _;
     if findings.is_empty() {
         return "No findings.\n".to_string();
     }
-    let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
+    let mut groups: Vec<(String, Option<String>, u64, Vec<&Finding>)> = Vec::new();
     for f in findings {
-        let key = match (&f.function, &f.principal) {
-            (Some(func), _) => format!("function {func}"),
-            (None, Some(p)) => {
-                let name = p.rsplit(['/', ':']).next().unwrap_or(p);
-                if p.contains(":role/") {
-                    format!("role {name}")
-                } else if p.contains(":user/") {
-                    format!("user {name}")
-                } else {
-                    name.to_string()
-                }
+        let key = group_key(f);
+        let at = match groups.iter().position(|g| g.0 == key) {
+            Some(i) => i,
+            None => {
+                groups.push((key, None, 0, Vec::new()));
+                groups.len() - 1
             }
-            (None, None) => "unknown principal".to_string(),
         };
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(f),
-            None => groups.push((key, vec![f])),
+        if let Some(g) = groups.get_mut(at) {
+            g.1 = g.1.clone().max(f.last_seen.clone());
+            g.2 += f.count;
+            g.3.push(f);
         }
     }
-    // Newest first, then the most denials.
-    let newest = |v: &Vec<&Finding>| v.iter().filter_map(|f| f.last_seen.clone()).max();
-    let total = |v: &Vec<&Finding>| v.iter().map(|f| f.count).sum::<u64>();
-    groups.sort_by(|a, b| {
-        newest(&b.1)
-            .cmp(&newest(&a.1))
-            .then(total(&b.1).cmp(&total(&a.1)))
-    });
+    order_groups(&mut groups);
     let mut s = String::new();
-    for (key, list) in &groups {
-        let n = total(list);
-        let last = newest(list)
-            .map(|t| t.get(5..16).unwrap_or(&t).replace('T', " "))
-            .unwrap_or_else(|| "-".into());
-        let role = list
-            .iter()
-            .find_map(|f| f.principal.as_deref())
-            .filter(|p| key.starts_with("function ") && p.contains(":role/"))
-            .map(|p| format!(" ({})", escape(p.rsplit('/').next().unwrap_or(p))))
-            .unwrap_or_default();
-        let counts = format!(
-            ": {} finding{}, {n} denial{}, last {last}",
-            list.len(),
-            if list.len() == 1 { "" } else { "s" },
-            if n == 1 { "" } else { "s" }
-        );
-        let name = escape(key);
-        // The heading fits the width: the role goes first, then the name is cut.
-        let budget = usize::from(width.max(60));
-        let role = if name.chars().count() + role.chars().count() + counts.chars().count() > budget
-        {
-            String::new()
-        } else {
-            role
-        };
-        let room = budget.saturating_sub(counts.chars().count() + role.chars().count());
-        let name = if name.chars().count() > room {
-            let cut: String = name.chars().take(room.saturating_sub(1)).collect();
-            format!("{cut}…")
-        } else {
-            name
-        };
-        if !s.is_empty() {
+    for (i, (key, _, _, list)) in groups.iter().enumerate() {
+        if i > 0 {
             s.push('\n');
         }
-        let _ = writeln!(s, "{}{role}{counts}", style.paint("1", &name));
-        let mut t = Table::new();
-        t.load_style(presets::NOTHING)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width.max(60));
-        for f in list {
-            let seen = f
-                .last_seen
-                .as_deref()
-                .map(|s| s.get(5..16).unwrap_or(s).replace('T', " "))
-                .unwrap_or_else(|| "-".into());
-            let mark = match f.fix.verified {
-                Some(true) => style.paint("32", verified_mark(f)),
-                Some(false) => style.paint("31", verified_mark(f)),
-                None => style.paint("33", verified_mark(f)),
-            };
-            let mut state = String::new();
-            if f.status == "resolved" {
-                state.push_str(" [resolved]");
-            }
-            if f.suppressed.is_some() {
-                state.push_str(" [suppressed]");
-            }
-            t.add_row(vec![
-                format!(
-                    "{}\n{}× {seen}",
-                    style.paint("2", &escape(f.id.get(..8).unwrap_or(&f.id))),
-                    f.count
-                ),
-                format!(
-                    "{}{state}\n{}",
-                    escape(f.action.as_deref().unwrap_or("-")),
-                    escape(&f.cause)
-                ),
-                format!("{}\n{mark}", escape(&fix_summary(f))),
-            ]);
-        }
-        if let Some(c) = t.column_mut(0) {
-            c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(16)));
-        }
-        let _ = writeln!(s, "{t}");
+        s.push_str(&triage_group(key, list, width, style));
     }
+    s
+}
+
+/// One group of the triage table: its heading and a row per finding.
+pub fn triage_group(key: &str, list: &[&Finding], width: u16, style: Style) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let n: u64 = list.iter().map(|f| f.count).sum();
+    let last = list
+        .iter()
+        .filter_map(|f| f.last_seen.clone())
+        .max()
+        .map(|t| t.get(5..16).unwrap_or(&t).replace('T', " "))
+        .unwrap_or_else(|| "-".into());
+    let role = list
+        .iter()
+        .find_map(|f| f.principal.as_deref())
+        .filter(|p| key.starts_with("function ") && p.contains(":role/"))
+        .map(|p| format!(" ({})", escape(p.rsplit('/').next().unwrap_or(p))))
+        .unwrap_or_default();
+    let counts = format!(
+        ": {} finding{}, {n} denial{}, last {last}",
+        list.len(),
+        if list.len() == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" }
+    );
+    let name = escape(key);
+    // The heading fits the width: the role goes first, then the name is cut.
+    let budget = usize::from(width.max(60));
+    let role = if name.chars().count() + role.chars().count() + counts.chars().count() > budget {
+        String::new()
+    } else {
+        role
+    };
+    let room = budget.saturating_sub(counts.chars().count() + role.chars().count());
+    let name = if name.chars().count() > room {
+        let cut: String = name.chars().take(room.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        name
+    };
+    let _ = writeln!(s, "{}{role}{counts}", style.paint("1", &name));
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width.max(60));
+    for f in list {
+        let seen = f
+            .last_seen
+            .as_deref()
+            .map(|s| s.get(5..16).unwrap_or(s).replace('T', " "))
+            .unwrap_or_else(|| "-".into());
+        let mark = match f.fix.verified {
+            Some(true) => style.paint("32", verified_mark(f)),
+            Some(false) => style.paint("31", verified_mark(f)),
+            None => style.paint("33", verified_mark(f)),
+        };
+        let mut state = String::new();
+        if f.status == "resolved" {
+            state.push_str(" [resolved]");
+        }
+        if f.suppressed.is_some() {
+            state.push_str(" [suppressed]");
+        }
+        t.add_row(vec![
+            format!(
+                "{}\n{}× {seen}",
+                style.paint("2", &escape(f.id.get(..8).unwrap_or(&f.id))),
+                f.count
+            ),
+            format!(
+                "{}{state}\n{}",
+                escape(f.action.as_deref().unwrap_or("-")),
+                escape(&f.cause)
+            ),
+            format!("{}\n{mark}", escape(&fix_summary(f))),
+        ]);
+    }
+    if let Some(c) = t.column_mut(0) {
+        c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(16)));
+    }
+    let _ = writeln!(s, "{t}");
     s
 }
 
@@ -483,58 +505,78 @@ pub fn detail(f: &Finding, style: Style) -> String {
 }
 
 fn markdown(findings: &[Finding]) -> String {
+    let mut s = markdown_header(findings.is_empty());
+    for f in findings {
+        s.push_str(&markdown_row(f));
+    }
+    for f in findings {
+        s.push_str(&markdown_detail(f));
+    }
+    s
+}
+
+/// The title and, when there are findings, the summary table's head.
+pub fn markdown_header(empty: bool) -> String {
     let mut s = String::from("# whydenied findings\n\n");
-    if findings.is_empty() {
+    if empty {
         s.push_str("No findings.\n");
-        return s;
+    } else {
+        s.push_str("| ID | Last seen | Count | Function / principal | Action | Cause | Fix |\n|---|---|---|---|---|---|---|\n");
     }
-    s.push_str("| ID | Last seen | Count | Function / principal | Action | Cause | Fix |\n|---|---|---|---|---|---|---|\n");
-    for f in findings {
+    s
+}
+
+/// One finding's row of the Markdown summary table.
+pub fn markdown_row(f: &Finding) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        escape_markdown(&f.id),
+        escape_markdown(f.last_seen.as_deref().unwrap_or("-")),
+        f.count,
+        escape_markdown(&subject(f)),
+        escape_markdown(f.action.as_deref().unwrap_or("-")),
+        escape_markdown(&f.cause),
+        escape_markdown(&fix_summary(f)),
+    );
+    s
+}
+
+/// One finding's section of the Markdown report.
+pub fn markdown_detail(f: &Finding) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n## {} {}\n",
+        escape_markdown(&f.id),
+        escape_markdown(f.action.as_deref().unwrap_or(""))
+    );
+    let _ = writeln!(
+        s,
+        "- **Principal:** {}",
+        escape_markdown(f.principal.as_deref().unwrap_or("unknown"))
+    );
+    if let Some(r) = &f.resource {
+        let _ = writeln!(s, "- **Resource:** {}", escape_markdown(r));
+    }
+    let _ = writeln!(s, "- **Message:** {}", escape_markdown(&f.message));
+    for e in &f.explanation {
+        let _ = writeln!(s, "- {}", escape_markdown(e));
+    }
+    if let Some(st) = &f.fix.statement {
+        let pretty = serde_json::to_string_pretty(st).unwrap_or_default();
+        // A fence longer than any backtick run inside keeps the block closed.
+        let fence = "`".repeat(longest_backtick_run(&pretty).max(2) + 1);
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            escape_markdown(&f.id),
-            escape_markdown(f.last_seen.as_deref().unwrap_or("-")),
-            f.count,
-            escape_markdown(&subject(f)),
-            escape_markdown(f.action.as_deref().unwrap_or("-")),
-            escape_markdown(&f.cause),
-            escape_markdown(&fix_summary(f)),
+            "\n{fence}json\n{}\n{fence}",
+            escape(&pretty).replace("\\n", "\n")
         );
     }
-    for f in findings {
-        let _ = writeln!(
-            s,
-            "\n## {} {}\n",
-            escape_markdown(&f.id),
-            escape_markdown(f.action.as_deref().unwrap_or(""))
-        );
-        let _ = writeln!(
-            s,
-            "- **Principal:** {}",
-            escape_markdown(f.principal.as_deref().unwrap_or("unknown"))
-        );
-        if let Some(r) = &f.resource {
-            let _ = writeln!(s, "- **Resource:** {}", escape_markdown(r));
-        }
-        let _ = writeln!(s, "- **Message:** {}", escape_markdown(&f.message));
-        for e in &f.explanation {
-            let _ = writeln!(s, "- {}", escape_markdown(e));
-        }
-        if let Some(st) = &f.fix.statement {
-            let pretty = serde_json::to_string_pretty(st).unwrap_or_default();
-            // A fence longer than any backtick run inside keeps the block closed.
-            let fence = "`".repeat(longest_backtick_run(&pretty).max(2) + 1);
-            let _ = writeln!(
-                s,
-                "\n{fence}json\n{}\n{fence}",
-                escape(&pretty).replace("\\n", "\n")
-            );
-        }
-        for c in &f.fix.commands {
-            let fence = "`".repeat(longest_backtick_run(c).max(2) + 1);
-            let _ = writeln!(s, "\n{fence}sh\n{}\n{fence}", escape(c));
-        }
+    for c in &f.fix.commands {
+        let fence = "`".repeat(longest_backtick_run(c).max(2) + 1);
+        let _ = writeln!(s, "\n{fence}sh\n{}\n{fence}", escape(c));
     }
     s
 }
