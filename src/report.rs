@@ -34,13 +34,30 @@ pub fn escape(s: &str) -> String {
             c if (0x80..=0x9f).contains(&(c as u32)) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
-            c if matches!(c as u32, 0x202a..=0x202e | 0x2066..=0x2069 | 0x200e | 0x200f) => {
+            // Invisible format characters (Unicode category Cf: bidi controls, zero-width
+            // spaces and joiners, the Arabic letter mark, tag characters) and the line and
+            // paragraph separators could hide or reorder what a terminal shows.
+            c if invisible(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
         }
     }
     out
+}
+
+fn invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    !c.is_ascii()
+        && matches!(
+            c.general_category(),
+            GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+                | GeneralCategory::Unassigned
+                | GeneralCategory::PrivateUse
+                | GeneralCategory::Surrogate
+        )
 }
 
 /// Escapes text for a markdown table cell or paragraph.
@@ -595,8 +612,10 @@ fn longest_backtick_run(s: &str) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::suggest::Fix;
 
     #[test]
     fn escapes_terminal_controls() {
@@ -605,6 +624,14 @@ mod tests {
         assert_eq!(escape("\u{9b}31m"), "\\u{9b}31m");
         assert_eq!(escape("\u{202e}evil"), "\\u{202e}evil");
         assert_eq!(escape("ünïcode ok"), "ünïcode ok");
+        // Invisible format characters: the Arabic letter mark, zero-width space and no-break
+        // space, a line separator, a tag letter.
+        assert_eq!(
+            escape("a\u{61c}b\u{200b}c\u{feff}d\u{2028}e\u{e0041}f"),
+            "a\\u{61c}b\\u{200b}c\\u{feff}d\\u{2028}e\\u{e0041}f"
+        );
+        // Letters of every script and emoji stay as they are.
+        assert_eq!(escape("日本語 عربي 👍"), "日本語 عربي 👍");
     }
 
     #[test]
@@ -617,6 +644,84 @@ mod tests {
         assert_eq!(Style::detect(true), Style::Color);
         assert_eq!(Style::Color.paint("1", "x"), "\x1b[1mx\x1b[0m");
         assert_eq!(Style::Plain.paint("1", "x"), "x");
+    }
+
+    fn finding(id: &str, action: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            kind: "access_denied".into(),
+            cause: "no_identity_allow".into(),
+            first_seen: Some("2026-11-20T10:00:00Z".into()),
+            last_seen: Some("2026-11-20T10:00:00Z".into()),
+            count: 3,
+            account: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            principal: Some(
+                "arn:aws:iam::111122223333:role/a-rather-long-role-name-for-width".into(),
+            ),
+            function: Some("a-function-with-a-long-name-that-needs-room".into()),
+            action: Some(action.into()),
+            resource: Some("arn:aws:dynamodb:eu-west-1:111122223333:table/t".into()),
+            message: String::new(),
+            evidence: Vec::new(),
+            policy_state: "denied".into(),
+            explanation: Vec::new(),
+            fix: Fix {
+                target: "identity_policy".into(),
+                managed_policy_arn: Some(
+                    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole".into(),
+                ),
+                statement: None,
+                commands: Vec::new(),
+                verified: Some(true),
+                notes: Vec::new(),
+                all_statements: Vec::new(),
+                account: None,
+            },
+            status: "open".into(),
+            resolved_at: None,
+            suppressed: None,
+        }
+    }
+
+    /// With colour on, escape codes take no width: every line fits, no sequence is cut.
+    #[test]
+    fn coloured_tables_fit_their_width() {
+        let fs = vec![
+            finding("0123456789abcdef", "secretsmanager:GetSecretValue"),
+            finding("fedcba9876543210", "dynamodb:BatchWriteItem"),
+        ];
+        for width in [60u16, 72, 100] {
+            let out = render_styled(&fs, Format::Table, width, Style::Color);
+            let plain = render_styled(&fs, Format::Table, width, Style::Plain);
+            let stripped: String = {
+                let mut t = String::new();
+                let mut rest = out.as_str();
+                while let Some(i) = rest.find('\x1b') {
+                    t.push_str(&rest[..i]);
+                    let after = &rest[i..];
+                    let end = after
+                        .find('m')
+                        .unwrap_or_else(|| panic!("cut sequence: {out:?}"));
+                    assert!(
+                        after[2..end]
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c == ';'),
+                        "{out:?}"
+                    );
+                    rest = &after[end + 1..];
+                }
+                t.push_str(rest);
+                t
+            };
+            assert_eq!(stripped, plain, "colour changes only colour");
+            for line in plain.lines() {
+                assert!(
+                    line.chars().count() <= usize::from(width),
+                    "{width}: {line:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -393,3 +393,80 @@ fn devices_are_refused_pipes_are_streams_and_nothing_read_creates_nothing() {
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
 }
+
+/// Every command refuses a database others can write (a planted one would show its own "fix"
+/// commands), one in a directory others can write without the sticky bit, and a symbolic link
+/// to nothing, whose target it would otherwise create.
+#[test]
+fn every_command_refuses_a_database_others_can_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    replay_events(&db, dir.path(), &[cloudtrail_event("e-1", "T")]);
+    let id = findings(&db)[0]["id"].as_str().unwrap().to_string();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o666)).unwrap();
+    for args in [
+        vec!["report"],
+        vec!["report", "--format", "json"],
+        vec!["show", id.as_str()],
+        vec!["stats"],
+        vec!["explain", "--message", "x"],
+    ] {
+        let out = run(&db, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("writable by other users"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = run(&open.join("x.db"), &["report"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("directory"), "{}", text(&out));
+    let link = dir.path().join("link.db");
+    let target = dir.path().join("elsewhere.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = run(
+        &link,
+        &[
+            "replay",
+            dir.path().join("events-1.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("symbolic link"), "{}", text(&out));
+    assert!(!target.exists(), "the link's target was created");
+}
+
+/// Invisible format characters in a log (a zero-width space, the Arabic letter mark, a
+/// right-to-left override) reach no view raw: each is shown as its escape.
+#[test]
+fn invisible_characters_are_escaped_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let sneaky = "app\u{200b}fn\u{61c}x\u{202e}y";
+    let event = cloudtrail_event("e-1", "T").replace("app-role", sneaky);
+    replay_events(&db, dir.path(), &[event]);
+    let id = findings(&db)[0]["id"].as_str().unwrap().to_string();
+    for args in [
+        vec!["report", "--format", "table"],
+        vec!["report", "--format", "markdown"],
+        vec!["show", "--format", "table", id.as_str()],
+    ] {
+        let out = run(&db, &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+        let shown = String::from_utf8_lossy(&out.stdout).to_string();
+        for c in ['\u{200b}', '\u{61c}', '\u{202e}'] {
+            assert!(
+                !shown.contains(c),
+                "{args:?} shows U+{:04X} raw: {shown}",
+                c as u32
+            );
+        }
+        assert!(shown.contains("u{200b}"), "{args:?}: {shown}");
+    }
+}

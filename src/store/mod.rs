@@ -79,6 +79,14 @@ pub enum StoreError {
     TooNew { path: PathBuf, found: i64 },
     #[error("database {path} is writable by other users; refusing to use it (chmod 600)")]
     WorldWritable { path: PathBuf },
+    #[error(
+        "the directory {dir} of the database is writable by other users, who could replace it; refusing to use it (chmod 700, or the sticky bit)"
+    )]
+    DirectoryOpen { dir: PathBuf },
+    #[error(
+        "database {path} is a symbolic link to {target}, which does not exist; refusing to create it there"
+    )]
+    DanglingLink { path: PathBuf, target: PathBuf },
 }
 
 impl StoreError {
@@ -277,6 +285,7 @@ impl Store {
     /// Opens an existing database without creating or migrating it (for `explain`): None when
     /// there is none.
     pub fn open_existing(path: &Path) -> Result<Option<Store>, StoreError> {
+        check_private(path)?;
         if !path.exists() {
             return Ok(None);
         }
@@ -775,12 +784,56 @@ CREATE TABLE runs (
 
 /// Creates the database file 0600 (and its directory 0700) before SQLite opens it, so it is
 /// never readable by others, not even for a moment. Refuses a world-writable existing file.
+/// Refuses a database others could write or replace: the file or its write-ahead log writable
+/// by group or world, a directory writable by others without the sticky bit, or a symbolic
+/// link to nothing (opening it would create the file wherever the link points). A planted
+/// database would show its own "fix" commands.
+fn check_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::symlink_metadata(path)
+        && m.file_type().is_symlink()
+        && std::fs::metadata(path).is_err()
+    {
+        return Err(StoreError::DanglingLink {
+            path: path.to_path_buf(),
+            target: std::fs::read_link(path).unwrap_or_default(),
+        });
+    }
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for file in [real.clone(), sidecar(&real, "-wal")] {
+        if let Ok(m) = std::fs::metadata(&file)
+            && m.permissions().mode() & 0o022 != 0
+        {
+            return Err(StoreError::WorldWritable { path: file });
+        }
+    }
+    if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(m) = std::fs::metadata(dir)
+    {
+        let mode = m.permissions().mode();
+        if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+            return Err(StoreError::DirectoryOpen {
+                dir: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `db` with `suffix` appended to its file name (SQLite's `-wal`, `-shm`).
+fn sidecar(db: &Path, suffix: &str) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
 fn create_private(path: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
+    check_private(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
     {
@@ -791,14 +844,7 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
             .map_err(io)?;
     }
     match std::fs::metadata(path) {
-        Ok(m) => {
-            if m.permissions().mode() & 0o002 != 0 {
-                return Err(StoreError::WorldWritable {
-                    path: path.to_path_buf(),
-                });
-            }
-            Ok(())
-        }
+        Ok(_) => Ok(()),
         Err(_) => {
             std::fs::OpenOptions::new()
                 .write(true)
