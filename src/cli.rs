@@ -1092,7 +1092,7 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
         match parser.message(m) {
             Some(d) => {
                 let (diag, ev) =
-                    pipeline::observe(&d, rules, src, "(message)", 0, Default::default(), &[]);
+                    pipeline::observe(d, rules, src, "(message)", 0, Default::default(), &[]);
                 agg.add(diag, ev);
             }
             None => {
@@ -1256,6 +1256,13 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
     }
     // Findings whose fix the imported policies now show applied are resolved.
     let rules = Rules::embedded()?;
+    let again = pipeline::rediagnose_open(&mut store, &rules)?;
+    if again > 0 {
+        println!(
+            "{} diagnosed again with the imported policies",
+            count(again, "finding", "findings")
+        );
+    }
     let resolved = pipeline::resolve_fixed(&mut store, &rules)?;
     if resolved > 0 {
         println!(

@@ -92,7 +92,7 @@ pub fn evidence_key(d: &Denial, fingerprint: u64, pos: Position, record: &[u8]) 
 
 /// Turns one denial into a diagnosis and its evidence.
 pub fn observe(
-    d: &Denial,
+    d: Denial,
     rules: &Rules,
     src: Option<&dyn PolicySource>,
     file: &str,
@@ -100,7 +100,7 @@ pub fn observe(
     pos: Position,
     record: &[u8],
 ) -> (Diagnosis, Evidence) {
-    let diag = diagnose::diagnose_with(d, rules, src);
+    let diag = diagnose::diagnose_with(&d, rules, src);
     let ev = Evidence {
         source: d.source.as_str().to_string(),
         file: file.to_string(),
@@ -110,8 +110,9 @@ pub fn observe(
         event_name: d.event_name.clone(),
         time: d.time.map(|t| store::format_ms(t.as_millisecond())),
         function: d.function.clone(),
-        key: evidence_key(d, fingerprint, pos, record),
+        key: evidence_key(&d, fingerprint, pos, record),
         time_ms: d.time.map(|t| t.as_millisecond()),
+        denial: Some(std::sync::Arc::new(d)),
     };
     (diag, ev)
 }
@@ -335,7 +336,7 @@ pub fn process_file(
             match parser.json_record(bytes) {
                 Ok(Parsed::Denial(d)) => {
                     denials += 1;
-                    let (diag, ev) = observe(&d, rules, src, display, fp, pos, bytes);
+                    let (diag, ev) = observe(*d, rules, src, display, fp, pos, bytes);
                     out(diag, ev);
                 }
                 Ok(Parsed::RoleChange(c)) => change(c),
@@ -363,7 +364,7 @@ pub fn process_file(
             if let Some(mut d) = parser.text(text, SourceKind::LambdaText) {
                 gateway.correlate(&mut d, text);
                 denials += 1;
-                let (diag, ev) = observe(&d, rules, src, display, fp, pos, text.as_bytes());
+                let (diag, ev) = observe(d, rules, src, display, fp, pos, text.as_bytes());
                 out(diag, ev);
             }
         }
@@ -763,6 +764,34 @@ impl Aggregate {
         });
         v
     }
+}
+
+/// After an import: every open finding is diagnosed again from the denial it was last seen
+/// with, against the policies now stored (its principal, cause, state, explanation and fix
+/// change in place; its id, counts and evidence stay). Returns how many changed.
+pub fn rediagnose_open(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    const BATCH: usize = 500;
+    let mut after = String::new();
+    let mut changed = 0u64;
+    loop {
+        let batch = store.open_denials(&after, BATCH)?;
+        let Some((last, _)) = batch.last() else {
+            break;
+        };
+        after = last.clone();
+        let updates: Vec<(String, Diagnosis)> = {
+            let memo = crate::evaluate::gather::Memo::new(&*store);
+            batch
+                .into_iter()
+                .filter_map(|(id, json)| {
+                    let d: Denial = serde_json::from_str(&json).ok()?;
+                    Some((id, diagnose::diagnose_with(&d, rules, Some(&memo))))
+                })
+                .collect()
+        };
+        changed += store.rediagnosed(&updates)?;
+    }
+    Ok(changed)
 }
 
 /// After an import: every open finding whose request the stored policies now allow is resolved

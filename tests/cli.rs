@@ -1243,3 +1243,93 @@ fn streamed_replay_output_equals_report() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
 }
+
+/// After an import every open finding is diagnosed again in place: the role of a trigger
+/// error becomes known, its state and fix follow the imported policies, and its id stays, so
+/// a later event of the same problem counts on the same finding.
+#[test]
+fn an_import_diagnoses_open_findings_again_and_keeps_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let s = samples();
+    let out = run(&db, &["replay", "--format", "json", s.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = json(&run(&db, &["report", "--format", "json"]));
+    let trigger = |v: &[Value]| -> Value {
+        v.iter()
+            .find(|f| f["action"] == "sqs:ReceiveMessage" && f["kind"] == "trigger_setup")
+            .cloned()
+            .unwrap()
+    };
+    let t0 = trigger(&before);
+    assert!(t0["principal"].is_null(), "{t0:#}");
+    let out = run(&db, &["import", s.join("policies").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("diagnosed again"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let after = json(&run(&db, &["report", "--format", "json"]));
+    assert_eq!(after.len(), before.len(), "no finding appears or vanishes");
+    let ids = |v: &[Value]| -> std::collections::BTreeSet<String> {
+        v.iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&before),
+        ids(&after),
+        "ids do not change with an import"
+    );
+    let t1 = trigger(&after);
+    assert_eq!(t1["id"], t0["id"]);
+    assert_eq!(
+        t1["principal"],
+        "arn:aws:iam::111122223333:role/orders-worker-role"
+    );
+    assert_ne!(t1["policy_state"], "unknown", "{t1:#}");
+    assert!(!t1["fix"]["verified"].is_null(), "{t1:#}");
+    // A later event of the same problem: the same finding, one more.
+    let later = {
+        use std::io::Read;
+        let gz = std::fs::read_dir(s.join("cloudtrail"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(".json.gz"))
+            .unwrap();
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(gz).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["errorMessage"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("ReceiveMessage"))
+            })
+            .map(|r| {
+                let mut r = r.clone();
+                r["eventID"] = Value::from("later-receive-message");
+                r["eventTime"] = Value::from("2026-11-21T10:00:00Z");
+                r.to_string()
+            })
+    };
+    assert!(
+        later.is_some(),
+        "the samples hold the ReceiveMessage setup error"
+    );
+    if let Some(line) = later {
+        let f = dir.path().join("later.jsonl");
+        std::fs::write(&f, line + "\n").unwrap();
+        let out = run(&db, &["replay", "--format", "json", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let again = json(&run(&db, &["report", "--format", "json"]));
+        assert_eq!(again.len(), after.len(), "{}", stderr(&out));
+        assert_eq!(trigger(&again)["count"], t1["count"].as_u64().unwrap() + 1);
+    }
+}

@@ -105,7 +105,7 @@ fn markdown_report() {
 #[test]
 fn detail_view() {
     let (_dir, db) = replayed();
-    let text = output(&db, &["show", "bffdb76d", "--format", "table"], "80");
+    let text = output(&db, &["show", "81d085cc", "--format", "table"], "80");
     // Evidence paths depend on where the checkout is: keep the file name only.
     let root = root().display().to_string();
     check("samples.show.txt", &text.replace(&root, "<root>"));

@@ -107,24 +107,40 @@ pub struct Diagnosis {
     pub policy_state: String,
     pub explanation: Vec<String>,
     pub fix: Fix,
+    /// What the finding is, from the log alone: see [`Diagnosis::key`].
+    pub basis: String,
+}
+
+/// The deduplication key of a denial from what its log says, before any stored policy or
+/// configuration is consulted: the principal the log names (the function, for Lambda's own
+/// errors, whose execution role only an import reveals), the action, the resource and the cause
+/// the message states. A later import changes what a finding says, never which finding it is.
+fn basis(
+    kind: Kind,
+    principal: Option<&str>,
+    function: Option<&str>,
+    action: Option<&str>,
+    resource: Option<&str>,
+    cause: &str,
+) -> String {
+    let who = match (kind, principal, function) {
+        (Kind::TriggerSetup | Kind::Kms, _, Some(f)) => format!("function:{f}"),
+        (_, Some(p), _) => p.to_string(),
+        (_, None, Some(f)) => format!("function:{f}"),
+        (_, None, None) => String::new(),
+    };
+    format!(
+        "{who}\u{1f}{}\u{1f}{}\u{1f}{cause}",
+        action.unwrap_or_default(),
+        resource.unwrap_or_default(),
+    )
 }
 
 impl Diagnosis {
     /// The deduplication key: the same principal denied the same action on the same resource
-    /// for the same cause is one finding. Where the principal is unknown (an execution role
-    /// not yet imported) the function stands in for it.
+    /// for the same cause, as the log says them, is one finding.
     pub fn key(&self) -> String {
-        let principal = match (&self.principal, &self.function) {
-            (Some(p), _) => p.clone(),
-            (None, Some(f)) => format!("function:{f}"),
-            (None, None) => String::new(),
-        };
-        format!(
-            "{principal}\u{1f}{}\u{1f}{}\u{1f}{}",
-            self.action.as_deref().unwrap_or_default(),
-            self.resource.as_deref().unwrap_or_default(),
-            self.cause
-        )
+        self.basis.clone()
     }
 
     /// A stable 16-hex-digit id derived from the key.
@@ -260,6 +276,14 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
         }
         _ => d.caller_iam.clone().or_else(|| d.caller.clone()),
     };
+    let basis = basis(
+        kind,
+        principal.as_deref(),
+        function.as_deref(),
+        d.action.as_deref(),
+        resource.as_deref(),
+        &cause,
+    );
     // The function's configuration names its execution role and key.
     let config = match (src, &function) {
         (Some(s), Some(f)) => s.function(f).or_else(|| {
@@ -334,6 +358,7 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
             target: None,
             fix_account: None,
             note: None,
+            basis,
         },
     )
 }
@@ -353,6 +378,7 @@ struct Parts {
     target: Option<String>,
     fix_account: Option<String>,
     note: Option<String>,
+    basis: String,
 }
 
 /// A denial the integration catalog knows: the catalog says whose permission was checked and
@@ -364,6 +390,11 @@ fn diagnose_integration(
     src: Option<&dyn PolicySource>,
 ) -> Diagnosis {
     let r = integration::resolve(i, d, src);
+    // Which finding this is comes from the log alone.
+    let logged = match src {
+        Some(_) => integration::resolve(i, d, None),
+        None => r.clone(),
+    };
     let stated = match d.message.reason {
         Reason::Unstated => None,
         ref reason => Some(cause_of(reason)),
@@ -382,7 +413,7 @@ fn diagnose_integration(
         src,
         Parts {
             kind: r.kind,
-            cause: stated.unwrap_or(r.cause),
+            cause: stated.clone().unwrap_or(r.cause),
             principal,
             function: r.function,
             resource: r.resource,
@@ -394,6 +425,14 @@ fn diagnose_integration(
             target: Some(r.fix_target),
             fix_account: r.fix_account,
             note: r.note.map(|n| format!("{}: {n}", i.feature)),
+            basis: basis(
+                logged.kind,
+                logged.principal.as_deref(),
+                logged.function.as_deref(),
+                d.action.as_deref(),
+                logged.resource.as_deref(),
+                stated.as_deref().unwrap_or(&logged.cause),
+            ),
         },
     )
 }
@@ -415,6 +454,7 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         target,
         fix_account,
         note,
+        basis,
     } = p;
     let region = d.region.clone().or_else(|| {
         resource
@@ -504,6 +544,7 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         policy_state: "unknown".to_string(),
         explanation,
         fix,
+        basis,
     };
     if let Some(s) = src {
         correlate(&mut diag, d, need, s, rules);

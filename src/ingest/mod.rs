@@ -60,7 +60,7 @@ pub enum Shape {
 }
 
 /// The evidence source a record or line came from, as written in a finding's evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SourceKind {
     /// A CloudTrail event (S3 delivery file, JSON lines, EventBridge envelope, lookup-events).
     CloudTrail,

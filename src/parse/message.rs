@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The kind of policy a message blames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PolicyType {
     Identity,
     Resource,
@@ -61,7 +61,7 @@ impl PolicyType {
 }
 
 /// Why the message says the request was denied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reason {
     /// `because no <type> allows the <action> action`.
     Implicit(PolicyType),
@@ -76,7 +76,7 @@ pub enum Reason {
 }
 
 /// A Lambda trigger-setup or invoke-permission sentence.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LambdaError {
     /// `The provided execution role does not have permissions to call <Op> on <Svc>`.
     RoleLacks { operation: String, service: String },
@@ -104,7 +104,7 @@ pub enum LambdaError {
 }
 
 /// The family a message belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Family {
     /// `User: X is not authorized to perform: A ...`.
     Authorization,
@@ -118,7 +118,7 @@ pub enum Family {
 }
 
 /// One parsed denial message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub family: Family,
     /// The principal as the message names it (an ARN, or `anonymous`).

@@ -37,7 +37,7 @@ pub enum ParseError {
 }
 
 /// Request details of a control-plane call, from CloudTrail `requestParameters`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Request {
     /// The function's name (a name, partial ARN or ARN in the request, reduced to the name).
     pub function_name: Option<String>,
@@ -76,7 +76,7 @@ pub struct Request {
 }
 
 /// One observed denial with all the context its source gives.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Denial {
     /// The parsed message (family, reason, suffixes).
     pub message: Message,

@@ -657,6 +657,7 @@ INSERT INTO file_positions
     FROM checkpoints;
 DROP TABLE checkpoints;
 ALTER TABLE suppressions ADD COLUMN exact INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE findings ADD COLUMN denial TEXT;
 ";
 
 pub(super) const SCHEMA_V4: &str = "

@@ -124,6 +124,10 @@ pub struct Evidence {
     pub key: String,
     #[serde(skip)]
     pub time_ms: Option<i64>,
+    /// The denial this evidence showed, kept with its finding (the latest) so that a later
+    /// import can diagnose the finding again.
+    #[serde(skip)]
+    pub denial: Option<std::sync::Arc<crate::parse::Denial>>,
 }
 
 /// A finding as CONTRACT.md shapes it (field order included).
@@ -532,6 +536,7 @@ impl Store {
                         function: r.get(7)?,
                         key: r.get(8)?,
                         time_ms: r.get(9)?,
+                        denial: None,
                     })
                 })
                 .map_err(sq(&path))?;
@@ -599,9 +604,16 @@ pub(crate) fn record_in(
     let mut upsert = tx
         .prepare_cached(
             "INSERT INTO findings (id, key, kind, cause, first_seen, last_seen, count, account, region,
-                principal, function, action, resource, message, policy_state, explanation, fix, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)
+                principal, function, action, resource, message, policy_state, explanation, fix, created_at, updated_at, denial)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?20)
              ON CONFLICT(id) DO UPDATE SET
+                principal = COALESCE(excluded.principal, principal),
+                cause = excluded.cause,
+                policy_state = excluded.policy_state,
+                resource = COALESCE(excluded.resource, resource),
+                denial = CASE WHEN ?20 IS NULL THEN denial
+                    WHEN ?6 IS NULL OR last_seen IS NULL OR ?6 >= last_seen THEN ?20
+                    ELSE COALESCE(denial, ?20) END,
                 count = count + excluded.count,
                 status = 'open',
                 resolved_at = NULL,
@@ -654,6 +666,7 @@ pub(crate) fn record_in(
                 fix,
                 now,
                 g.latest_message,
+                denial_json(g.latest_denial),
             ])
             .map_err(sq(&path))?;
         for e in &g.evidence {
@@ -678,6 +691,23 @@ pub(crate) fn record_in(
     Ok(rec)
 }
 
+/// The largest denial kept with a finding for diagnosing it again: a CloudTrail event is at
+/// most 256 KiB; past this its request parameters are left out.
+const MAX_DENIAL_JSON: usize = 64 * 1024;
+
+fn denial_json(d: Option<&std::sync::Arc<crate::parse::Denial>>) -> Option<String> {
+    let d = d?;
+    let text = serde_json::to_string(&**d).ok()?;
+    if text.len() <= MAX_DENIAL_JSON {
+        return Some(text);
+    }
+    let mut slim = (**d).clone();
+    slim.request.params = serde_json::Value::Null;
+    serde_json::to_string(&slim)
+        .ok()
+        .filter(|t| t.len() <= MAX_DENIAL_JSON)
+}
+
 /// The new evidence of one finding within a transaction, folded the way successive upserts
 /// would fold it.
 struct Group<'a> {
@@ -686,8 +716,9 @@ struct Group<'a> {
     last: &'a Diagnosis,
     min_ms: Option<i64>,
     max_ms: Option<i64>,
-    /// The message of the last event with the latest time.
+    /// The message of the last event with the latest time, and its denial.
     latest_message: &'a str,
+    latest_denial: Option<&'a std::sync::Arc<crate::parse::Denial>>,
     /// The first of the events' values that is known.
     account: Option<&'a str>,
     region: Option<&'a str>,
@@ -704,6 +735,7 @@ impl<'a> Group<'a> {
             min_ms: e.time_ms,
             max_ms: e.time_ms,
             latest_message: &d.message,
+            latest_denial: e.denial.as_ref(),
             account: d.account.as_deref(),
             region: d.region.as_deref(),
             function: d.function.as_deref(),
@@ -720,7 +752,10 @@ impl<'a> Group<'a> {
             if self.max_ms.is_none_or(|m| t >= m) {
                 self.max_ms = Some(t);
                 self.latest_message = &d.message;
+                self.latest_denial = e.denial.as_ref().or(self.latest_denial);
             }
+        } else if self.max_ms.is_none() {
+            self.latest_denial = e.denial.as_ref().or(self.latest_denial);
         }
         self.account = self.account.or(d.account.as_deref());
         self.region = self.region.or(d.region.as_deref());
@@ -905,6 +940,76 @@ impl Store {
         Ok(out)
     }
 
+    /// Open findings that keep the denial they were last seen with: up to `limit` of them with
+    /// an id after `after`, in id order (so a caller can walk them all in bounded memory).
+    pub fn open_denials(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let path = self.path.clone();
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, denial FROM findings WHERE status = 'open' AND denial IS NOT NULL AND id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .map_err(sq(&path))?;
+        let rows = st
+            .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(sq(&path))?);
+        }
+        Ok(out)
+    }
+
+    /// Writes what a new diagnosis says of findings (principal, cause, state, explanation,
+    /// fix), keeping their ids, counts, evidence and status. Returns how many changed.
+    pub fn rediagnosed(&mut self, updates: &[(String, Diagnosis)]) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let now = Timestamp::now().as_millisecond();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sq(&path))?;
+        let mut changed = 0u64;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "UPDATE findings SET principal = COALESCE(?2, principal), cause = ?3, policy_state = ?4,
+                        explanation = ?5, fix = ?6, resource = COALESCE(?7, resource),
+                        account = COALESCE(account, ?8), region = COALESCE(region, ?9),
+                        function = COALESCE(function, ?10), updated_at = ?11
+                     WHERE id = ?1 AND (principal IS NOT ?2 OR cause IS NOT ?3 OR policy_state IS NOT ?4
+                        OR explanation IS NOT ?5 OR fix IS NOT ?6)",
+                )
+                .map_err(sq(&path))?;
+            for (id, d) in updates {
+                let explanation =
+                    serde_json::to_string(&d.explanation).unwrap_or_else(|_| "[]".into());
+                let fix = serde_json::to_string(&d.fix).unwrap_or_else(|_| "{}".into());
+                changed += st
+                    .execute(params![
+                        id,
+                        d.principal,
+                        d.cause,
+                        d.policy_state,
+                        explanation,
+                        fix,
+                        d.resource,
+                        d.account,
+                        d.region,
+                        d.function,
+                        now
+                    ])
+                    .map_err(sq(&path))? as u64;
+            }
+        }
+        tx.commit().map_err(sq(&path))?;
+        Ok(changed)
+    }
+
     /// Marks a finding resolved (its request is allowed by the policies imported since).
     pub fn resolve(&mut self, id: &str) -> Result<(), StoreError> {
         let path = self.path.clone();
@@ -1056,6 +1161,7 @@ mod tests {
                     all_statements: Vec::new(),
                     account: None,
                 },
+                basis: format!("arn:aws:iam::111111111111:role/r{who}\u{1f}s3:GetObject"),
             };
             // Few distinct times, so that ties happen; some events have none.
             let time_ms = (next(5) != 0).then(|| 1_700_000_000_000 + next(6) as i64 * 1000);
@@ -1076,6 +1182,7 @@ mod tests {
                 function: None,
                 key,
                 time_ms,
+                denial: None,
             };
             events.push((diag, ev));
         }
