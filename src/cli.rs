@@ -46,6 +46,24 @@ enum Command {
     Suppress(SuppressArgs),
     /// Counts by cause, kind, function and day, and the ingest counters.
     Stats(StatsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+struct ManArgs {
+    /// Write whydenied.1 and whydenied-<command>.1 into this directory instead.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,7 +84,7 @@ struct WatchArgs {
     /// Validate the configuration and exit.
     #[arg(long)]
     check_config: bool,
-    /// Log lines as text (default) or JSON objects.
+    /// Log lines as text or as JSON objects.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
 }
@@ -95,7 +113,7 @@ struct SimulateArgs {
     /// The action, e.g. sqs:ReceiveMessage.
     #[arg(long, value_name = "ACTION")]
     action: String,
-    /// The resource ARN (default *).
+    /// The resource ARN.
     #[arg(long, value_name = "ARN", default_value = "*")]
     resource: String,
     /// A condition key and its value; repeat a key for several values.
@@ -181,7 +199,7 @@ struct ReportArgs {
     /// With --fixes: write the policy document to this file.
     #[arg(long, short = 'o', value_name = "FILE", requires = "fixes")]
     output: Option<PathBuf>,
-    /// Only open or resolved findings (default: all).
+    /// Only open or resolved findings.
     #[arg(long, value_enum, default_value = "all")]
     status: StatusArg,
     /// Show suppressed findings too (they are always stored and counted).
@@ -327,6 +345,32 @@ fn dispatch(cli: Cli) -> Result<i32> {
         ),
         Command::Suppress(a) => suppress(cli.db, a),
         Command::Stats(a) => stats(cli.db, a),
+        Command::Completions(a) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            // Into memory first: written straight to a closed pipe, the generator panics.
+            let mut out = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "whydenied", &mut out);
+            print(&String::from_utf8_lossy(&out))?;
+            Ok(0)
+        }
+        Command::Man(a) => {
+            use clap::CommandFactory;
+            match a.dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    clap_mangen::generate_to(Cli::command(), &dir)
+                        .with_context(|| format!("writing manual pages into {}", dir.display()))?;
+                }
+                None => {
+                    let mut out = Vec::new();
+                    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+                    print(&String::from_utf8_lossy(&out))?;
+                }
+            }
+            Ok(0)
+        }
     }
 }
 

@@ -1333,3 +1333,83 @@ fn an_import_diagnoses_open_findings_again_and_keeps_their_ids() {
         assert_eq!(trigger(&again)["count"], t1["count"].as_u64().unwrap() + 1);
     }
 }
+
+/// Completions and manual pages come from the same command definition as `--help`, and the
+/// help itself lists every command with one line, describes every flag and says each default
+/// once.
+#[test]
+fn completions_manual_and_help_describe_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let commands = [
+        "replay",
+        "report",
+        "explain",
+        "import",
+        "simulate",
+        "watch",
+        "show",
+        "suppress",
+        "stats",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&db, &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        for c in commands {
+            assert!(text.contains(c), "{shell} completion lacks {c}");
+        }
+    }
+    let out = run(&db, &["man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH whydenied 1"));
+    let pages = dir.path().join("man");
+    let out = run(&db, &["man", "--dir", pages.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for c in commands {
+        assert!(
+            pages.join(format!("whydenied-{c}.1")).exists(),
+            "no page for {c}"
+        );
+    }
+    let top = String::from_utf8_lossy(&run(&db, &["--help"]).stdout).to_string();
+    for c in commands {
+        assert!(
+            top.lines()
+                .any(|l| l.trim_start().starts_with(c) && l.trim().len() > c.len() + 2),
+            "{c} is listed with a line of its own: {top}"
+        );
+    }
+    let flag = regex::Regex::new(r"^\s+(-[A-Za-z], )?--[a-z][a-z-]*( |$)").unwrap();
+    for c in commands {
+        let out = run(&db, &[c, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{c}: {}", stderr(&out));
+        let help = String::from_utf8_lossy(&out.stdout).to_string();
+        let lines: Vec<&str> = help.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            assert!(
+                !(line.contains("(default") && line.contains("[default:")),
+                "{c}: a default said twice: {line}"
+            );
+            if flag.is_match(line) {
+                // `-x, --flag <VALUE>  Description`, or the description on the next line when
+                // the flag is long.
+                let same_line = line
+                    .trim_start()
+                    .split("  ")
+                    .filter(|p| !p.trim().is_empty())
+                    .count()
+                    >= 2;
+                let next_line = lines.get(i + 1).is_some_and(|n| {
+                    n.starts_with("   ") && !n.trim_start().starts_with('-') && !n.trim().is_empty()
+                });
+                assert!(
+                    same_line || next_line,
+                    "{c}: a flag without a description: {line}"
+                );
+            }
+        }
+    }
+}
