@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, StartAt};
+use crate::config::{Config, SourceFormat, StartAt};
 use crate::diagnose::Diagnosis;
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::tail::{Checkpoint, Spec, Tailer};
@@ -123,6 +123,11 @@ fn specs(c: &Config) -> Vec<Spec> {
             pattern: s.path.clone(),
             from_end: s.start_at == StartAt::End,
             follow_symlinks: s.follow_symlinks,
+            shape: match s.format {
+                SourceFormat::Auto | SourceFormat::Cloudwatch => None,
+                SourceFormat::Cloudtrail => Some(crate::ingest::Shape::Json),
+                SourceFormat::LambdaText => Some(crate::ingest::Shape::Text),
+            },
         })
         .collect()
 }
@@ -407,6 +412,11 @@ fn tailer(
             }
             let mut batch = Vec::new();
             let mut changes = Vec::new();
+            // The source's configured format, where it has one, decides every chunk's shape.
+            let lim = Limits {
+                shape: w.shape,
+                ..lim
+            };
             let env = Env {
                 parser: &parser,
                 rules: &rules,

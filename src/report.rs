@@ -222,45 +222,6 @@ pub fn fix_summary(f: &Finding) -> String {
     }
 }
 
-/// The plain table of findings (one row each), kept for narrow uses.
-#[allow(dead_code)]
-fn table(findings: &[Finding], width: u16) -> String {
-    if findings.is_empty() {
-        return "No findings.\n".to_string();
-    }
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_HORIZONTAL_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(width.max(60))
-        .set_header(vec!["ID / SEEN", "FUNCTION / ACTION", "CAUSE / FIX"]);
-    if let Some(c) = t.column_mut(0) {
-        c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(16)));
-    }
-    for f in findings {
-        let last = f
-            .last_seen
-            .as_deref()
-            .map(|s| s.get(5..16).unwrap_or(s).replace('T', " "))
-            .unwrap_or_else(|| "-".into());
-        t.add_row(vec![
-            format!(
-                "{}\n{}× {last}",
-                escape(f.id.get(..8).unwrap_or(&f.id)),
-                f.count
-            ),
-            format!(
-                "{}\n{}",
-                escape(&subject(f)),
-                escape(f.action.as_deref().unwrap_or("-"))
-            ),
-            format!("{}\n{}", escape(&f.cause), escape(&fix_summary(f))),
-        ]);
-    }
-    let mut s = t.to_string();
-    s.push('\n');
-    s
-}
-
 /// Whether the fix is proven, in a few characters.
 fn verified_mark(f: &Finding) -> &'static str {
     match f.fix.verified {

@@ -47,6 +47,7 @@ fn spec(dir: &Path) -> Vec<Spec> {
         pattern: format!("{}/*", dir.display()),
         from_end: false,
         follow_symlinks: false,
+        shape: None,
     }]
 }
 

@@ -607,3 +607,36 @@ fn a_last_line_without_newline_is_read_once_idle() {
     assert_eq!(s.stored(), 1, "read once");
     terminate(&mut child);
 }
+
+/// `[[source]] format` decides how a source's files are read: a line that is a JSON object is
+/// read as text in a `lambda-text` source (a logger printing objects), where its denial is
+/// found; told by content, the same file is JSON without a denial in it.
+#[test]
+fn a_source_format_decides_how_its_files_are_read() {
+    let s = Service::new();
+    let text_dir = s.dir.path().join("text");
+    std::fs::create_dir(&text_dir).unwrap();
+    std::fs::write(
+        &s.config,
+        format!(
+            "database = {:?}\n[[source]]\npath = {:?}\nformat = \"lambda-text\"\n[[source]]\npath = {:?}\n[service]\nrescan_ms = 100\n",
+            s.db.display().to_string(),
+            format!("{}/*", text_dir.display()),
+            format!("{}/*", s.logs.display()),
+        ),
+    )
+    .unwrap();
+    let mut child = s.start(None);
+    // AWS's documented denial template inside an object a logger printed.
+    let line = "{\"msg\": \"User: arn:aws:sts::111122223333:assumed-role/geo-role/geo-lookup is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:111122223333:parameter/p because no identity-based policy allows the ssm:GetParameter action\"}\n";
+    std::fs::write(text_dir.join("app.log"), line).unwrap();
+    std::fs::write(s.logs.join("app.log"), line).unwrap();
+    assert_eq!(s.wait_for(1), 1);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        s.stored(),
+        1,
+        "only the lambda-text source reads it as text"
+    );
+    terminate(&mut child);
+}

@@ -204,7 +204,7 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
     let mut source_arn = None;
     let principal = match (&m.family, kind) {
         (Family::Lambda(LambdaError::S3Destination { queue }), _) => {
-            service_principal = Some("s3.amazonaws.com".to_string());
+            service_principal = rules.invoke_principal("s3");
             source_arn = d
                 .request
                 .bucket
@@ -227,7 +227,7 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
             service_principal.clone()
         }
         (Family::Lambda(LambdaError::ApiGatewayInvoke), _) => {
-            service_principal = Some("apigateway.amazonaws.com".to_string());
+            service_principal = rules.invoke_principal("apigateway");
             if let Some(f) = &d.request.function_arn {
                 resource = Some(f.clone());
             }
@@ -241,7 +241,7 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
             service_principal.clone()
         }
         (Family::Lambda(LambdaError::ElbInvoke { function_arn }), _) => {
-            service_principal = Some("elasticloadbalancing.amazonaws.com".to_string());
+            service_principal = rules.invoke_principal("elasticloadbalancing");
             source_arn = d.request.target_group.clone();
             if let Some(f) = function_arn
                 .as_deref()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Caller, NamedPolicy, PolicyKind, PolicySet};
-use crate::import::{FunctionRow, MappingRow, OrganizationRow, PrincipalRow};
+use crate::import::{FunctionRow, OrganizationRow, PrincipalRow};
 use crate::parse::arn::{self, Arn};
 use crate::policy::Policy;
 use crate::rules::Rules;
@@ -45,8 +45,6 @@ pub trait PolicySource {
     fn has_org_policies(&self) -> bool;
     /// A function's configuration by name or ARN.
     fn function(&self, name_or_arn: &str) -> Option<FunctionRow>;
-    /// The mapping of a function from a source.
-    fn mapping_for(&self, function_arn: &str, source_arn: &str) -> Option<MappingRow>;
     /// A policy set gathered earlier for the same request key, where the source remembers them.
     fn remembered_set(&self, _key: &str) -> Option<(PolicySet, Gaps)> {
         None
@@ -451,7 +449,6 @@ pub struct Memo<'a> {
     parents: MemoMap<Option<String>>,
     has_org: std::cell::OnceCell<bool>,
     functions: MemoMap<Option<FunctionRow>>,
-    mappings: MemoMap<Option<MappingRow>>,
     sets: MemoMap<(PolicySet, Gaps)>,
     policies: MemoMap<Option<Arc<Policy>>>,
 }
@@ -495,7 +492,6 @@ impl<'a> Memo<'a> {
             parents: Default::default(),
             has_org: Default::default(),
             functions: Default::default(),
-            mappings: Default::default(),
             sets: Default::default(),
             policies: Default::default(),
         }
@@ -552,13 +548,6 @@ impl PolicySource for Memo<'_> {
             self.inner.function(name_or_arn)
         })
     }
-    fn mapping_for(&self, function_arn: &str, source_arn: &str) -> Option<MappingRow> {
-        remember(
-            &self.mappings,
-            format!("{function_arn}\u{0}{source_arn}"),
-            || self.inner.mapping_for(function_arn, source_arn),
-        )
-    }
     fn remembered_set(&self, key: &str) -> Option<(PolicySet, Gaps)> {
         self.sets.borrow().get(key).cloned()
     }
@@ -611,9 +600,6 @@ mod tests {
             false
         }
         fn function(&self, _: &str) -> Option<FunctionRow> {
-            None
-        }
-        fn mapping_for(&self, _: &str, _: &str) -> Option<MappingRow> {
             None
         }
     }

@@ -37,6 +37,9 @@ pub struct Limits {
     /// Most bytes one gzip file may decompress to. A CloudTrail file is a few MB; a file that
     /// inflates past this is a gzip bomb or not a log delivery, and reading stops there.
     pub max_decompressed_bytes: u64,
+    /// The shape a source is configured to hold (`[[source]] format`), which then is not told
+    /// from each chunk's content; None: told by content.
+    pub shape: Option<Shape>,
 }
 
 impl Default for Limits {
@@ -46,12 +49,13 @@ impl Default for Limits {
             max_line_bytes: 1024 * 1024,
             max_event_bytes: 256 * 1024,
             max_decompressed_bytes: 4 * 1024 * 1024 * 1024,
+            shape: None,
         }
     }
 }
 
 /// How a file's content was recognised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Shape {
     /// JSON: records, wrappers of records, or JSON lines.
     Json,
@@ -452,7 +456,8 @@ fn read_stream<R: BufRead>(
         inner: input,
     };
     let input = &mut input;
-    let Some(shape) = sniff(&head) else {
+    // A configured shape still refuses binary data.
+    let Some(shape) = sniff(&head).map(|s| limits.shape.unwrap_or(s)) else {
         return if head.iter().all(|b| b.is_ascii_whitespace()) {
             Ok(())
         } else {

@@ -80,6 +80,8 @@ pub struct Work {
     pub after: Checkpoint,
     /// Something to report about the file (truncation, an over-long line).
     pub notes: Vec<String>,
+    /// The shape its source is configured to hold.
+    pub shape: Option<super::Shape>,
 }
 
 /// How a source is read at first start.
@@ -89,6 +91,8 @@ pub struct Spec {
     /// Files without a checkpoint at first start begin at their end.
     pub from_end: bool,
     pub follow_symlinks: bool,
+    /// The shape its files hold (`[[source]] format`), or None to tell by content.
+    pub shape: Option<super::Shape>,
 }
 
 /// Tail state of all sources.
@@ -336,6 +340,7 @@ impl Tailer {
             return Ok(None);
         }
         let from_end = self.first_scan && self.specs.get(spec).is_some_and(|s| s.from_end);
+        let shape = self.specs.get(spec).and_then(|s| s.shape);
         let mut notes = Vec::new();
         let fresh = |replaces: Option<u64>| Checkpoint {
             id,
@@ -468,6 +473,7 @@ impl Tailer {
                 before,
                 after: cp,
                 notes,
+                shape,
             }));
         }
         if !known && from_end && cp.offset == 0 {
@@ -507,6 +513,7 @@ impl Tailer {
                     before,
                     after: cp,
                     notes,
+                    shape,
                 }));
             }
             if cp.size != size || cp.mtime_ms != mtime || !known {
@@ -561,6 +568,7 @@ impl Tailer {
                 before,
                 after: cp,
                 notes,
+                shape,
             }));
         }
         let at_eof = cp.offset + data.len() as u64 == size;
@@ -588,6 +596,7 @@ impl Tailer {
                         before,
                         after: cp,
                         notes,
+                        shape,
                     }));
                 }
                 start
@@ -615,6 +624,7 @@ impl Tailer {
             before: work_before,
             after: cp,
             notes,
+            shape,
         }))
     }
 
@@ -681,6 +691,7 @@ mod tests {
                 pattern: format!("{}/*.log", dir.display()),
                 from_end: false,
                 follow_symlinks: false,
+                shape: None,
             }],
             Vec::new(),
             1000,

@@ -197,6 +197,12 @@ struct PutBackFile {
 }
 
 impl Rules {
+    /// The service principal with which `service` (an IAM prefix) invokes functions
+    /// (`rules/lambda_setup.json`).
+    pub fn invoke_principal(&self, service: &str) -> Option<String> {
+        self.invoke_principals.get(service).cloned()
+    }
+
     /// Loads the catalogs compiled into the binary.
     pub fn embedded() -> Result<Rules, RulesError> {
         let mut actions = HashMap::with_capacity(21_000);

@@ -11,7 +11,7 @@ use super::Evidence;
 use super::{Store, StoreError, sq};
 use crate::diagnose::Diagnosis;
 use crate::evaluate::gather::PolicySource;
-use crate::import::{Fact, FunctionRow, Imported, MappingRow, OrganizationRow, PrincipalRow};
+use crate::import::{Fact, FunctionRow, Imported, OrganizationRow, PrincipalRow};
 
 pub(super) const SCHEMA_V2: &str = "
 CREATE TABLE principals (
@@ -465,28 +465,6 @@ impl PolicySource for Store {
         .optional()
         .ok()
         .flatten()
-    }
-
-    fn mapping_for(&self, function_arn: &str, source_arn: &str) -> Option<MappingRow> {
-        self.query_cached(
-                "SELECT uuid, function_arn, source_arn, state, last_result, kms_key, on_failure FROM mappings
-                 WHERE function_arn = ?1 AND source_arn = ?2 LIMIT 1",
-                params![function_arn, source_arn],
-                |r| {
-                    Ok(MappingRow {
-                        uuid: r.get(0)?,
-                        function_arn: r.get(1)?,
-                        source_arn: r.get(2)?,
-                        state: r.get(3)?,
-                        last_result: r.get(4)?,
-                        kms_key: r.get(5)?,
-                        on_failure: r.get(6)?,
-                    })
-                },
-            )
-            .optional()
-            .ok()
-            .flatten()
     }
 }
 
