@@ -850,6 +850,7 @@ fn suppress(db: Option<PathBuf>, a: SuppressArgs) -> Result<i32> {
         reason: a.reason.clone(),
         until,
         exact: true,
+        finding: Some(f.id.clone()),
     };
     store.add_suppression(&rule)?;
     println!(
@@ -1136,7 +1137,7 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
         match parser.message(m) {
             Some(d) => {
                 let (diag, ev) =
-                    pipeline::observe(d, rules, src, "(message)", 0, Default::default(), &[]);
+                    pipeline::observe(d, rules, src, "(message)", (0, 0), Default::default(), &[]);
                 agg.add(diag, ev);
             }
             None => {

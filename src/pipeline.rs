@@ -73,9 +73,10 @@ enum Msg {
 }
 
 /// Builds the natural key of a piece of evidence: the event's own id where it has one, else
-/// the file's content fingerprint, the record's offset and a hash of the record itself, so
-/// that two files beginning alike never share a key while a copy of a file (renamed, rotated,
-/// compressed) gives the same keys.
+/// the file's content fingerprint, the record's offset and a hash of the record's first line,
+/// so that two files beginning alike never share a key while a copy of a file (renamed,
+/// rotated, compressed) gives the same keys. Only the first line is hashed: a text event's
+/// continuation lines (a traceback) may be cut off where a tailed chunk ended.
 pub fn evidence_key(d: &Denial, fingerprint: u64, pos: Position, record: &[u8]) -> String {
     if let Some(k) = &d.event_key {
         return format!("ct:{k}");
@@ -83,11 +84,23 @@ pub fn evidence_key(d: &Denial, fingerprint: u64, pos: Position, record: &[u8]) 
     if let Some(id) = &d.log_event_id {
         return format!("cw:{id}");
     }
+    let first = match memchr::memchr(b'\n', record) {
+        Some(i) => record.get(..i).unwrap_or(record),
+        None => record,
+    };
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
     format!(
         "fp:{fingerprint:016x}:{}:{:08x}",
         pos.offset,
-        xxhash_rust::xxh3::xxh3_64(record) as u32
+        xxhash_rust::xxh3::xxh3_64(first) as u32
     )
+}
+
+/// The key older builds gave the same evidence (fingerprint and offset only), which a store
+/// written by them holds: None where the key is the event's own.
+fn legacy_key(d: &Denial, fingerprint: u64, pos: Position) -> Option<String> {
+    (d.event_key.is_none() && d.log_event_id.is_none())
+        .then(|| format!("fp:{fingerprint:016x}:{}", pos.offset))
 }
 
 /// Turns one denial into a diagnosis and its evidence.
@@ -96,7 +109,7 @@ pub fn observe(
     rules: &Rules,
     src: Option<&dyn PolicySource>,
     file: &str,
-    fingerprint: u64,
+    (fingerprint, legacy): (u64, u64),
     pos: Position,
     record: &[u8],
 ) -> (Diagnosis, Evidence) {
@@ -111,6 +124,7 @@ pub fn observe(
         time: d.time.map(|t| store::format_ms(t.as_millisecond())),
         function: d.function.clone(),
         key: evidence_key(&d, fingerprint, pos, record),
+        legacy_key: legacy_key(&d, legacy, pos),
         time_ms: d.time.map(|t| t.as_millisecond()),
         denial: Some(std::sync::Arc::new(d)),
     };
@@ -313,6 +327,7 @@ pub fn process_file(
         } => (*fingerprint, Some(*base)),
         _ => (0u64, None),
     };
+    let mut legacy_fp = fp;
     let at = |p: Position| match base {
         Some(b) => Position {
             offset: b.offset + p.offset,
@@ -325,9 +340,13 @@ pub fn process_file(
     let mut unknown = 0u64;
     let mut first_unknown: Option<(u64, String)> = None;
     let mut sink = |item: Item<'_>| match item {
-        Item::Opened { fingerprint } => {
+        Item::Opened {
+            fingerprint,
+            legacy,
+        } => {
             if base.is_none() {
                 fp = fingerprint;
+                legacy_fp = legacy;
             }
         }
         Item::Json(pos, bytes) => {
@@ -336,7 +355,7 @@ pub fn process_file(
             match parser.json_record(bytes) {
                 Ok(Parsed::Denial(d)) => {
                     denials += 1;
-                    let (diag, ev) = observe(*d, rules, src, display, fp, pos, bytes);
+                    let (diag, ev) = observe(*d, rules, src, display, (fp, legacy_fp), pos, bytes);
                     out(diag, ev);
                 }
                 Ok(Parsed::RoleChange(c)) => change(c),
@@ -364,7 +383,15 @@ pub fn process_file(
             if let Some(mut d) = parser.text(text, SourceKind::LambdaText) {
                 gateway.correlate(&mut d, text);
                 denials += 1;
-                let (diag, ev) = observe(d, rules, src, display, fp, pos, text.as_bytes());
+                let (diag, ev) = observe(
+                    d,
+                    rules,
+                    src,
+                    display,
+                    (fp, legacy_fp),
+                    pos,
+                    text.as_bytes(),
+                );
                 out(diag, ev);
             }
         }

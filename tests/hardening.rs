@@ -351,6 +351,16 @@ fn suppressing_a_finding_with_a_literal_star_hides_only_it() {
             .unwrap()
             .ends_with("table/orders")
     );
+    // The rule names its finding: a later diagnosis that changes the cause does not bring it
+    // back.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE findings SET cause = 'explicit_deny_identity' WHERE id = ?1",
+            [star["id"].as_str().unwrap()],
+        )
+        .unwrap();
+    assert_eq!(findings(&db).len(), 1);
 }
 
 /// What is no regular file: a device named on the command line is refused with exit 1 (never
@@ -469,4 +479,83 @@ fn invisible_characters_are_escaped_in_every_view() {
         }
         assert!(shown.contains("u{200b}"), "{args:?}: {shown}");
     }
+}
+
+/// A store written by an older build keyed text evidence by fingerprint and offset alone (and
+/// a gzip file's fingerprint was its compressed first KiB): replaying the same files again
+/// finds those keys and counts nothing twice.
+#[test]
+fn evidence_stored_under_older_keys_is_not_counted_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let body: String = (0..3)
+        .map(|i| lambda_log(&format!("p{i}"), &format!("r-{i}")))
+        .collect();
+    std::fs::write(logs.join("a.log"), &body).unwrap();
+    let gz = gzip(
+        body.replace("p0", "q0")
+            .replace("p1", "q1")
+            .replace("p2", "q2")
+            .as_bytes(),
+    );
+    std::fs::write(logs.join("b.log.gz"), &gz).unwrap();
+    let db = dir.path().join("h.db");
+    assert_eq!(replay(&db, &logs).status.code(), Some(0));
+    assert_eq!(total(&db), 6);
+    // Turn the stored keys into the older ones.
+    let old_gz_fp = xxhash_rust::xxh3::xxh3_64(&gz[..gz.len().min(1024)]);
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let keys: Vec<(String, String)> = {
+            let mut st = conn
+                .prepare("SELECT e.ukey, e.file FROM evidence e")
+                .unwrap();
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        for (k, file) in keys {
+            let parts: Vec<&str> = k.split(':').collect();
+            assert_eq!(parts.len(), 4, "{k}");
+            let fp = if file.ends_with(".gz") {
+                format!("{old_gz_fp:016x}")
+            } else {
+                parts[1].to_string()
+            };
+            conn.execute(
+                "UPDATE evidence SET ukey = ?1 WHERE ukey = ?2",
+                rusqlite::params![format!("fp:{fp}:{}", parts[2]), k],
+            )
+            .unwrap();
+        }
+    }
+    let out = replay(&db, &logs);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(total(&db), 6, "{}", text(&out));
+}
+
+/// A gzip file that breaks within its first 4 KiB of content still gives the records before
+/// the break, and the break is reported.
+#[test]
+fn a_small_truncated_gzip_keeps_what_came_before_the_break() {
+    let dir = tempfile::tempdir().unwrap();
+    // Distinct ids, so that the stream does not compress to almost nothing.
+    let events: Vec<String> = (0..4u64)
+        .map(|i| {
+            let id = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&i.to_le_bytes()));
+            cloudtrail_event(&id, &id)
+        })
+        .collect();
+    let text_len = events.join("\n").len();
+    assert!(text_len < 4096, "{text_len}");
+    let full = gzip((events.join("\n") + "\n").as_bytes());
+    let f = dir.path().join("cut.json.gz");
+    std::fs::write(&f, &full[..full.len() - 40]).unwrap();
+    let db = dir.path().join("h.db");
+    let out = replay(&db, &f);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("cut.json.gz"), "{}", text(&out));
+    assert!(total(&db) >= 1, "{}", text(&out));
 }

@@ -93,7 +93,12 @@ impl SourceKind {
 #[derive(Debug)]
 pub enum Item<'a> {
     /// The file is open: its content fingerprint, before any record.
-    Opened { fingerprint: u64 },
+    Opened {
+        fingerprint: u64,
+        /// The fingerprint older builds gave this file (a gzip archive's compressed first KiB),
+        /// whose evidence keys a store may already hold.
+        legacy: u64,
+    },
     /// A JSON object.
     Json(Position, &'a [u8]),
     /// A text log event: its first line and continuation lines joined by `\n`.
@@ -158,8 +163,10 @@ pub enum IngestError {
 /// What reading one file produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileInfo {
-    /// Content fingerprint: xxh3 of the first KiB of the file as stored.
+    /// Content fingerprint: the first line (at most 1 KiB) of the content, decompressed.
     pub fingerprint: u64,
+    /// The fingerprint older builds gave a gzip file (its compressed first KiB), 0 for others.
+    pub legacy_fingerprint: u64,
     /// Whether the file was gzip-compressed.
     pub gzip: bool,
     /// How its content was recognised (None for an empty file).
@@ -361,9 +368,16 @@ fn read_opened<R: Read>(
     sink: &mut dyn FnMut(Item<'_>),
 ) -> Result<FileInfo, IngestError> {
     let mut raw = BufReader::with_capacity(256 * 1024, reader);
-    let gzip = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let stored_head = raw.fill_buf()?;
+    let gzip = stored_head.starts_with(&[0x1f, 0x8b]);
+    let legacy = if gzip {
+        xxhash_rust::xxh3::xxh3_64(stored_head.get(..1024).unwrap_or(stored_head))
+    } else {
+        0
+    };
     let mut info = FileInfo {
         fingerprint: 0,
+        legacy_fingerprint: legacy,
         gzip,
         shape: None,
         bytes: 0,
@@ -437,23 +451,28 @@ fn read_stream<R: BufRead>(
     // The first block (or all there is), whatever the reads underneath return: the
     // fingerprint and the format must not depend on how a decompressor cuts its output.
     let mut head = Vec::with_capacity(HEAD_BYTES);
-    match input
+    // A stream that breaks within its first block still yields what came before the break
+    // (read_to_end keeps it): framed first, then the error is reported.
+    let broken = input
         .by_ref()
         .take(HEAD_BYTES as u64)
         .read_to_end(&mut head)
-    {
-        Ok(_) => {}
-        Err(e) if gzip => return Err(gz_err(0, e)),
-        Err(e) => return Err(IngestError::Io(e)),
-    }
+        .err();
     info.fingerprint = fingerprint(&head);
     sink(Item::Opened {
         fingerprint: info.fingerprint,
+        legacy: if gzip {
+            info.legacy_fingerprint
+        } else {
+            info.fingerprint
+        },
     });
+    let mut empty = io::Cursor::new(Vec::new());
+    let mut rest: &mut dyn BufRead = if broken.is_some() { &mut empty } else { input };
     let mut input = Prefixed {
         head: head.clone(),
         pos: 0,
-        inner: input,
+        inner: &mut rest,
     };
     let input = &mut input;
     // A configured shape still refuses binary data.
@@ -496,6 +515,13 @@ fn read_stream<R: BufRead>(
         }
     };
     info.bytes = counter.bytes;
+    if let Some(e) = broken {
+        return Err(if gzip {
+            gz_err(counter.bytes, e)
+        } else {
+            IngestError::Io(e)
+        });
+    }
     match result {
         Ok(tail) => {
             if shape == Shape::Json && tail.incomplete {
@@ -544,12 +570,16 @@ pub fn sniff(head: &[u8]) -> Option<Shape> {
     }
     // JSON lines whose first line is broken are still JSON lines: most lines that begin with
     // `{` are whole objects.
-    let lines: Vec<&[u8]> = rest
+    let mut lines: Vec<&[u8]> = rest
         .split(|b| *b == b'\n')
         .skip(1)
         .map(|l| l.trim_ascii())
         .filter(|l| !l.is_empty())
         .collect();
+    // The block's last line is cut short when the block is full: it proves nothing.
+    if head.len() >= HEAD_BYTES && !rest.ends_with(b"\n") {
+        lines.pop();
+    }
     let whole = lines
         .iter()
         .filter(|l| {

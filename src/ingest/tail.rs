@@ -143,9 +143,7 @@ fn file_id(m: &std::fs::Metadata) -> FileId {
 }
 
 #[cfg(not(unix))]
-fn file_id(_m: &std::fs::Metadata) -> FileId {
-    (0, 0)
-}
+compile_error!("whydenied tails files by inode: it builds on Unix only");
 
 fn birth_ns(m: &std::fs::Metadata) -> i64 {
     m.created()
@@ -408,9 +406,13 @@ impl Tailer {
                     })
                     // A copy of a copy begins with both: it goes on from the longer.
                     .max_by_key(|c| (c.head_len, c.offset));
+                // An older position of the same first line is this file's when it was stored
+                // for this path, or for a path that no longer exists (the file was renamed):
+                // files that merely begin alike shared one such row.
                 let legacy = (fp != 0 && !self.pending.values().any(|c| c.replaces == Some(fp)))
                     .then(|| self.legacy.get(&fp))
-                    .flatten();
+                    .flatten()
+                    .filter(|c| c.path == path || !c.path.exists());
                 let unread = self.known.get(&id).filter(|_| known).cloned();
                 match (copy_of, legacy) {
                     (Some(c), _) => {
@@ -572,8 +574,21 @@ impl Tailer {
             }));
         }
         let at_eof = cp.offset + data.len() as u64 == size;
-        // A partial last line of a file that has stopped changing is complete: read it.
-        let idle_tail = at_eof && idle && data.len() > start && data.last() != Some(&b'\n');
+        // A partial last line of a file that has stopped changing is complete: read it. One
+        // that begins like JSON must be a whole JSON value: a record a buffered writer has
+        // only half written is left for its newline.
+        let tail_line = match last_newline {
+            Some(i) => body.get(i + 1..).unwrap_or_default(),
+            None => body,
+        };
+        let whole = match tail_line.trim_ascii_start().first() {
+            Some(b'{') | Some(b'[') => {
+                serde_json::from_slice::<serde::de::IgnoredAny>(tail_line).is_ok()
+            }
+            _ => true,
+        };
+        let idle_tail =
+            at_eof && idle && whole && data.len() > start && data.last() != Some(&b'\n');
         let end = match last_newline {
             _ if idle_tail => data.len(),
             Some(i) => start + i + 1,
@@ -746,6 +761,22 @@ mod tests {
             .unwrap();
         h.write_all(b"fresh\nb\n").unwrap();
         assert_eq!(drain(&mut t), vec!["fresh", "b"]);
+    }
+
+    /// An idle file's last line without a newline is read, unless it begins like JSON and
+    /// is not yet a whole JSON value (a buffered writer half-way through a record).
+    #[test]
+    fn an_idle_last_line_is_read_when_it_is_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = tailer(dir.path());
+        t.set_idle_ms(0);
+        std::fs::write(dir.path().join("a.log"), b"first\nplain text end").unwrap();
+        std::fs::write(dir.path().join("b.log"), b"{\"half\": [1, 2").unwrap();
+        let mut got = drain(&mut t);
+        got.sort();
+        assert_eq!(got, vec!["first", "plain text end"]);
+        std::fs::write(dir.path().join("c.log"), b"{\"whole\": true}").unwrap();
+        assert_eq!(drain(&mut t), vec!["{\"whole\": true}"]);
     }
 
     #[test]

@@ -635,6 +635,7 @@ INSERT INTO file_positions
     FROM checkpoints;
 DROP TABLE checkpoints;
 ALTER TABLE suppressions ADD COLUMN exact INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE suppressions ADD COLUMN finding TEXT;
 ALTER TABLE findings ADD COLUMN denial TEXT;
 ";
 

@@ -122,6 +122,9 @@ pub struct Evidence {
     /// The natural key that makes it unique.
     #[serde(skip)]
     pub key: String,
+    /// The key an older build gave the same evidence, also looked for before storing it.
+    #[serde(skip)]
+    pub legacy_key: Option<String>,
     #[serde(skip)]
     pub time_ms: Option<i64>,
     /// The denial this evidence showed, kept with its finding (the latest) so that a later
@@ -180,6 +183,10 @@ pub struct Suppression {
     /// (`whydenied suppress ID`), whose resource may itself hold a literal `*`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exact: bool,
+    /// The finding a rule was made from: it hides that finding whatever a later import says of
+    /// its cause (the fields say what it was when suppressed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
 }
 
 impl Suppression {
@@ -191,6 +198,9 @@ impl Suppression {
                 Ok(_) => {}
                 Err(_) => return false,
             }
+        }
+        if let Some(id) = &self.finding {
+            return *id == f.id;
         }
         let exact = self.exact;
         let field = |pat: &Option<String>, val: &Option<String>, fold: bool| match pat {
@@ -303,6 +313,11 @@ impl Store {
                 path: path.to_path_buf(),
                 found,
             });
+        }
+        if found < SCHEMA_VERSION {
+            // Written by an older whydenied: brought up to date once, then read.
+            drop(conn);
+            return Store::open(path).map(Some);
         }
         Ok(Some(Store {
             conn,
@@ -537,6 +552,7 @@ impl Store {
                         key: r.get(8)?,
                         time_ms: r.get(9)?,
                         denial: None,
+                        legacy_key: None,
                     })
                 })
                 .map_err(sq(&path))?;
@@ -580,11 +596,17 @@ pub(crate) fn record_in(
             if !fresh.insert(e.key.as_str()) {
                 continue;
             }
-            let exists = seen
-                .query_row(params![e.key], |_| Ok(()))
-                .optional()
-                .map_err(sq(&path))?
-                .is_some();
+            let mut exists = false;
+            for k in std::iter::once(&e.key).chain(e.legacy_key.iter()) {
+                exists |= seen
+                    .query_row(params![k], |_| Ok(()))
+                    .optional()
+                    .map_err(sq(&path))?
+                    .is_some();
+                if exists {
+                    break;
+                }
+            }
             if exists {
                 continue;
             }
@@ -608,11 +630,10 @@ pub(crate) fn record_in(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?20)
              ON CONFLICT(id) DO UPDATE SET
                 principal = COALESCE(excluded.principal, principal),
-                cause = excluded.cause,
-                policy_state = excluded.policy_state,
+                cause = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.cause ELSE cause END,
+                policy_state = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.policy_state ELSE policy_state END,
                 resource = COALESCE(excluded.resource, resource),
-                denial = CASE WHEN ?20 IS NULL THEN denial
-                    WHEN ?6 IS NULL OR last_seen IS NULL OR ?6 >= last_seen THEN ?20
+                denial = CASE WHEN ?20 IS NOT NULL AND ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN ?20
                     ELSE COALESCE(denial, ?20) END,
                 count = count + excluded.count,
                 status = 'open',
@@ -623,8 +644,8 @@ pub(crate) fn record_in(
                 region = COALESCE(region, excluded.region),
                 function = COALESCE(function, excluded.function),
                 message = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN ?19 ELSE message END,
-                explanation = excluded.explanation,
-                fix = excluded.fix,
+                explanation = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.explanation ELSE explanation END,
+                fix = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.fix ELSE fix END,
                 updated_at = excluded.updated_at",
         )
         .map_err(sq(&path))?;
@@ -636,7 +657,7 @@ pub(crate) fn record_in(
         .map_err(sq(&path))?;
     for g in groups {
         let created = !exists.exists(params![g.id]).map_err(sq(&path))?;
-        let (first, last) = (g.first, g.last);
+        let (first, last) = (g.first, g.latest);
         let explanation = serde_json::to_string(&last.explanation).unwrap_or_else(|_| "[]".into());
         let fix = serde_json::to_string(&last.fix).unwrap_or_else(|_| "{}".into());
         // A new finding's message is the latest event's, or the first's when none has a time.
@@ -650,7 +671,7 @@ pub(crate) fn record_in(
                 g.id,
                 first.key(),
                 first.kind.as_str(),
-                first.cause,
+                last.cause,
                 g.min_ms,
                 g.max_ms,
                 g.evidence.len() as i64,
@@ -661,7 +682,7 @@ pub(crate) fn record_in(
                 first.action,
                 first.resource,
                 message,
-                first.policy_state,
+                last.policy_state,
                 explanation,
                 fix,
                 now,
@@ -713,7 +734,9 @@ fn denial_json(d: Option<&std::sync::Arc<crate::parse::Denial>>) -> Option<Strin
 struct Group<'a> {
     id: String,
     first: &'a Diagnosis,
-    last: &'a Diagnosis,
+    /// The diagnosis of the event with the latest time (the first when none has one): what
+    /// the finding says, as successive upserts would leave it.
+    latest: &'a Diagnosis,
     min_ms: Option<i64>,
     max_ms: Option<i64>,
     /// The message of the last event with the latest time, and its denial.
@@ -731,7 +754,7 @@ impl<'a> Group<'a> {
         Group {
             id,
             first: d,
-            last: d,
+            latest: d,
             min_ms: e.time_ms,
             max_ms: e.time_ms,
             latest_message: &d.message,
@@ -744,7 +767,6 @@ impl<'a> Group<'a> {
     }
 
     fn add(&mut self, d: &'a Diagnosis, e: &'a Evidence) {
-        self.last = d;
         if let Some(t) = e.time_ms {
             if self.min_ms.is_none_or(|m| t < m) {
                 self.min_ms = Some(t);
@@ -752,10 +774,11 @@ impl<'a> Group<'a> {
             if self.max_ms.is_none_or(|m| t >= m) {
                 self.max_ms = Some(t);
                 self.latest_message = &d.message;
+                self.latest = d;
                 self.latest_denial = e.denial.as_ref().or(self.latest_denial);
             }
-        } else if self.max_ms.is_none() {
-            self.latest_denial = e.denial.as_ref().or(self.latest_denial);
+        } else {
+            self.latest_denial = self.latest_denial.or(e.denial.as_ref());
         }
         self.account = self.account.or(d.account.as_deref());
         self.region = self.region.or(d.region.as_deref());
@@ -904,9 +927,9 @@ impl Store {
             .map(|t| t.as_millisecond());
         self.conn
             .execute(
-                "INSERT INTO suppressions (principal, action, resource, cause, function, reason, until, created, exact)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![s.principal, s.action, s.resource, s.cause, s.function, s.reason, until, Timestamp::now().as_millisecond(), s.exact],
+                "INSERT INTO suppressions (principal, action, resource, cause, function, reason, until, created, exact, finding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![s.principal, s.action, s.resource, s.cause, s.function, s.reason, until, Timestamp::now().as_millisecond(), s.exact, s.finding],
             )
             .map_err(sq(&path))?;
         Ok(())
@@ -917,7 +940,7 @@ impl Store {
         let path = self.path.clone();
         let mut st = self
             .conn
-            .prepare("SELECT principal, action, resource, cause, function, reason, until, exact FROM suppressions ORDER BY id")
+            .prepare("SELECT principal, action, resource, cause, function, reason, until, exact, finding FROM suppressions ORDER BY id")
             .map_err(sq(&path))?;
         let rows = st
             .query_map([], |r| {
@@ -930,6 +953,7 @@ impl Store {
                     reason: r.get(5)?,
                     until: r.get::<_, Option<i64>>(6)?.map(format_ms),
                     exact: r.get(7)?,
+                    finding: r.get(8)?,
                 })
             })
             .map_err(sq(&path))?;
@@ -981,8 +1005,9 @@ impl Store {
                         explanation = ?5, fix = ?6, resource = COALESCE(?7, resource),
                         account = COALESCE(account, ?8), region = COALESCE(region, ?9),
                         function = COALESCE(function, ?10), updated_at = ?11
-                     WHERE id = ?1 AND (principal IS NOT ?2 OR cause IS NOT ?3 OR policy_state IS NOT ?4
-                        OR explanation IS NOT ?5 OR fix IS NOT ?6)",
+                     WHERE id = ?1 AND ((?2 IS NOT NULL AND principal IS NOT ?2) OR cause IS NOT ?3
+                        OR policy_state IS NOT ?4 OR explanation IS NOT ?5 OR fix IS NOT ?6
+                        OR (?7 IS NOT NULL AND resource IS NOT ?7))",
                 )
                 .map_err(sq(&path))?;
             for (id, d) in updates {
@@ -1183,6 +1208,7 @@ mod tests {
                 key,
                 time_ms,
                 denial: None,
+                legacy_key: None,
             };
             events.push((diag, ev));
         }
