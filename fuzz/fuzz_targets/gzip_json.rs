@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
         max_line_bytes: 1024,
         max_event_bytes: 2048,
         max_decompressed_bytes: 1 << 20,
+        ..Default::default()
     };
     let mut raw = vec![0x1f, 0x8b];
     raw.extend_from_slice(data);

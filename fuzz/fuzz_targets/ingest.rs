@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         max_line_bytes: 1024,
         max_event_bytes: 2048,
         max_decompressed_bytes: 1 << 20,
+        ..Default::default()
     };
     let mut reader = data;
     let _ = whydenied::ingest::read_reader(&mut reader, &limits, &mut |item| match item {
