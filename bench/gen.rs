@@ -1,6 +1,6 @@
 //! Benchmark data generator: realistic CloudTrail S3 delivery files and CloudWatch Logs exports.
 //!
-//! `cargo run --release --example bench-gen -- OUT_DIR [EVENTS] [FILES] [SEED]`
+//! `cargo run --release --example bench-gen -- OUT_DIR [EVENTS] [FILES] [SEED] [DENIALS_PER_MILLE]`
 //!
 //! Writes `OUT_DIR/cloudtrail/.../*.json.gz` (gzip, one `{"Records":[...]}` line each, the field
 //! set of real records: userIdentity with sessionContext, requestParameters and responseElements of
@@ -393,6 +393,9 @@ fn main() {
         .unwrap_or(1_000_000);
     let files: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(200);
     let seed: u64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(42);
+    // Denials per 1,000 events: 5 (0.5 %) is an ordinary account; 200 (20 %) a scanner, a
+    // function failing on every invocation, an incident archive.
+    let per_mille: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(5);
     let per_file = events.div_ceil(files);
     let denials = std::sync::atomic::AtomicU64::new(0);
     let written = std::sync::atomic::AtomicU64::new(0);
@@ -428,8 +431,7 @@ fn main() {
                         }
                         let time =
                             format!("2026-11-20T{hour:02}:{:02}:{:02}Z", (i / 60) % 60, i % 60);
-                        // 0.5% denials.
-                        if r.below(200) == 0 {
+                        if r.below(1000) < per_mille {
                             body.push_str(&denial(&mut r, &time, region));
                             denials.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         } else {

@@ -511,7 +511,10 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
         ..Query::default()
     };
     let format = format_of(&a.format);
-    let shown = match report::JsonWriter::new(std::io::stdout().lock(), format) {
+    let shown = match report::JsonWriter::new(
+        std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+        format,
+    ) {
         // JSON is written as it is read from the store: memory does not grow with the findings.
         // JSON is written as it is read from the store: memory does not grow with the findings.
         Some(w) => stream_json(&store, &touched, w, &mut |_| true)?,
@@ -672,7 +675,7 @@ fn stream_view(
 fn stream_json(
     store: &Store,
     q: &Query,
-    mut w: report::JsonWriter<std::io::StdoutLock<'_>>,
+    mut w: report::JsonWriter<std::io::BufWriter<std::io::StdoutLock<'_>>>,
     keep: &mut dyn FnMut(&mut whydenied::store::Finding) -> bool,
 ) -> Result<usize> {
     let mut n = 0usize;
@@ -753,7 +756,10 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
     let format = format_of(&a.format);
     if !a.fixes
         && a.id.is_none()
-        && let Some(w) = report::JsonWriter::new(std::io::stdout().lock(), format)
+        && let Some(w) = report::JsonWriter::new(
+            std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+            format,
+        )
     {
         // JSON is written as it is read: a store of any size prints in constant memory.
         stream_json(&store, &q, w, &mut |f| {

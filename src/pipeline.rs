@@ -21,9 +21,9 @@ use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
 /// How many diagnoses a worker gathers before handing them to the writer.
 const BATCH: usize = 512;
 /// The writer commits once this many diagnoses wait...
-const FLUSH_ROWS: usize = 1024;
+const FLUSH_ROWS: usize = 8192;
 /// ...or once the oldest has waited this long.
-const FLUSH_AFTER: Duration = Duration::from_millis(250);
+const FLUSH_AFTER: Duration = Duration::from_millis(1000);
 
 /// Options of a replay.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +57,8 @@ pub trait Progress {
 
 /// One unit of work the readers send to the writer.
 enum Msg {
-    Batch(Vec<(Diagnosis, Evidence)>),
+    /// Diagnoses folded by finding and serialised in the worker: the writer only writes.
+    Batch(store::Prepared),
     Changes(Vec<RoleChange>),
     Problem(String),
     /// A path that could not be listed: counted as an error, not as a file.
@@ -478,6 +479,10 @@ pub fn replay(
     let path_rx = std::sync::Mutex::new(path_rx);
     let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 4);
     let mut store_error: Option<StoreError> = None;
+    // One parser for all workers: its grammar is megabytes of compiled patterns, and its memo
+    // of messages is worth more shared.
+    let parser = Parser::new(rules).ok();
+    let parser = parser.as_ref();
     std::thread::scope(|scope| {
         {
             let tx = tx.clone();
@@ -507,7 +512,7 @@ pub fn replay(
             let path_rx = &path_rx;
             let limits = opts.limits;
             scope.spawn(move || {
-                let Ok(parser) = Parser::new(rules) else {
+                let Some(parser) = parser else {
                     return;
                 };
                 // Each worker reads policies through its own connection.
@@ -551,7 +556,7 @@ pub fn replay(
                         Input::Path(path),
                         &display,
                         Env {
-                            parser: &parser,
+                            parser,
                             rules,
                             src,
                             limits: &limits,
@@ -560,7 +565,7 @@ pub fn replay(
                             batch.push((d, e));
                             if batch.len() >= BATCH {
                                 let full = std::mem::take(&mut batch);
-                                let _ = tx.send(Msg::Batch(full));
+                                let _ = tx.send(Msg::Batch(store::prepare(&full)));
                             }
                         },
                         &mut |p| problems.push(p),
@@ -573,7 +578,7 @@ pub fn replay(
                         let _ = tx.send(Msg::Changes(changes));
                     }
                     if !batch.is_empty() {
-                        let _ = tx.send(Msg::Batch(batch));
+                        let _ = tx.send(Msg::Batch(store::prepare(&batch)));
                     }
                     if tx
                         .send(Msg::FileDone {
@@ -593,7 +598,8 @@ pub fn replay(
         // The writer: this thread owns the database. Diagnoses wait in `pending` until enough
         // have gathered (or enough time has passed) to be worth one transaction: each commit
         // rewrites every page it touched, and the same findings recur from file to file.
-        let mut pending: Vec<(Diagnosis, Evidence)> = Vec::new();
+        let mut pending: Vec<store::Prepared> = Vec::new();
+        let mut pending_rows = 0usize;
         let mut since = Instant::now();
         for msg in rx.iter() {
             match msg {
@@ -601,14 +607,18 @@ pub fn replay(
                     if store_error.is_some() {
                         continue;
                     }
-                    for (d, _) in &b {
-                        outcome.finding_ids.insert(d.id());
+                    for id in b.ids() {
+                        if !outcome.finding_ids.contains(id) {
+                            outcome.finding_ids.insert(id.to_string());
+                        }
                     }
                     if pending.is_empty() {
                         since = Instant::now();
                     }
-                    pending.extend(b);
-                    if pending.len() >= FLUSH_ROWS || since.elapsed() >= FLUSH_AFTER {
+                    pending_rows += b.rows();
+                    pending.push(b);
+                    if pending_rows >= FLUSH_ROWS || since.elapsed() >= FLUSH_AFTER {
+                        pending_rows = 0;
                         flush(store, &mut pending, &mut outcome, &mut store_error);
                     }
                 }
@@ -639,6 +649,7 @@ pub fn replay(
                     c.bytes += bytes;
                     progress.file_done(bytes, c);
                     if !pending.is_empty() && since.elapsed() >= FLUSH_AFTER {
+                        pending_rows = 0;
                         flush(store, &mut pending, &mut outcome, &mut store_error);
                     }
                 }
@@ -701,7 +712,7 @@ const BUSY_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
 /// more is written: the error ends the replay, and what was committed before it stays.
 fn flush(
     store: &mut Store,
-    pending: &mut Vec<(Diagnosis, Evidence)>,
+    pending: &mut Vec<store::Prepared>,
     outcome: &mut Outcome,
     store_error: &mut Option<StoreError>,
 ) {
@@ -711,7 +722,7 @@ fn flush(
         let mut waited = std::time::Duration::ZERO;
         let mut pause = std::time::Duration::from_millis(100);
         loop {
-            match store.record(pending) {
+            match store.record_prepared(pending) {
                 Ok(n) => outcome.counters.new_evidence += n,
                 Err(e) if e.is_busy() && waited < BUSY_RETRY_FOR => {
                     std::thread::sleep(pause);

@@ -189,6 +189,8 @@ pub struct Rules {
     /// Per service prefix (and `trust`), the command that writes a whole resource policy back,
     /// with placeholders (`rules/put_back.json`).
     pub put_back: HashMap<String, Vec<String>>,
+    /// Tells this catalog from any other loaded in the process (memos keyed on it).
+    instance: u64,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +199,12 @@ struct PutBackFile {
 }
 
 impl Rules {
+    /// A number no other catalog loaded by this process has: what a memo of results computed
+    /// from the catalog is keyed on.
+    pub fn instance(&self) -> u64 {
+        self.instance
+    }
+
     /// The service principal with which `service` (an IAM prefix) invokes functions
     /// (`rules/lambda_setup.json`).
     pub fn invoke_principal(&self, service: &str) -> Option<String> {
@@ -297,7 +305,9 @@ impl Rules {
                 file: "put_back.json",
                 source: e,
             })?;
+        static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Rules {
+            instance: INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             put_back: put_back.commands,
             resource_types: std::sync::OnceLock::new(),
             integrations: integrations.integrations,

@@ -9,15 +9,17 @@
 //! - The database file is created 0600 in a 0700 directory; WAL mode.
 //! - The schema version lives in `PRAGMA user_version`; a newer database is refused, not touched.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 
 mod facts;
+mod record;
 pub use facts::Chunk;
+pub(crate) use record::record_in;
+pub use record::{Prepared, prepare};
 
 pub use facts::ImportCounts;
 
@@ -374,6 +376,19 @@ impl Store {
         Ok(new)
     }
 
+    /// Stores batches [`prepare`]d elsewhere, in one transaction; returns how many pieces of
+    /// evidence were new.
+    pub fn record_prepared(&mut self, batches: &[Prepared]) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sq(&path))?;
+        let new = record::record_prepared(&tx, batches, &path)?.new;
+        tx.commit().map_err(sq(&path))?;
+        Ok(new)
+    }
+
     /// Records the counters of a finished replay.
     pub fn record_run(
         &mut self,
@@ -572,219 +587,6 @@ pub struct Recorded {
     pub new: u64,
     /// Findings that gained evidence, and whether each was created by it.
     pub touched: Vec<(String, bool)>,
-}
-
-/// Stores diagnosed denials inside an open transaction.
-pub(crate) fn record_in(
-    tx: &rusqlite::Transaction<'_>,
-    batch: &[(Diagnosis, Evidence)],
-    path: &Path,
-) -> Result<Recorded, StoreError> {
-    let path = path.to_path_buf();
-    let now = Timestamp::now().as_millisecond();
-    let mut rec = Recorded::default();
-    // New evidence grouped by finding, in order of first appearance: one upsert per finding
-    // per transaction, however often it recurs, with the same result as one upsert per event.
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut group_of: HashMap<String, usize> = HashMap::new();
-    let mut fresh: HashSet<&str> = HashSet::new();
-    {
-        let mut seen = tx
-            .prepare_cached("SELECT 1 FROM evidence WHERE ukey = ?1")
-            .map_err(sq(&path))?;
-        for (d, e) in batch {
-            if !fresh.insert(e.key.as_str()) {
-                continue;
-            }
-            let mut exists = false;
-            for k in std::iter::once(&e.key).chain(e.legacy_key.iter()) {
-                exists |= seen
-                    .query_row(params![k], |_| Ok(()))
-                    .optional()
-                    .map_err(sq(&path))?
-                    .is_some();
-                if exists {
-                    break;
-                }
-            }
-            if exists {
-                continue;
-            }
-            let id = d.id();
-            match group_of.get(&id).and_then(|&i| groups.get_mut(i)) {
-                Some(g) => g.add(d, e),
-                None => {
-                    group_of.insert(id.clone(), groups.len());
-                    groups.push(Group::new(id, d, e));
-                }
-            }
-        }
-    }
-    let mut exists = tx
-        .prepare_cached("SELECT 1 FROM findings WHERE id = ?1")
-        .map_err(sq(&path))?;
-    let mut upsert = tx
-        .prepare_cached(
-            "INSERT INTO findings (id, key, kind, cause, first_seen, last_seen, count, account, region,
-                principal, function, action, resource, message, policy_state, explanation, fix, created_at, updated_at, denial)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?20)
-             ON CONFLICT(id) DO UPDATE SET
-                principal = COALESCE(excluded.principal, principal),
-                cause = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.cause ELSE cause END,
-                policy_state = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.policy_state ELSE policy_state END,
-                resource = COALESCE(excluded.resource, resource),
-                denial = CASE WHEN ?20 IS NOT NULL AND ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN ?20
-                    ELSE COALESCE(denial, ?20) END,
-                count = count + excluded.count,
-                status = 'open',
-                resolved_at = NULL,
-                first_seen = CASE WHEN ?5 IS NULL THEN first_seen WHEN first_seen IS NULL OR ?5 < first_seen THEN ?5 ELSE first_seen END,
-                last_seen = CASE WHEN ?6 IS NULL THEN last_seen WHEN last_seen IS NULL OR ?6 > last_seen THEN ?6 ELSE last_seen END,
-                account = COALESCE(account, excluded.account),
-                region = COALESCE(region, excluded.region),
-                function = COALESCE(function, excluded.function),
-                message = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN ?19 ELSE message END,
-                explanation = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.explanation ELSE explanation END,
-                fix = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.fix ELSE fix END,
-                updated_at = excluded.updated_at",
-        )
-        .map_err(sq(&path))?;
-    let mut ev = tx
-        .prepare_cached(
-            "INSERT INTO evidence (finding_id, ukey, source, file, record, line, event_id, event_name, time, time_text, function)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )
-        .map_err(sq(&path))?;
-    for g in groups {
-        let created = !exists.exists(params![g.id]).map_err(sq(&path))?;
-        let (first, last) = (g.first, g.latest);
-        let explanation = serde_json::to_string(&last.explanation).unwrap_or_else(|_| "[]".into());
-        let fix = serde_json::to_string(&last.fix).unwrap_or_else(|_| "{}".into());
-        // A new finding's message is the latest event's, or the first's when none has a time.
-        let message = if g.max_ms.is_some() {
-            g.latest_message
-        } else {
-            &first.message
-        };
-        upsert
-            .execute(params![
-                g.id,
-                first.key(),
-                first.kind.as_str(),
-                last.cause,
-                g.min_ms,
-                g.max_ms,
-                g.evidence.len() as i64,
-                g.account,
-                g.region,
-                first.principal,
-                g.function,
-                first.action,
-                first.resource,
-                message,
-                last.policy_state,
-                explanation,
-                fix,
-                now,
-                g.latest_message,
-                denial_json(g.latest_denial),
-            ])
-            .map_err(sq(&path))?;
-        for e in &g.evidence {
-            ev.execute(params![
-                g.id,
-                e.key,
-                e.source,
-                e.file,
-                e.record as i64,
-                e.line as i64,
-                e.event_id,
-                e.event_name,
-                e.time_ms,
-                e.time,
-                e.function
-            ])
-            .map_err(sq(&path))?;
-        }
-        rec.new += g.evidence.len() as u64;
-        rec.touched.push((g.id, created));
-    }
-    Ok(rec)
-}
-
-/// The largest denial kept with a finding for diagnosing it again: a CloudTrail event is at
-/// most 256 KiB; past this its request parameters are left out.
-const MAX_DENIAL_JSON: usize = 64 * 1024;
-
-fn denial_json(d: Option<&std::sync::Arc<crate::parse::Denial>>) -> Option<String> {
-    let d = d?;
-    let text = serde_json::to_string(&**d).ok()?;
-    if text.len() <= MAX_DENIAL_JSON {
-        return Some(text);
-    }
-    let mut slim = (**d).clone();
-    slim.request.params = serde_json::Value::Null;
-    serde_json::to_string(&slim)
-        .ok()
-        .filter(|t| t.len() <= MAX_DENIAL_JSON)
-}
-
-/// The new evidence of one finding within a transaction, folded the way successive upserts
-/// would fold it.
-struct Group<'a> {
-    id: String,
-    first: &'a Diagnosis,
-    /// The diagnosis of the event with the latest time (the first when none has one): what
-    /// the finding says, as successive upserts would leave it.
-    latest: &'a Diagnosis,
-    min_ms: Option<i64>,
-    max_ms: Option<i64>,
-    /// The message of the last event with the latest time, and its denial.
-    latest_message: &'a str,
-    latest_denial: Option<&'a std::sync::Arc<crate::parse::Denial>>,
-    /// The first of the events' values that is known.
-    account: Option<&'a str>,
-    region: Option<&'a str>,
-    function: Option<&'a str>,
-    evidence: Vec<&'a Evidence>,
-}
-
-impl<'a> Group<'a> {
-    fn new(id: String, d: &'a Diagnosis, e: &'a Evidence) -> Self {
-        Group {
-            id,
-            first: d,
-            latest: d,
-            min_ms: e.time_ms,
-            max_ms: e.time_ms,
-            latest_message: &d.message,
-            latest_denial: e.denial.as_ref(),
-            account: d.account.as_deref(),
-            region: d.region.as_deref(),
-            function: d.function.as_deref(),
-            evidence: vec![e],
-        }
-    }
-
-    fn add(&mut self, d: &'a Diagnosis, e: &'a Evidence) {
-        if let Some(t) = e.time_ms {
-            if self.min_ms.is_none_or(|m| t < m) {
-                self.min_ms = Some(t);
-            }
-            if self.max_ms.is_none_or(|m| t >= m) {
-                self.max_ms = Some(t);
-                self.latest_message = &d.message;
-                self.latest = d;
-                self.latest_denial = e.denial.as_ref().or(self.latest_denial);
-            }
-        } else {
-            self.latest_denial = self.latest_denial.or(e.denial.as_ref());
-        }
-        self.account = self.account.or(d.account.as_deref());
-        self.region = self.region.or(d.region.as_deref());
-        self.function = self.function.or(d.function.as_deref());
-        self.evidence.push(e);
-    }
 }
 
 const SCHEMA_V1: &str = "

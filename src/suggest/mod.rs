@@ -290,8 +290,41 @@ pub fn propagation_fix(need: &Need, rules: &Rules) -> Fix {
     }
 }
 
-/// The fix for what the diagnosis needs.
+/// How many fixes a thread remembers before it starts over.
+const MEMO_MAX: usize = 4096;
+
+std::thread_local! {
+    /// Fixes built recently by this thread, by catalog and need. A replay with many denials
+    /// meets the same need thousands of times (a function failing on every invocation, a
+    /// scanner probing every bucket); building its fix validates every statement against the
+    /// service reference, which costs far more than hashing the need.
+    static MEMO: std::cell::RefCell<std::collections::HashMap<(u64, u128), Fix>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The fix for what the diagnosis needs: a pure function of `need` and the catalog, so that
+/// it is remembered.
 pub fn fix(need: &Need, rules: &Rules) -> Fix {
+    // The debug form holds every field of the need, whatever fields it gains later.
+    let key = (
+        rules.instance(),
+        xxhash_rust::xxh3::xxh3_128(format!("{need:?}").as_bytes()),
+    );
+    if let Some(f) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+        return f;
+    }
+    let f = build(need, rules);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_MAX {
+            m.clear();
+        }
+        m.insert(key, f.clone());
+    });
+    f
+}
+
+fn build(need: &Need, rules: &Rules) -> Fix {
     let cause = need.cause.as_str();
     let owner_fix = match need.target.as_deref() {
         _ if cause.starts_with("explicit_deny")
