@@ -21,7 +21,7 @@ use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
 /// How many diagnoses a worker gathers before handing them to the writer.
 const BATCH: usize = 512;
 /// The writer commits once this many diagnoses wait...
-const FLUSH_ROWS: usize = 8192;
+const FLUSH_ROWS: usize = 2048;
 /// ...or once the oldest has waited this long.
 const FLUSH_AFTER: Duration = Duration::from_millis(1000);
 
@@ -477,8 +477,9 @@ pub fn replay(
     let (path_tx, path_rx) = mpsc::sync_channel::<PathBuf>(threads * 64);
     let own_files = OwnFiles::new(opts.policies.as_deref());
     let path_rx = std::sync::Mutex::new(path_rx);
-    let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 4);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 2);
     let mut store_error: Option<StoreError> = None;
+    store.bulk_writes()?;
     // One parser for all workers: its grammar is megabytes of compiled patterns, and its memo
     // of messages is worth more shared.
     let parser = Parser::new(rules).ok();

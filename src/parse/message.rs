@@ -122,34 +122,49 @@ pub enum Family {
 pub struct Message {
     pub family: Family,
     /// The principal as the message names it (an ARN, or `anonymous`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
     /// The action as written (case not yet normalised), for `Lambda` the IAM action it implies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     /// Further actions the message names (`Cannot access stream ... GetRecords, ...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub more_actions: Vec<String>,
     /// The resource as written, quotes removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     pub reason: Reason,
     /// `transitively through a <type>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<PolicyType>,
     /// The policy ARN suffix (`: arn:...` or `, with policy ARN: arn:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_arn: Option<String>,
     /// `... with the following authorization id: <id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_id: Option<String>,
     /// An `Encoded authorization failure message` was attached.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub encoded: bool,
     /// The text was cut (CloudTrail keeps ~1 KiB and ends it with `...`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     /// Error code from a wrapper (`An error occurred (AccessDenied) ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     /// API operation from a wrapper (`when calling the GetObject operation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     /// Service from a wrapper (Go SDK `operation error S3: GetObject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
     /// `service`/`operation` come from a CloudTrail row (`ec2.amazonaws.com CreateNetworkInterface`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub event_row: bool,
     /// The integration of the catalog whose wording the text has, and its named groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub captures: Vec<(String, String)>,
     /// The message text, white space folded.
     pub text: String,
@@ -180,7 +195,7 @@ pub struct Grammar {
 }
 
 /// How many distinct messages the grammar remembers.
-const MEMO_MAX: usize = 4096;
+const MEMO_MAX: usize = 512;
 /// The longest message it remembers (AWS's own are a few hundred bytes).
 const MEMO_TEXT_MAX: usize = 2048;
 

@@ -40,38 +40,56 @@ pub enum ParseError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Request {
     /// The function's name (a name, partial ARN or ARN in the request, reduced to the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_name: Option<String>,
     /// The function's ARN when the request gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_arn: Option<String>,
     /// An event source mapping's source (queue, stream, cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_source_arn: Option<String>,
     /// The execution role in CreateFunction / UpdateFunctionConfiguration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// S3 bucket and key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Dead-letter or destination target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_arn: Option<String>,
     /// Functions and queues named as S3 notification destinations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lambda_targets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queue_targets: Vec<String>,
     /// A KMS key named in the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key: Option<String>,
     /// The resource ARN the request is about, where it can be built from the parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_arn: Option<String>,
     /// ELB target group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_group: Option<String>,
     /// An API Gateway REST API id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_id: Option<String>,
     /// The source ARN a service principal's permission must name, when the log shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,
     /// The account that owns the resource, when the record says (CloudTrail `resources[]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_account: Option<String>,
     /// Service condition keys the request parameters reveal (`ec2:InstanceType`...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<(String, String)>,
     /// The VPC endpoint the request went through (CloudTrail `vpcEndpointId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_endpoint: Option<String>,
     /// The request parameters as logged, for the integration catalog's templates.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub params: serde_json::Value,
 }
 
@@ -81,38 +99,56 @@ pub struct Denial {
     /// The parsed message (family, reason, suffixes).
     pub message: Message,
     /// The denied action, canonical case; for several (a stream's list), the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     /// Every action the message names, canonical case (includes `action`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,
     /// The resource, from the message or the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     pub source: SourceKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The identity that made the call, as logged (a session ARN for assumed roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
     /// The IAM role or user behind the caller (with its path when the log gives it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_iam: Option<String>,
     /// The Lambda function whose code or configuration met the denial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
     /// CloudTrail event identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// A key that identifies the event itself across files and deliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_source: Option<String>,
     /// The record's error code (CloudTrail `errorCode`, a log's `errorType`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     pub request: Request,
     /// A CloudWatch Logs event id, when the source gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_event_id: Option<String>,
     /// The caller's source IP address, when the record gives one (not an AWS service name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
     /// The integration of `rules/integrations.json` this denial is, when the catalog knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration: Option<String>,
     /// What the parser noticed that the explanation should say (a placeholder action replaced
     /// by the API's, accounts that disagree).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remarks: Vec<String>,
 }
 

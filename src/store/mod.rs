@@ -376,6 +376,18 @@ impl Store {
         Ok(new)
     }
 
+    /// For a bulk writer (replay): checkpoint the write-ahead log every 10,000 pages instead
+    /// of SQLite's 1,000. Every commit of a large batch dirties thousands of pages of the
+    /// evidence-key index; checkpointing each commit copies the same pages into the database
+    /// again and again (measured: a tenth of a 20 %-denial replay). The log grows to about
+    /// 40 MB before it is folded back; readers are not affected.
+    pub fn bulk_writes(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute_batch("PRAGMA wal_autocheckpoint = 10000")
+            .map_err(sq(&path))
+    }
+
     /// Stores batches [`prepare`]d elsewhere, in one transaction; returns how many pieces of
     /// evidence were new.
     pub fn record_prepared(&mut self, batches: &[Prepared]) -> Result<u64, StoreError> {

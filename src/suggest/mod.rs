@@ -291,7 +291,7 @@ pub fn propagation_fix(need: &Need, rules: &Rules) -> Fix {
 }
 
 /// How many fixes a thread remembers before it starts over.
-const MEMO_MAX: usize = 4096;
+const MEMO_MAX: usize = 256;
 
 std::thread_local! {
     /// Fixes built recently by this thread, by catalog and need. A replay with many denials
