@@ -107,21 +107,9 @@ fn needed(
     } else if diag.kind == Kind::TriggerSetup
         && let Some(setup) = rules.setup_for_action(action)
     {
+        let facts = need.grant_facts();
         for g in &setup.grants {
-            let r = match g.resource.as_str() {
-                "star" => Some("*".to_string()),
-                "event_source" => need
-                    .event_source_arn
-                    .clone()
-                    .or_else(|| need.resource.clone()),
-                "target" => need.target_arn.clone().or_else(|| need.resource.clone()),
-                "key" => need.kms_key.clone(),
-                tpl if tpl.contains("{source}") => need
-                    .event_source_arn
-                    .as_deref()
-                    .map(|s| tpl.replace("{source}", s)),
-                other => Some(other.to_string()),
-            };
+            let r = g.resource_for(&facts);
             for a in &g.actions {
                 add(a, r.clone());
             }

@@ -119,8 +119,47 @@ impl ManagedPolicy {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Grant {
     pub actions: Vec<String>,
-    /// `event_source`, `target`, `key`, `star`, or a template containing `{source}`.
+    /// `event_source`, `consumer`, `target`, `key`, `star`, or a template containing `{source}`.
     pub resource: String,
+}
+
+/// What the log and the store say about a setup, from which a grant's resource is named.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrantFacts<'a> {
+    /// The event source mapping's source (queue, stream, stream consumer, cluster).
+    pub event_source: Option<&'a str>,
+    /// The resource the denial names.
+    pub resource: Option<&'a str>,
+    /// A dead-letter or destination target.
+    pub target: Option<&'a str>,
+    /// A KMS key.
+    pub key: Option<&'a str>,
+}
+
+impl Grant {
+    /// The resource this grant needs, or None when nothing the log or the store says names it.
+    ///
+    /// A Kinesis mapping that reads through an enhanced fan-out consumer has the consumer's ARN
+    /// as its source (`arn:aws:kinesis:<region>:<account>:stream/<name>/consumer/<consumer>:<time>`):
+    /// the stream's own actions (`event_source`, `{source}`) take the stream's ARN, the part
+    /// before `/consumer/`, and `consumer` actions (`SubscribeToShard`) the consumer's; for a
+    /// mapping on the stream itself, `consumer` is every consumer of the stream.
+    pub fn resource_for(&self, f: &GrantFacts<'_>) -> Option<String> {
+        let source = f.event_source.or(f.resource);
+        let stream = source.map(|s| s.split_once("/consumer/").map_or(s, |(stream, _)| stream));
+        let consumer = source.filter(|s| s.contains("/consumer/"));
+        match self.resource.as_str() {
+            "star" => Some("*".to_string()),
+            "event_source" => stream.map(str::to_string),
+            "consumer" => consumer
+                .map(str::to_string)
+                .or_else(|| stream.map(|s| format!("{s}/consumer/*"))),
+            "target" => f.target.or(f.resource).map(str::to_string),
+            "key" => f.key.or(f.resource).map(str::to_string),
+            tpl if tpl.contains("{source}") => stream.map(|s| tpl.replace("{source}", s)),
+            other => Some(other.to_string()),
+        }
+    }
 }
 
 /// A Lambda feature whose setup checks the execution role.

@@ -3,14 +3,16 @@
 //! action can be granted on, and builds them when the log names none.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One resource type an action takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionType {
     /// The type's name in the reference (`key`, `function`, `network-interface`).
-    pub name: String,
-    /// Its ARN format (`arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}`).
-    pub arn: String,
+    pub name: Arc<str>,
+    /// Its ARN format (`arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}`). Shared by
+    /// every action that takes the type: thousands of actions name a few hundred formats.
+    pub arn: Arc<str>,
     /// Whether the action requires it (`ec2:RunInstances` requires several).
     pub required: bool,
 }
@@ -25,7 +27,7 @@ pub struct ResourceTypes {
 impl ResourceTypes {
     /// Parses the catalog text; malformed lines are skipped (the file is generated).
     pub fn parse(text: &str) -> ResourceTypes {
-        let mut formats: HashMap<(String, String), String> = HashMap::new();
+        let mut formats: HashMap<(String, String), (Arc<str>, Arc<str>)> = HashMap::new();
         let mut actions = HashMap::new();
         for line in text.lines() {
             if line.starts_with('#') || line.is_empty() {
@@ -35,7 +37,10 @@ impl ResourceTypes {
             match f.next() {
                 Some("@") => {
                     if let (Some(p), Some(n), Some(arn)) = (f.next(), f.next(), f.next()) {
-                        formats.insert((p.to_string(), n.to_string()), arn.to_string());
+                        formats.insert(
+                            (p.to_string(), n.to_string()),
+                            (Arc::from(n), Arc::from(arn)),
+                        );
                     }
                 }
                 Some(action) => {
@@ -46,13 +51,13 @@ impl ResourceTypes {
                                 Some(n) => (n, true),
                                 None => (t, false),
                             };
-                            formats
-                                .get(&(prefix.to_string(), name.to_string()))
-                                .map(|arn| ActionType {
-                                    name: name.to_string(),
+                            formats.get(&(prefix.to_string(), name.to_string())).map(
+                                |(name, arn)| ActionType {
+                                    name: name.clone(),
                                     arn: arn.clone(),
                                     required,
-                                })
+                                },
+                            )
                         })
                         .collect();
                     actions.insert(action.to_ascii_lowercase(), types);
@@ -264,11 +269,7 @@ mod tests {
     fn the_catalog_knows_run_instances() {
         let r = crate::rules::Rules::embedded().unwrap();
         let t = r.resource_types().of("ec2:RunInstances");
-        let required: Vec<&str> = t
-            .iter()
-            .filter(|t| t.required)
-            .map(|t| t.name.as_str())
-            .collect();
+        let required: Vec<&str> = t.iter().filter(|t| t.required).map(|t| &*t.name).collect();
         assert!(
             required.contains(&"instance") && required.contains(&"subnet"),
             "{required:?}"

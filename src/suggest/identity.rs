@@ -69,23 +69,9 @@ fn raw_identity_statements(need: &Need, rules: &Rules) -> (Vec<Value>, Vec<Strin
     match setup {
         Some(s) => {
             notes.push(format!("Lambda needs these permissions for {}.", s.feature));
+            let facts = need.grant_facts();
             for g in &s.grants {
-                let res = match g.resource.as_str() {
-                    "star" => Some("*".to_string()),
-                    "event_source" => need
-                        .event_source_arn
-                        .clone()
-                        .or_else(|| need.resource.clone()),
-                    "target" => need.target_arn.clone().or_else(|| need.resource.clone()),
-                    "key" => need.kms_key.clone().or_else(|| need.resource.clone()),
-                    tpl if tpl.contains("{source}") => need
-                        .event_source_arn
-                        .clone()
-                        .or_else(|| need.resource.clone())
-                        .map(|src| tpl.replace("{source}", &src)),
-                    other => Some(other.to_string()),
-                };
-                let res = res.unwrap_or_else(|| {
+                let res = g.resource_for(&facts).unwrap_or_else(|| {
                     notes.push(format!(
                         "The log does not name the resource for {}: narrow \"*\" to its ARN.",
                         g.actions.join(", ")

@@ -54,6 +54,18 @@ pub struct Need {
     pub inline_policies: Vec<(String, Value)>,
 }
 
+impl Need {
+    /// The facts a setup grant's resource is named from.
+    pub fn grant_facts(&self) -> crate::rules::GrantFacts<'_> {
+        crate::rules::GrantFacts {
+            event_source: self.event_source_arn.as_deref(),
+            resource: self.resource.as_deref(),
+            target: self.target_arn.as_deref(),
+            key: self.kms_key.as_deref(),
+        }
+    }
+}
+
 /// The fix of a finding, as CONTRACT.md shapes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fix {
