@@ -268,3 +268,52 @@ fn unknown_files_are_refused_with_what_they_look_like() {
         "{err}"
     );
 }
+
+/// `get-policy-version` of a version that is not the default is kept as one of the policy's
+/// other versions (not what it grants); authorization details replace them with the versions
+/// they list. Output shape: AWS CLI `aws iam get-policy-version` (PolicyVersion object).
+#[test]
+fn non_default_policy_versions_are_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("v.db")).unwrap();
+    let arn = "arn:aws:iam::111122223333:policy/Boundary";
+    let version = |id: &str, default: bool, action: &str| {
+        serde_json::json!({"PolicyVersion": {
+            "Document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]},
+            "VersionId": id, "IsDefaultVersion": default, "CreateDate": "2026-11-19T16:02:11Z"}})
+    };
+    let opts = Options {
+        resource: Some(arn.to_string()),
+        ..Options::default()
+    };
+    for (id, default, action) in [
+        ("v1", true, "s3:GetObject"),
+        ("v3", false, "dynamodb:PutItem"),
+        ("v10", false, "sqs:SendMessage"),
+    ] {
+        let imp = recognise(&version(id, default, action), &opts).unwrap();
+        assert!(imp.skipped.is_empty(), "{:?}", imp.skipped);
+        store.import(&imp, "pv.json").unwrap();
+    }
+    let default = store.managed(arn).unwrap();
+    assert_eq!(default["Statement"][0]["Action"], "s3:GetObject");
+    let others: Vec<String> = store
+        .managed_versions(arn)
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(others, ["v3", "v10"], "numeric order, the default left out");
+    // Authorization details list every version: they replace what was known.
+    let details = serde_json::json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [],
+        "Policies": [{"PolicyName": "Boundary", "Arn": arn, "DefaultVersionId": "v2", "PolicyVersionList": [
+            {"Document": {"Version": "2012-10-17", "Statement": []}, "VersionId": "v2", "IsDefaultVersion": true},
+            {"Document": {"Version": "2012-10-17", "Statement": []}, "VersionId": "v1", "IsDefaultVersion": false}]}]});
+    let imp = recognise(&details, &Options::default()).unwrap();
+    store.import(&imp, "details.json").unwrap();
+    let others: Vec<String> = store
+        .managed_versions(arn)
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(others, ["v1"]);
+}

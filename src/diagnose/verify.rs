@@ -13,7 +13,7 @@ pub(super) fn merged_commands(
 ) {
     let target = diag.fix.target.as_str();
     if target == "permissions_boundary" {
-        boundary_command(diag, set, src);
+        boundary_command(diag, set, src, req);
         return;
     }
     if matches!(target, "scp" | "rcp") {
@@ -273,8 +273,50 @@ fn drop_unique_ids(st: &mut serde_json::Value, dropped: &mut Vec<String>) {
 
 /// A permissions boundary is a managed policy: a new default version with the statement merged
 /// into the current default (`create-policy-version --set-as-default`), where it was imported.
-fn boundary_command(diag: &mut Diagnosis, set: &PolicySet, src: &dyn PolicySource) {
+fn boundary_command(
+    diag: &mut Diagnosis,
+    set: &PolicySet,
+    src: &dyn PolicySource,
+    req: &Request<'_>,
+) {
     let Some(b) = &set.boundary else { return };
+    // A version of the boundary that is not the default may already allow the request (written
+    // and never made the default, or an older one rolled back): making it the default is then
+    // the smaller change, though it changes everything else the boundary allows too.
+    let others = src.managed_versions(&b.name);
+    let versions = others.len() + 1;
+    let allowing: Vec<String> = others
+        .into_iter()
+        .filter(|(_, doc)| {
+            let Ok(policy) = Policy::parse(doc) else {
+                return false;
+            };
+            let mut trial = set.clone();
+            trial.boundary = Some(NamedPolicy {
+                name: b.name.clone(),
+                kind: PolicyKind::PermissionsBoundary,
+                policy: policy.into(),
+            });
+            evaluate::evaluate(req, &trial).decision == Decision::Allow
+        })
+        .map(|(v, _)| v)
+        .collect();
+    if let Some(newest) = allowing.last() {
+        diag.fix.notes.push(format!(
+            "Version {} of the boundary {} (not its default) already allows this: `{}` makes it the default instead of adding a version; compare it with the default first, since everything else the boundary allows changes with it.",
+            allowing.join(", "),
+            b.name,
+            suggest::command(&[
+                "aws",
+                "iam",
+                "set-default-policy-version",
+                "--policy-arn",
+                &b.name,
+                "--version-id",
+                newest,
+            ]),
+        ));
+    }
     if diag.fix.all_statements.is_empty() || b.name.starts_with("arn:aws:iam::aws:") {
         if b.name.starts_with("arn:aws:iam::aws:") {
             diag.fix.notes.push(format!(
@@ -308,8 +350,17 @@ fn boundary_command(diag: &mut Diagnosis, set: &PolicySet, src: &dyn PolicySourc
         &text,
         "--set-as-default",
     ]));
+    let five = if versions >= 5 {
+        // IAM keeps at most five versions of a managed policy; create-policy-version fails
+        // with LimitExceeded on a sixth.
+        format!(
+            "It has {versions} versions, the most IAM keeps: delete a non-default one first (`aws iam delete-policy-version`), or the command fails."
+        )
+    } else {
+        "A managed policy keeps at most five versions: if it has five, delete a non-default one first (`aws iam list-policy-versions`).".to_string()
+    };
     diag.fix.notes.push(format!(
-        "The boundary {} gets a new default version: its current default with the statement added. A managed policy keeps at most five versions: if it has five, delete a non-default one first (`aws iam list-policy-versions`); a newer non-default version that already allows this can be made the default instead (`aws iam set-default-policy-version`).",
+        "The boundary {} gets a new default version: its current default with the statement added. {five}",
         b.name
     ));
 }

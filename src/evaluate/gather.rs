@@ -22,6 +22,10 @@ pub trait PolicySource {
     fn group(&self, account: &str, name: &str) -> Option<Arc<PrincipalRow>>;
     /// An imported managed policy's default document.
     fn managed(&self, arn: &str) -> Option<Arc<Value>>;
+    /// A managed policy's versions other than the default, oldest first.
+    fn managed_versions(&self, _arn: &str) -> Vec<(String, Arc<Value>)> {
+        Vec::new()
+    }
     /// A resource's own policy.
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>>;
     /// The account that owns a resource whose policy was imported, when known.
@@ -511,6 +515,10 @@ impl PolicySource for Memo<'_> {
     }
     fn managed(&self, arn: &str) -> Option<Arc<Value>> {
         remember(&self.managed, arn.to_string(), || self.inner.managed(arn))
+    }
+    fn managed_versions(&self, arn: &str) -> Vec<(String, Arc<Value>)> {
+        // Asked only when a boundary fix is built: not worth a memo.
+        self.inner.managed_versions(arn)
     }
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
         remember(&self.resources, resource_arn.to_string(), || {

@@ -75,6 +75,9 @@ pub struct ManagedRow {
     pub name: String,
     pub version: Option<String>,
     pub document: Value,
+    /// The policy's other versions, when the export lists them all (authorization details):
+    /// they replace the ones stored before. None: this export does not say.
+    pub other_versions: Option<Vec<(String, Value)>>,
 }
 
 /// A Lambda function's configuration.
@@ -144,6 +147,12 @@ pub enum Fact {
     Function(FunctionRow),
     Mapping(MappingRow),
     ResourcePolicy(ResourcePolicyRow),
+    /// A version of a managed policy that is not its default (`get-policy-version`).
+    ManagedVersion {
+        arn: String,
+        version: String,
+        document: Value,
+    },
     OrgPolicy(OrgPolicyRow),
     Organization(OrganizationRow),
     /// An organization policy applies to an account, OU or root.
@@ -541,12 +550,28 @@ fn authorization_details(v: &Value) -> Result<Imported, ImportError> {
             Some(ver) => match doc(ver.get("Document").unwrap_or(&Value::Null), || {
                 format!("managed policy {arn}")
             }) {
-                Ok(d) => out.facts.push(Fact::Managed(ManagedRow {
-                    name: s(p, "PolicyName").unwrap_or_default(),
-                    version: s(ver, "VersionId"),
-                    document: d,
-                    arn,
-                })),
+                Ok(d) => {
+                    let default_id = s(ver, "VersionId");
+                    let others = versions
+                        .iter()
+                        .filter(|x| s(x, "VersionId") != default_id)
+                        .filter_map(|x| {
+                            let id = s(x, "VersionId")?;
+                            let d = doc(x.get("Document").unwrap_or(&Value::Null), || {
+                                format!("managed policy {arn} version {id}")
+                            })
+                            .ok()?;
+                            Some((id, d))
+                        })
+                        .collect();
+                    out.facts.push(Fact::Managed(ManagedRow {
+                        name: s(p, "PolicyName").unwrap_or_default(),
+                        version: default_id,
+                        document: d,
+                        other_versions: Some(others),
+                        arn,
+                    }))
+                }
                 Err(e) => out.skipped.push(e.to_string()),
             },
             None => out.skipped.push(format!(
@@ -571,10 +596,18 @@ fn policy_version(pv: &Value, opts: &Options) -> Result<Imported, ImportError> {
         ..Default::default()
     };
     if pv.get("IsDefaultVersion").and_then(Value::as_bool) == Some(false) {
-        out.skipped.push(format!(
-            "{arn}: version {} is not the default version",
-            s(pv, "VersionId").unwrap_or_default()
-        ));
+        // Not what the policy grants today; kept to tell when making it the default would fix
+        // a denial.
+        match s(pv, "VersionId") {
+            Some(version) => out.facts.push(Fact::ManagedVersion {
+                arn,
+                version,
+                document: d,
+            }),
+            None => out
+                .skipped
+                .push(format!("{arn}: a non-default version without a VersionId")),
+        }
         return Ok(out);
     }
     out.facts.push(Fact::Managed(ManagedRow {
@@ -582,6 +615,7 @@ fn policy_version(pv: &Value, opts: &Options) -> Result<Imported, ImportError> {
         name,
         version: s(pv, "VersionId"),
         document: d,
+        other_versions: None,
     }));
     Ok(out)
 }

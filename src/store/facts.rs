@@ -185,7 +185,32 @@ impl Store {
                         params![m.arn, m.name, m.version, json_text(&m.document), now, file],
                     )
                     .map_err(sq(&path))?;
+                    // An export that lists every version replaces the known other versions;
+                    // the default one is never kept among them.
+                    if let Some(others) = &m.other_versions {
+                        tx.execute(
+                            "DELETE FROM managed_policy_versions WHERE arn = ?1",
+                            params![m.arn],
+                        )
+                        .map_err(sq(&path))?;
+                        for (version, document) in others {
+                            insert_version(&tx, &m.arn, version, document, now, &path)?;
+                        }
+                    } else if let Some(v) = &m.version {
+                        tx.execute(
+                            "DELETE FROM managed_policy_versions WHERE arn = ?1 AND version = ?2",
+                            params![m.arn, v],
+                        )
+                        .map_err(sq(&path))?;
+                    }
                     c.managed_policies += 1;
+                }
+                Fact::ManagedVersion {
+                    arn,
+                    version,
+                    document,
+                } => {
+                    insert_version(&tx, arn, version, document, now, &path)?;
                 }
                 Fact::ResourcePolicy(r) => {
                     tx.execute(
@@ -361,6 +386,27 @@ impl PolicySource for Store {
 
     fn managed(&self, arn: &str) -> Option<Arc<Value>> {
         self.document("SELECT document FROM managed_policies WHERE arn = ?1", arn)
+    }
+
+    fn managed_versions(&self, arn: &str) -> Vec<(String, Arc<Value>)> {
+        let Ok(mut st) = self.conn.prepare_cached(
+            "SELECT version, document FROM managed_policy_versions WHERE arn = ?1 ORDER BY version",
+        ) else {
+            return Vec::new();
+        };
+        let rows = st.query_map(params![arn], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        });
+        let mut out: Vec<(String, Arc<Value>)> = rows
+            .map(|it| {
+                it.filter_map(Result::ok)
+                    .filter_map(|(v, d)| Some((v, Arc::new(serde_json::from_str(&d).ok()?))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // v10 after v9: IAM numbers versions v1, v2, ...
+        out.sort_by_key(|(v, _)| v.trim_start_matches('v').parse::<u64>().unwrap_or(0));
+        out
     }
 
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
@@ -639,6 +685,18 @@ ALTER TABLE suppressions ADD COLUMN finding TEXT;
 ALTER TABLE findings ADD COLUMN denial TEXT;
 ";
 
+/// The non-default versions of managed policies: a permissions boundary whose newer version
+/// already allows a denied call is fixed by making that version the default.
+pub(super) const SCHEMA_V8: &str = "
+CREATE TABLE managed_policy_versions (
+    arn TEXT NOT NULL,
+    version TEXT NOT NULL,
+    document TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    PRIMARY KEY (arn, version)
+);
+";
+
 pub(super) const SCHEMA_V4: &str = "
 CREATE TABLE checkpoints (
     fingerprint TEXT PRIMARY KEY,
@@ -653,6 +711,23 @@ CREATE TABLE checkpoints (
     updated INTEGER NOT NULL
 );
 ";
+
+fn insert_version(
+    tx: &rusqlite::Transaction<'_>,
+    arn: &str,
+    version: &str,
+    document: &Value,
+    now: i64,
+    path: &std::path::Path,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO managed_policy_versions (arn, version, document, imported_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![arn, version, json_text(document), now],
+    )
+    .map_err(sq(path))?;
+    Ok(())
+}
 
 fn hex(v: u64) -> String {
     format!("{v:016x}")

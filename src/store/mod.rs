@@ -30,10 +30,10 @@ use crate::suggest::Fix;
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     SCHEMA_V1,
     facts::SCHEMA_V2,
     facts::SCHEMA_V3,
@@ -41,6 +41,7 @@ const MIGRATIONS: [&str; 7] = [
     SCHEMA_V5,
     facts::SCHEMA_V6,
     facts::SCHEMA_V7,
+    facts::SCHEMA_V8,
 ];
 
 /// Lifecycle and noise control: a finding is open or resolved; suppressions hide findings.
