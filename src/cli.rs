@@ -1167,8 +1167,10 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
                     rules,
                     src,
                     limits: &limits,
+                    stored: None,
                 },
                 &mut add,
+                &mut |_| {},
                 &mut problem,
                 &mut |_| {},
             );
@@ -1181,8 +1183,10 @@ fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Result<i32> {
                     rules,
                     src,
                     limits: &limits,
+                    stored: None,
                 },
                 &mut add,
+                &mut |_| {},
                 &mut problem,
                 &mut |_| {},
             );

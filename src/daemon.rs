@@ -422,6 +422,9 @@ fn tailer(
                 rules: &rules,
                 src,
                 limits: &lim,
+                // The service reads each byte once (positions are checkpointed); a lookup per
+                // denial would buy nothing.
+                stored: None,
             };
             let mut problem = |p: String| {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
@@ -433,6 +436,7 @@ fn tailer(
                     &shown,
                     env,
                     &mut |d, e| batch.push((d, e)),
+                    &mut |_| {},
                     &mut problem,
                     &mut |c| changes.push(c),
                 )
@@ -452,6 +456,7 @@ fn tailer(
                     &shown,
                     env,
                     &mut |d, e| batch.push((d, e)),
+                    &mut |_| {},
                     &mut problem,
                     &mut |c| changes.push(c),
                 )

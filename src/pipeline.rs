@@ -60,6 +60,8 @@ enum Msg {
     /// Diagnoses folded by finding and serialised in the worker: the writer only writes.
     Batch(store::Prepared),
     Changes(Vec<RoleChange>),
+    /// Findings of denials already stored: shown, not written.
+    Seen(Vec<String>),
     Problem(String),
     /// A path that could not be listed: counted as an error, not as a file.
     WalkError(String),
@@ -302,6 +304,10 @@ pub struct Env<'a> {
     pub rules: &'a Rules,
     pub src: Option<&'a dyn PolicySource>,
     pub limits: &'a Limits,
+    /// The store, read before a denial is diagnosed: one whose evidence is stored already is
+    /// handed to `seen` with its finding's id instead (a replay of files read before costs
+    /// parsing and one lookup per denial, not a diagnosis).
+    pub stored: Option<&'a Store>,
 }
 
 /// Reads one input through the parser, calling `out` per diagnosis and `problem` per problem.
@@ -311,6 +317,7 @@ pub fn process_file(
     display: &str,
     env: Env<'_>,
     out: &mut dyn FnMut(Diagnosis, Evidence),
+    seen: &mut dyn FnMut(String),
     problem: &mut dyn FnMut(String),
     change: &mut dyn FnMut(RoleChange),
 ) -> (u64, u64, u64, u64) {
@@ -319,7 +326,14 @@ pub fn process_file(
         rules,
         src,
         limits,
+        stored,
     } = env;
+    let stored_finding = |d: &Denial, fp: (u64, u64), pos: Position, record: &[u8]| {
+        let s = stored?;
+        let key = evidence_key(d, fp.0, pos, record);
+        s.finding_of_evidence(&key)
+            .or_else(|| legacy_key(d, fp.1, pos).and_then(|k| s.finding_of_evidence(&k)))
+    };
     let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
     let name = escape(display);
     let (mut fp, base) = match &source {
@@ -356,8 +370,13 @@ pub fn process_file(
             match parser.json_record(bytes) {
                 Ok(Parsed::Denial(d)) => {
                     denials += 1;
-                    let (diag, ev) = observe(*d, rules, src, display, (fp, legacy_fp), pos, bytes);
-                    out(diag, ev);
+                    if let Some(id) = stored_finding(&d, (fp, legacy_fp), pos, bytes) {
+                        seen(id);
+                    } else {
+                        let (diag, ev) =
+                            observe(*d, rules, src, display, (fp, legacy_fp), pos, bytes);
+                        out(diag, ev);
+                    }
                 }
                 Ok(Parsed::RoleChange(c)) => change(c),
                 Ok(Parsed::Nothing) => {}
@@ -384,16 +403,20 @@ pub fn process_file(
             if let Some(mut d) = parser.text(text, SourceKind::LambdaText) {
                 gateway.correlate(&mut d, text);
                 denials += 1;
-                let (diag, ev) = observe(
-                    d,
-                    rules,
-                    src,
-                    display,
-                    (fp, legacy_fp),
-                    pos,
-                    text.as_bytes(),
-                );
-                out(diag, ev);
+                if let Some(id) = stored_finding(&d, (fp, legacy_fp), pos, text.as_bytes()) {
+                    seen(id);
+                } else {
+                    let (diag, ev) = observe(
+                        d,
+                        rules,
+                        src,
+                        display,
+                        (fp, legacy_fp),
+                        pos,
+                        text.as_bytes(),
+                    );
+                    out(diag, ev);
+                }
             }
         }
         Item::Problem(p) => {
@@ -529,6 +552,13 @@ pub fn replay(
                     .as_ref()
                     .map(|s| crate::evaluate::gather::Memo::new(s));
                 let src = memo.as_ref().map(|s| s as &dyn PolicySource);
+                // And looks up evidence keys through another, so that denials stored before are
+                // not diagnosed again.
+                let stored = opts
+                    .policies
+                    .as_deref()
+                    .and_then(|p| Store::open_existing(p).ok().flatten())
+                    .and_then(|mut s| s.small_cache().ok().map(|()| s));
                 loop {
                     // The lock is held only to take the next path.
                     let next = path_rx.lock().ok().and_then(|rx| rx.recv().ok());
@@ -551,6 +581,7 @@ pub fn replay(
                     }
                     let display = path.display().to_string();
                     let mut batch = Vec::new();
+                    let mut seen = Vec::new();
                     let mut problems = Vec::new();
                     let mut changes = Vec::new();
                     let (records, denials, errors, bytes) = process_file(
@@ -561,6 +592,7 @@ pub fn replay(
                             rules,
                             src,
                             limits: &limits,
+                            stored: stored.as_ref(),
                         },
                         &mut |d, e| {
                             batch.push((d, e));
@@ -569,9 +601,20 @@ pub fn replay(
                                 let _ = tx.send(Msg::Batch(store::prepare(&full)));
                             }
                         },
+                        &mut |id| {
+                            // One id per finding per file is enough for the output.
+                            if seen.last() != Some(&id) {
+                                seen.push(id);
+                            }
+                        },
                         &mut |p| problems.push(p),
                         &mut |c| changes.push(c),
                     );
+                    if !seen.is_empty() {
+                        seen.sort_unstable();
+                        seen.dedup();
+                        let _ = tx.send(Msg::Seen(seen));
+                    }
                     for p in problems {
                         let _ = tx.send(Msg::Problem(p));
                     }
@@ -623,6 +666,7 @@ pub fn replay(
                         flush(store, &mut pending, &mut outcome, &mut store_error);
                     }
                 }
+                Msg::Seen(ids) => outcome.finding_ids.extend(ids),
                 Msg::Changes(c) => {
                     if store_error.is_none()
                         && let Err(e) = store.record_changes(&c)

@@ -76,6 +76,13 @@ fn replay_samples_twice_counts_nothing_twice() {
         "{}",
         stderr(&second)
     );
+    // What was read is shown again, as it is stored: the denials already stored are not
+    // diagnosed again, their findings are looked up.
+    assert_eq!(
+        json(&second),
+        a,
+        "the second replay prints the same findings"
+    );
     let report = run(&db, &["report", "--format", "json"]);
     let b = json(&report);
     assert_eq!(b.len(), 11);

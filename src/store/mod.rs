@@ -389,6 +389,24 @@ impl Store {
             .map_err(sq(&path))
     }
 
+    /// For a connection that only looks keys up: 512 KiB of page cache (SQLite's default is
+    /// 2 MiB) holds the interior pages of the key index, which is what a lookup revisits.
+    pub fn small_cache(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute_batch("PRAGMA cache_size = -512")
+            .map_err(sq(&path))
+    }
+
+    /// The finding a stored piece of evidence belongs to.
+    pub fn finding_of_evidence(&self, key: &str) -> Option<String> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT finding_id FROM evidence WHERE ukey = ?1")
+            .ok()?;
+        rusqlite::OptionalExtension::optional(st.query_row(params![key], |r| r.get(0))).ok()?
+    }
+
     /// Stores batches [`prepare`]d elsewhere, in one transaction; returns how many pieces of
     /// evidence were new.
     pub fn record_prepared(&mut self, batches: &[Prepared]) -> Result<u64, StoreError> {
