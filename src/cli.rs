@@ -556,6 +556,7 @@ fn stream_view(
     format: Format,
     style: report::Style,
     keep: &dyn Fn(&mut whydenied::store::Finding) -> bool,
+    filters: bool,
 ) -> Result<i32> {
     struct Out(std::io::BufWriter<std::io::StdoutLock<'static>>, bool);
     impl Out {
@@ -585,38 +586,55 @@ fn stream_view(
     let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut first_rows = true;
     let mut row_error: Option<anyhow::Error> = None;
-    store.each_finding(q, &mut |mut f| {
-        if !keep(&mut f) {
-            return Ok(());
+    let mut add = |id: &str, key: String, last: Option<String>, count: u64| {
+        let i = *at.entry(key.clone()).or_insert_with(|| {
+            groups.push((key, None, 0, Vec::new()));
+            groups.len() - 1
+        });
+        if let Some(g) = groups.get_mut(i) {
+            g.1 = g.1.clone().max(last);
+            g.2 += count;
+            g.3.push(id.to_string());
         }
-        match format {
-            Format::Markdown => {
-                if first_rows {
-                    first_rows = false;
-                    if let Err(e) = out.put(&report::markdown_header(false)) {
+    };
+    if format != Format::Markdown && !filters {
+        // Nothing to filter by a finding's content: the grouping needs a few columns only.
+        store.each_heading(q, &mut |h| {
+            let key = report::heading_key(h.function.as_deref(), h.principal.as_deref());
+            add(
+                &h.id,
+                key,
+                h.last_seen_ms.map(whydenied::store::format_ms),
+                h.count,
+            );
+            ids.push(h.id);
+        })?;
+    } else {
+        store.each_finding(q, &mut |mut f| {
+            if !keep(&mut f) {
+                return Ok(());
+            }
+            match format {
+                Format::Markdown => {
+                    if first_rows {
+                        first_rows = false;
+                        if let Err(e) = out.put(&report::markdown_header(false)) {
+                            row_error.get_or_insert(e);
+                        }
+                    }
+                    if let Err(e) = out.put(&report::markdown_row(&f)) {
                         row_error.get_or_insert(e);
                     }
                 }
-                if let Err(e) = out.put(&report::markdown_row(&f)) {
-                    row_error.get_or_insert(e);
+                _ => {
+                    let key = report::group_key(&f);
+                    add(&f.id, key, f.last_seen.clone(), f.count);
                 }
             }
-            _ => {
-                let key = report::group_key(&f);
-                let i = *at.entry(key.clone()).or_insert_with(|| {
-                    groups.push((key, None, 0, Vec::new()));
-                    groups.len() - 1
-                });
-                if let Some(g) = groups.get_mut(i) {
-                    g.1 = g.1.clone().max(f.last_seen.clone());
-                    g.2 += f.count;
-                    g.3.push(f.id.clone());
-                }
-            }
-        }
-        ids.push(f.id);
-        Ok(())
-    })?;
+            ids.push(f.id);
+            Ok(())
+        })?;
+    }
     if let Some(e) = row_error {
         return Err(e);
     }
@@ -780,7 +798,7 @@ fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
             f.suppressed.is_none() || !hide_suppressed
         };
         let style = report::Style::detect(std::io::stdout().is_terminal());
-        return stream_view(&store, &q, format, style, &mark);
+        return stream_view(&store, &q, format, style, &mark, !rules_list.is_empty());
     }
     let mut findings = store.findings(&q)?;
     for f in &mut findings {

@@ -236,7 +236,12 @@ fn verified_mark(f: &Finding) -> &'static str {
 /// The heading a finding is grouped under in the triage table: its function, else its role or
 /// user.
 pub fn group_key(f: &Finding) -> String {
-    match (&f.function, &f.principal) {
+    heading_key(f.function.as_deref(), f.principal.as_deref())
+}
+
+/// [`group_key`] from the two fields it reads.
+pub fn heading_key(function: Option<&str>, principal: Option<&str>) -> String {
+    match (function, principal) {
         (Some(func), _) => format!("function {func}"),
         (None, Some(p)) => {
             let name = p.rsplit(['/', ':']).next().unwrap_or(p);
