@@ -273,13 +273,14 @@ pub(super) fn correlate(
             for k in &v.missing_allow {
                 let line = match k {
                     PolicyKind::Identity => format!(
-                        "{who} has {} identity {}; none allows {action} on {resource}.",
+                        "{who} has {} identity {}{}; none allows {action} on {resource}.",
                         set.identity.len(),
                         if set.identity.len() == 1 {
                             "policy"
                         } else {
                             "policies"
-                        }
+                        },
+                        policy_names(&set.identity)
                     ),
                     PolicyKind::PermissionsBoundary => format!(
                         "The permissions boundary {} does not allow {action}.",
@@ -619,4 +620,24 @@ fn is_unique_id(v: &str) -> bool {
         && v.len() >= 16
         && v.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// The short names of a principal's policies, for a sentence: ` (a, b, c)`, at most four named
+/// (an inline policy by its name, a managed one by the last part of its ARN).
+fn policy_names(policies: &[NamedPolicy]) -> String {
+    if policies.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = policies
+        .iter()
+        .map(|p| match p.name.rsplit_once('#') {
+            Some((_, inline)) => inline,
+            None => p.name.rsplit('/').next().unwrap_or(&p.name),
+        })
+        .collect();
+    let shown = names.iter().take(4).copied().collect::<Vec<_>>().join(", ");
+    match names.len() {
+        n if n > 4 => format!(" ({shown} and {} more)", n - 4),
+        _ => format!(" ({shown})"),
+    }
 }

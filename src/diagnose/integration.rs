@@ -49,9 +49,17 @@ impl Fields<'_> {
         if let Some(path) = name.strip_prefix("request.") {
             let mut v = &d.request.params;
             for part in path.split('.') {
-                // A list on the way (SourceAccessConfigurations) is read at its first element.
+                // A list on the way (SourceAccessConfigurations) is read at the first element
+                // whose field is an ARN (the secret, not the subnet or the virtual host), else
+                // at the first that has the field.
                 if let Value::Array(a) = v {
-                    v = a.first()?;
+                    let has = |e: &&Value| e.get(part).is_some();
+                    let is_arn = |e: &&Value| {
+                        e.get(part)
+                            .and_then(Value::as_str)
+                            .is_some_and(|s| s.starts_with("arn:"))
+                    };
+                    v = a.iter().find(is_arn).or_else(|| a.iter().find(has))?;
                 }
                 v = v.get(part)?;
             }
@@ -183,6 +191,14 @@ fn kind_of(s: &str) -> Kind {
     Kind::parse(s).unwrap_or(Kind::AccessDenied)
 }
 
+/// Whether `function` is the one that made the call (its execution role's session is named
+/// after it, as Lambda names them).
+fn is_callers_own(d: &Denial, function: &str) -> bool {
+    d.caller
+        .as_deref()
+        .is_some_and(|c| c.contains(":assumed-role/") && c.rsplit('/').next() == Some(function))
+}
+
 /// Resolves a denial the catalog knows.
 pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource>) -> Resolved {
     let mut fields = Fields { d, config: None };
@@ -199,6 +215,14 @@ pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource
                 .clone()
                 .or_else(|| d.request.function_name.clone())
                 .or_else(|| d.function.clone()),
+            // A service invokes a function of its own configuration (a trigger, a target):
+            // the function that called the service's API is not it.
+            Party::ServicePrincipal => d
+                .request
+                .function_arn
+                .clone()
+                .or_else(|| d.request.function_name.clone())
+                .or_else(|| d.function.clone().filter(|f| !is_callers_own(d, f))),
             _ => d.function.clone(),
         });
     if let (Some(s), Some(f)) = (src, &function_ref) {

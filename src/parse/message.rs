@@ -319,6 +319,15 @@ impl Grammar {
         self.bare_phrase.is_match(text)
     }
 
+    /// Every integration whose wording the text has, in catalog order.
+    pub fn integrations_matching(&self, text: &str) -> Vec<&str> {
+        self.catalog_route
+            .matches(text)
+            .iter()
+            .filter_map(|i| self.catalog.get(i).map(|(id, _)| id.as_str()))
+            .collect()
+    }
+
     /// Whether the text may hold a denial (the cheap check before any parsing).
     pub fn may_match(&self, text: &str) -> bool {
         self.route.is_match(text) || self.catalog_route.is_match(text)

@@ -181,6 +181,9 @@ struct JsonRecord<'a> {
     mapping_uuid: Lenient<'a>,
     #[serde(borrow, default, rename = "EventSourceArn")]
     mapping_source: Lenient<'a>,
+    /// A self-managed Apache Kafka mapping's cluster (it has no `EventSourceArn`).
+    #[serde(borrow, default, rename = "SelfManagedEventSource")]
+    self_managed_source: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "FunctionArn")]
     mapping_function: Lenient<'a>,
     #[serde(borrow, default, rename = "LastProcessingResult")]
@@ -247,7 +250,9 @@ fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>,
     if rec.kind.get().is_some_and(|k| k.starts_with("platform.")) {
         return Ok(None);
     }
-    if rec.mapping_uuid.get().is_some() && rec.mapping_source.get().is_some() {
+    if rec.mapping_uuid.get().is_some()
+        && (rec.mapping_source.get().is_some() || rec.self_managed_source.is_some())
+    {
         return Ok(mapping(p, &rec, bytes));
     }
     // A CloudWatch Logs event: its message is a log line of its own.
@@ -303,7 +308,31 @@ fn mapping(p: &Parser<'_>, rec: &JsonRecord<'_>, bytes: &[u8]) -> Option<Denial>
         .into_iter()
         .filter_map(|f| f.get())
         .find(|t| p.grammar.parse(t).is_some_and(|m| m.integration.is_some()))?;
-    let m = p.grammar.parse(text)?;
+    let mut m = p.grammar.parse(text)?;
+    // Amazon MQ, Amazon MSK and self-managed Kafka mappings share their state texts: the kind
+    // of source decides which integration the text is.
+    let kind = match rec.mapping_source.get().and_then(arn::Arn::parse) {
+        Some(a) => Some(a.service.to_string()),
+        None => rec
+            .self_managed_source
+            .is_some()
+            .then(|| "self-managed-kafka".to_string()),
+    };
+    if let Some(kind) = kind {
+        let fits = |id: &str| {
+            p.rules.integration(id).is_some_and(|i| {
+                i.matching.sources.is_empty() || i.matching.sources.contains(&kind)
+            })
+        };
+        if m.integration.as_deref().is_some_and(|id| !fits(id)) {
+            m.integration = p
+                .grammar
+                .integrations_matching(text)
+                .into_iter()
+                .find(|id| fits(id))
+                .map(str::to_string);
+        }
+    }
     let mut d = p.denial_from_message(m, SourceKind::Mapping);
     d.request.event_source_arn = rec.mapping_source.owned();
     d.request.function_arn = rec.mapping_function.owned();
@@ -396,6 +425,9 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
     // (InvalidParameterValueException for Lambda setup, SNS's AuthorizationError).
     let m = match (denied, parsed) {
         (_, Some(m)) if m.family != Family::Bare => m,
+        // A wording of the integration catalog is a permission error whatever the code that
+        // carries it (Cognito wraps a trigger's AccessDeniedException in its own exceptions).
+        (_, Some(m)) if m.integration.is_some() => m,
         (true, Some(m)) => m,
         (true, None) => bare_message(p, msg, code.unwrap_or_default()),
         (false, _) => return None,

@@ -47,6 +47,11 @@ pub struct Match {
     /// With `actions`: the denied principal is an AWS service (`sns.amazonaws.com`).
     #[serde(default)]
     pub service_caller: bool,
+    /// For a text several kinds of event source share (`EVENT_SOURCE_AUTHZ_ERROR`): the kinds
+    /// this integration is for (`mq`, `kafka` for Amazon MSK, `self-managed-kafka`, or any
+    /// other service prefix of the mapping's source ARN). Empty: any.
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// Actions a party needs on one resource.
