@@ -11,7 +11,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
-    clippy::panic
+    clippy::panic,
+    reason = "a benchmark generator: a panic is its error report"
 )]
 
 use std::fmt::Write as _;
@@ -178,7 +179,10 @@ fn event(r: &mut Rng, time: &str, region: &str) -> String {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one event's fields, in the order CloudTrail writes them"
+)]
 fn envelope(
     r: &mut Rng,
     time: &str,

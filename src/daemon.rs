@@ -329,7 +329,10 @@ fn base_of(pattern: &str) -> PathBuf {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the tailer thread's whole state, handed over once when it is spawned"
+)]
 fn tailer(
     mut config: Config,
     config_path: PathBuf,

@@ -35,7 +35,10 @@ fn raw_policy(
 /// by re-evaluating with the statement replaced. `exempt_only`: the statement's condition
 /// depends on a key the log does not give, so only an exemption of this principal works
 /// whatever that key's value.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the diagnosis, the request and each policy set it narrows: a struct would only rename them"
+)]
 pub(super) fn narrow_deny(
     diag: &mut Diagnosis,
     deny: &StatementRef,

@@ -1,5 +1,10 @@
 //! Unit tests of the evaluation order on plain values.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
 use super::*;
 use crate::policy::condition::MapContext;
 use serde_json::json;

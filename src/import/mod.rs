@@ -839,7 +839,12 @@ fn resource_policy(p: &Value, whole: &Value, opts: &Options) -> Result<Imported,
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
 mod tests {
     use super::*;
     use serde_json::json;

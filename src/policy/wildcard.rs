@@ -229,7 +229,12 @@ pub fn arn_matches(pattern: &str, arn: &str, ctx: Option<&dyn Lookup>) -> Result
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
 mod tests {
     use super::*;
     use crate::policy::condition::MapContext;

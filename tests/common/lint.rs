@@ -18,7 +18,10 @@
 //!   permissions-management one (`s3:PutBucketPolicy`); granting it is the fix asked for.
 //!
 //! Any other finding fails the test that collected the document.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary that includes this module uses only part of it"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

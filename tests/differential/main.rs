@@ -41,7 +41,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
-    clippy::panic
+    clippy::panic,
+    reason = "tests fail by panicking"
 )]
 
 mod export;
