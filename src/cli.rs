@@ -1294,6 +1294,7 @@ fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
                         "organization policies",
                     ),
                     (c.org_links, "organization link", "organization links"),
+                    (c.user_pools, "user pool", "user pools"),
                 ] {
                     if n > 0 {
                         parts.push(count(n, one, many));

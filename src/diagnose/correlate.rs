@@ -435,6 +435,16 @@ pub(super) fn correlate(
             ));
         }
     }
+    // An Allow that names this principal and action but a condition of another value (the
+    // SourceArn of another user pool, bucket or rule) is what the policy's author meant to
+    // grant: say so, so the fix reads as a second such grant, not as a mystery.
+    for m in &v.conditions_failed {
+        diag.explanation.push(format!(
+            "{} would allow it, but its condition on {} does not hold for this request.",
+            describe_statement(&m.statement),
+            m.keys.join(", ")
+        ));
+    }
     if !v.tag_conditions_failed.is_empty() {
         let tags = match &caller {
             Caller::Iam { arn, .. } => src.principal(arn).and_then(|p| p.tags.clone()),

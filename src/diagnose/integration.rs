@@ -41,6 +41,7 @@ pub(super) struct Resolved {
 struct Fields<'a> {
     d: &'a Denial,
     config: Option<FunctionRow>,
+    src: Option<&'a dyn PolicySource>,
 }
 
 impl Fields<'_> {
@@ -87,6 +88,18 @@ impl Fields<'_> {
                 .and_then(arn::Principal::parse)
                 .map(|p| p.account.to_string()),
             "vpc_endpoint" => d.request.vpc_endpoint.clone(),
+            // The function a Cognito trigger invokes: named by the older wording, else the
+            // user pool's LambdaConfig for the trigger the message names.
+            "cognito.trigger_function" => self.field("message.function").or_else(|| {
+                let pool = d.request.params.get("userPoolId")?.as_str()?;
+                let trigger = d
+                    .message
+                    .captures
+                    .iter()
+                    .find(|(k, _)| k == "trigger")
+                    .map(|(_, v)| v.as_str())?;
+                self.src?.user_pool_trigger(pool, trigger)
+            }),
             "event_source" => d.request.event_source_arn.clone(),
             // arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid> → its topics and groups.
             "kafka.topics" | "kafka.groups" => {
@@ -201,7 +214,11 @@ fn is_callers_own(d: &Denial, function: &str) -> bool {
 
 /// Resolves a denial the catalog knows.
 pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource>) -> Resolved {
-    let mut fields = Fields { d, config: None };
+    let mut fields = Fields {
+        d,
+        config: None,
+        src,
+    };
     // The function the failure is about: the catalog's template, else what the record names.
     let function_ref = i
         .function
@@ -326,6 +343,7 @@ mod tests {
             let f = Fields {
                 d: &d,
                 config: None,
+                src: None,
             };
             assert_eq!(f.field("image.repository_arn").as_deref(), want, "{uri}");
         }

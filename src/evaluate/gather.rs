@@ -22,6 +22,10 @@ pub trait PolicySource {
     fn group(&self, account: &str, name: &str) -> Option<Arc<PrincipalRow>>;
     /// An imported managed policy's default document.
     fn managed(&self, arn: &str) -> Option<Arc<Value>>;
+    /// The function a Cognito user pool's trigger invokes (`PreSignUp`...), when imported.
+    fn user_pool_trigger(&self, _pool_id: &str, _trigger: &str) -> Option<String> {
+        None
+    }
     /// A managed policy's versions other than the default, oldest first.
     fn managed_versions(&self, _arn: &str) -> Vec<(String, Arc<Value>)> {
         Vec::new()
@@ -519,6 +523,9 @@ impl PolicySource for Memo<'_> {
     fn managed_versions(&self, arn: &str) -> Vec<(String, Arc<Value>)> {
         // Asked only when a boundary fix is built: not worth a memo.
         self.inner.managed_versions(arn)
+    }
+    fn user_pool_trigger(&self, pool_id: &str, trigger: &str) -> Option<String> {
+        self.inner.user_pool_trigger(pool_id, trigger)
     }
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
         remember(&self.resources, resource_arn.to_string(), || {

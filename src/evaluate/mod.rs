@@ -184,6 +184,10 @@ pub struct Verdict {
     /// statement and the tag keys whose test failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_conditions_failed: Vec<TagMiss>,
+    /// Allow statements that matched the request but for a condition on another key
+    /// (`aws:SourceArn` naming another user pool, bucket or rule): the statement and the keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions_failed: Vec<TagMiss>,
     /// Deny statements that apply unless a condition whose key is not known says otherwise:
     /// the statements an explicit deny the log reports most likely came from.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -242,6 +246,7 @@ struct Found {
     maybe_deny: Vec<String>,
     maybe_deny_refs: Vec<StatementRef>,
     tag_misses: Vec<TagMiss>,
+    condition_misses: Vec<TagMiss>,
 }
 
 impl Found {
@@ -366,6 +371,14 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found)
                     statement: r.clone(),
                     keys,
                     wanted,
+                });
+            } else if !failed.is_empty() {
+                let mut keys: Vec<String> = failed.iter().map(|c| c.key.clone()).collect();
+                keys.dedup();
+                out.condition_misses.push(TagMiss {
+                    statement: r.clone(),
+                    keys,
+                    wanted: Vec::new(),
                 });
             }
         }
@@ -716,6 +729,10 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         .into_iter()
         .flat_map(|f| f.tag_misses.iter().cloned())
         .collect();
+    let conditions_failed: Vec<TagMiss> = [&id, &res, &boundary, &session]
+        .into_iter()
+        .flat_map(|f| f.condition_misses.iter().cloned())
+        .collect();
     let mut deny = principal_denies;
     deny.append(&mut resource_denies);
     if !deny.is_empty() {
@@ -727,6 +744,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             notes,
             cross_account,
             tag_conditions_failed: Vec::new(),
+            conditions_failed: Vec::new(),
             undecided_denies: Vec::new(),
         };
     }
@@ -773,6 +791,11 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         missing_context_keys: unknown_keys,
         tag_conditions_failed: if decision == Decision::ImplicitDeny {
             tag_conditions_failed
+        } else {
+            Vec::new()
+        },
+        conditions_failed: if decision == Decision::ImplicitDeny {
+            conditions_failed
         } else {
             Vec::new()
         },

@@ -80,6 +80,15 @@ pub struct ManagedRow {
     pub other_versions: Option<Vec<(String, Value)>>,
 }
 
+/// A Cognito user pool and the functions its triggers invoke.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserPoolRow {
+    pub id: String,
+    pub arn: Option<String>,
+    /// (`LambdaConfig` key, function ARN): `PreSignUp`, `PostConfirmation`...
+    pub triggers: Vec<(String, String)>,
+}
+
 /// A Lambda function's configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FunctionRow {
@@ -147,6 +156,7 @@ pub enum Fact {
     Function(FunctionRow),
     Mapping(MappingRow),
     ResourcePolicy(ResourcePolicyRow),
+    UserPool(UserPoolRow),
     /// A version of a managed policy that is not its default (`get-policy-version`).
     ManagedVersion {
         arn: String,
@@ -288,6 +298,13 @@ pub fn recognise(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
         return Ok(Imported {
             format: "aws lambda get-event-source-mapping",
             facts: vec![Fact::Mapping(mapping_row(v))],
+            skipped: Vec::new(),
+        });
+    }
+    if let Some(pool) = v.get("UserPool").filter(|p| p.get("Id").is_some()) {
+        return Ok(Imported {
+            format: "aws cognito-idp describe-user-pool",
+            facts: vec![Fact::UserPool(user_pool_row(pool))],
             skipped: Vec::new(),
         });
     }
@@ -618,6 +635,27 @@ fn policy_version(pv: &Value, opts: &Options) -> Result<Imported, ImportError> {
         other_versions: None,
     }));
     Ok(out)
+}
+
+/// A user pool's Lambda triggers from `describe-user-pool`'s `LambdaConfig`: the plain ones
+/// (`PreSignUp: <function ARN>`) and the versioned ones (`CustomEmailSender: {LambdaArn}`).
+fn user_pool_row(pool: &Value) -> UserPoolRow {
+    let mut triggers = Vec::new();
+    if let Some(Value::Object(config)) = pool.get("LambdaConfig") {
+        for (name, v) in config {
+            let arn = v
+                .as_str()
+                .or_else(|| v.get("LambdaArn").and_then(Value::as_str));
+            if let Some(arn) = arn.filter(|a| a.contains(":lambda:")) {
+                triggers.push((name.clone(), arn.to_string()));
+            }
+        }
+    }
+    UserPoolRow {
+        id: s(pool, "Id").unwrap_or_default(),
+        arn: s(pool, "Arn"),
+        triggers,
+    }
 }
 
 fn function_row(f: &Value) -> FunctionRow {

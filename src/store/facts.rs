@@ -108,6 +108,7 @@ pub struct ImportCounts {
     pub mappings: u64,
     pub org_policies: u64,
     pub org_links: u64,
+    pub user_pools: u64,
 }
 
 fn json_text<T: Serialize>(v: &T) -> String {
@@ -204,6 +205,20 @@ impl Store {
                         .map_err(sq(&path))?;
                     }
                     c.managed_policies += 1;
+                }
+                Fact::UserPool(u) => {
+                    let triggers: serde_json::Map<String, Value> = u
+                        .triggers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect();
+                    tx.execute(
+                        "INSERT OR REPLACE INTO user_pools (id, arn, triggers, imported_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![u.id, u.arn, Value::Object(triggers).to_string(), now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.user_pools += 1;
                 }
                 Fact::ManagedVersion {
                     arn,
@@ -386,6 +401,23 @@ impl PolicySource for Store {
 
     fn managed(&self, arn: &str) -> Option<Arc<Value>> {
         self.document("SELECT document FROM managed_policies WHERE arn = ?1", arn)
+    }
+
+    fn user_pool_trigger(&self, pool_id: &str, trigger: &str) -> Option<String> {
+        let text: String = self
+            .conn
+            .prepare_cached("SELECT triggers FROM user_pools WHERE id = ?1")
+            .ok()?
+            .query_row(params![pool_id], |r| r.get(0))
+            .optional()
+            .ok()??;
+        let triggers: serde_json::Map<String, Value> = serde_json::from_str(&text).ok()?;
+        // The message writes the trigger as LambdaConfig names it (`PreSignUp`); compare
+        // without case all the same.
+        triggers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(trigger))
+            .and_then(|(_, v)| v.as_str().map(str::to_string))
     }
 
     fn managed_versions(&self, arn: &str) -> Vec<(String, Arc<Value>)> {
@@ -694,6 +726,18 @@ CREATE TABLE managed_policy_versions (
     document TEXT NOT NULL,
     imported_at INTEGER NOT NULL,
     PRIMARY KEY (arn, version)
+);
+";
+
+/// Cognito user pools and their triggers (`describe-user-pool`): a trigger's failure names the
+/// trigger, not the function.
+pub(super) const SCHEMA_V9: &str = "
+CREATE TABLE user_pools (
+    id TEXT PRIMARY KEY,
+    arn TEXT,
+    triggers TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
 );
 ";
 

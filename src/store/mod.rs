@@ -30,10 +30,10 @@ use crate::suggest::Fix;
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     SCHEMA_V1,
     facts::SCHEMA_V2,
     facts::SCHEMA_V3,
@@ -42,6 +42,7 @@ const MIGRATIONS: [&str; 8] = [
     facts::SCHEMA_V6,
     facts::SCHEMA_V7,
     facts::SCHEMA_V8,
+    facts::SCHEMA_V9,
 ];
 
 /// Lifecycle and noise control: a finding is open or resolved; suppressions hide findings.
