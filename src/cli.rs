@@ -669,6 +669,7 @@ fn stream_view(
             for (i, (key, _, _, members)) in groups.into_iter().enumerate() {
                 let q = Query {
                     ids: Some(members),
+                    lean: true,
                     ..q.clone()
                 };
                 let mut list = store.findings(&q)?;

@@ -247,6 +247,10 @@ pub struct Query {
     /// many there are): for the service's per-update lines, which must not grow with a finding's
     /// history.
     pub evidence_limit: Option<usize>,
+    /// Only what a listing shows: no message or explanation, and of the fix its target,
+    /// managed policy, its statement's principal, and `verified` (read by SQLite from the
+    /// stored JSON, so a table of 100,000 findings does not decode 100,000 fixes).
+    pub lean: bool,
 }
 
 /// The few fields of a finding a view groups and orders by.
@@ -569,8 +573,18 @@ impl Store {
         let path = self.path.clone();
         let (sql, args) = Self::select(
             q,
-            "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
-                    resource, message, policy_state, explanation, fix, status, resolved_at",
+            if q.lean {
+                "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
+                    resource, '', policy_state, '[]',
+                    json_object('target', fix ->> '$.target', 'managed_policy_arn', fix ->> '$.managed_policy_arn',
+                        'statement', CASE WHEN json_type(fix, '$.statement') IN ('object', 'array')
+                            THEN json_object('Principal', json(fix -> '$.statement.Principal')) END,
+                        'commands', json('[]'), 'verified', json(fix -> '$.verified'), 'notes', json('[]')),
+                    status, resolved_at"
+            } else {
+                "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
+                    resource, message, policy_state, explanation, fix, status, resolved_at"
+            },
         );
         let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
         let rows = stmt
