@@ -116,6 +116,20 @@ pub fn observe(
     pos: Position,
     record: &[u8],
 ) -> (Diagnosis, Evidence) {
+    let key = evidence_key(&d, fingerprint, pos, record);
+    let legacy = legacy_key(&d, legacy, pos);
+    observe_keyed(d, rules, src, file, pos, (key, legacy))
+}
+
+/// [`observe`] with the evidence keys already built.
+fn observe_keyed(
+    d: Denial,
+    rules: &Rules,
+    src: Option<&dyn PolicySource>,
+    file: &str,
+    pos: Position,
+    (key, legacy_key): (String, Option<String>),
+) -> (Diagnosis, Evidence) {
     let diag = diagnose::diagnose_with(&d, rules, src);
     let ev = Evidence {
         source: d.source.as_str().to_string(),
@@ -126,8 +140,8 @@ pub fn observe(
         event_name: d.event_name.clone(),
         time: d.time.map(|t| store::format_ms(t.as_millisecond())),
         function: d.function.clone(),
-        key: evidence_key(&d, fingerprint, pos, record),
-        legacy_key: legacy_key(&d, legacy, pos),
+        key,
+        legacy_key,
         time_ms: d.time.map(|t| t.as_millisecond()),
         denial: Some(std::sync::Arc::new(d)),
     };
@@ -328,11 +342,14 @@ pub fn process_file(
         limits,
         stored,
     } = env;
-    let stored_finding = |d: &Denial, fp: (u64, u64), pos: Position, record: &[u8]| {
+    // A denial's evidence keys are built once: looked up in the store, then stored with it.
+    let evidence_keys = |d: &Denial, fp: (u64, u64), pos: Position, record: &[u8]| {
+        (evidence_key(d, fp.0, pos, record), legacy_key(d, fp.1, pos))
+    };
+    let stored_finding = |(key, legacy): &(String, Option<String>)| {
         let s = stored?;
-        let key = evidence_key(d, fp.0, pos, record);
-        s.finding_of_evidence(&key)
-            .or_else(|| legacy_key(d, fp.1, pos).and_then(|k| s.finding_of_evidence(&k)))
+        s.finding_of_evidence(key)
+            .or_else(|| legacy.as_deref().and_then(|k| s.finding_of_evidence(k)))
     };
     let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
     let name = escape(display);
@@ -370,11 +387,11 @@ pub fn process_file(
             match parser.json_record(bytes) {
                 Ok(Parsed::Denial(d)) => {
                     denials += 1;
-                    if let Some(id) = stored_finding(&d, (fp, legacy_fp), pos, bytes) {
+                    let k = evidence_keys(&d, (fp, legacy_fp), pos, bytes);
+                    if let Some(id) = stored_finding(&k) {
                         seen(id);
                     } else {
-                        let (diag, ev) =
-                            observe(*d, rules, src, display, (fp, legacy_fp), pos, bytes);
+                        let (diag, ev) = observe_keyed(*d, rules, src, display, pos, k);
                         out(diag, ev);
                     }
                 }
@@ -403,18 +420,11 @@ pub fn process_file(
             if let Some(mut d) = parser.text(text, SourceKind::LambdaText) {
                 gateway.correlate(&mut d, text);
                 denials += 1;
-                if let Some(id) = stored_finding(&d, (fp, legacy_fp), pos, text.as_bytes()) {
+                let k = evidence_keys(&d, (fp, legacy_fp), pos, text.as_bytes());
+                if let Some(id) = stored_finding(&k) {
                     seen(id);
                 } else {
-                    let (diag, ev) = observe(
-                        d,
-                        rules,
-                        src,
-                        display,
-                        (fp, legacy_fp),
-                        pos,
-                        text.as_bytes(),
-                    );
+                    let (diag, ev) = observe_keyed(d, rules, src, display, pos, k);
                     out(diag, ev);
                 }
             }

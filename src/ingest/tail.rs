@@ -465,18 +465,19 @@ impl Tailer {
             }
             let before = cp.clone();
             cp.complete = true;
-            cp.size = size;
-            cp.mtime_ms = mtime;
-            self.pending.insert(id, cp.clone());
-            return Ok(Some(Work {
-                path: path.to_path_buf(),
-                data: Vec::new(),
-                gzip: true,
-                before,
-                after: cp,
-                notes,
-                shape,
-            }));
+            return Ok(Some(self.hand_on(
+                id,
+                (size, mtime),
+                Work {
+                    path: path.to_path_buf(),
+                    data: Vec::new(),
+                    gzip: true,
+                    before,
+                    after: cp,
+                    notes,
+                    shape,
+                },
+            )));
         }
         if !known && from_end && cp.offset == 0 {
             // First start, `start_at = "end"`: skip what is there, up to the last newline.
@@ -505,18 +506,19 @@ impl Tailer {
                 // checkpoint: nothing to read, but its position must be stored like any other,
                 // or a restart would read it again.
                 let before = cp.clone();
-                cp.size = size;
-                cp.mtime_ms = mtime;
-                self.pending.insert(id, cp.clone());
-                return Ok(Some(Work {
-                    path: path.to_path_buf(),
-                    data: Vec::new(),
-                    gzip: false,
-                    before,
-                    after: cp,
-                    notes,
-                    shape,
-                }));
+                return Ok(Some(self.hand_on(
+                    id,
+                    (size, mtime),
+                    Work {
+                        path: path.to_path_buf(),
+                        data: Vec::new(),
+                        gzip: false,
+                        before,
+                        after: cp,
+                        notes,
+                        shape,
+                    },
+                )));
             }
             if cp.size != size || cp.mtime_ms != mtime || !known {
                 cp.size = size;
@@ -560,18 +562,19 @@ impl Tailer {
             // The position moves past these bytes and is committed like any other.
             cp.offset += data.len() as u64;
             cp.marker = marker(&mut file, cp.offset)?;
-            cp.size = size;
-            cp.mtime_ms = mtime;
-            self.pending.insert(id, cp.clone());
-            return Ok(Some(Work {
-                path: path.to_path_buf(),
-                data: Vec::new(),
-                gzip: false,
-                before,
-                after: cp,
-                notes,
-                shape,
-            }));
+            return Ok(Some(self.hand_on(
+                id,
+                (size, mtime),
+                Work {
+                    path: path.to_path_buf(),
+                    data: Vec::new(),
+                    gzip: false,
+                    before,
+                    after: cp,
+                    notes,
+                    shape,
+                },
+            )));
         }
         let at_eof = cp.offset + data.len() as u64 == size;
         // A partial last line of a file that has stopped changing is complete: read it. One
@@ -601,18 +604,19 @@ impl Tailer {
                     // A new file (or a copy taken over at its place): its position is stored
                     // now, so it is known by the time its original changes.
                     let before = cp.clone();
-                    cp.size = size;
-                    cp.mtime_ms = mtime;
-                    self.pending.insert(id, cp.clone());
-                    return Ok(Some(Work {
-                        path: path.to_path_buf(),
-                        data: Vec::new(),
-                        gzip: false,
-                        before,
-                        after: cp,
-                        notes,
-                        shape,
-                    }));
+                    return Ok(Some(self.hand_on(
+                        id,
+                        (size, mtime),
+                        Work {
+                            path: path.to_path_buf(),
+                            data: Vec::new(),
+                            gzip: false,
+                            before,
+                            after: cp,
+                            notes,
+                            shape,
+                        },
+                    )));
                 }
                 start
             }
@@ -629,18 +633,28 @@ impl Tailer {
         cp.offset += end as u64;
         cp.line += lines;
         cp.marker = marker(&mut file, cp.offset)?;
-        cp.size = size;
-        cp.mtime_ms = mtime;
-        self.pending.insert(id, cp.clone());
-        Ok(Some(Work {
-            path: path.to_path_buf(),
-            data: chunk,
-            gzip: false,
-            before: work_before,
-            after: cp,
-            notes,
-            shape,
-        }))
+        Ok(Some(self.hand_on(
+            id,
+            (size, mtime),
+            Work {
+                path: path.to_path_buf(),
+                data: chunk,
+                gzip: false,
+                before: work_before,
+                after: cp,
+                notes,
+                shape,
+            },
+        )))
+    }
+
+    /// Every way out of reading a file ends here: the position the work leaves the file at
+    /// takes the file's size and time and waits, pending, until the work is stored.
+    fn hand_on(&mut self, id: FileId, (size, mtime): (u64, i64), mut work: Work) -> Work {
+        work.after.size = size;
+        work.after.mtime_ms = mtime;
+        self.pending.insert(id, work.after.clone());
+        work
     }
 
     /// The chunk's findings and checkpoint are durably stored: the position advances.

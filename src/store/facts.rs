@@ -421,9 +421,10 @@ impl PolicySource for Store {
     }
 
     fn managed_versions(&self, arn: &str) -> Vec<(String, Arc<Value>)> {
-        let Ok(mut st) = self.conn.prepare_cached(
-            "SELECT version, document FROM managed_policy_versions WHERE arn = ?1 ORDER BY version",
-        ) else {
+        let Ok(mut st) = self
+            .conn
+            .prepare_cached("SELECT version, document FROM managed_policy_versions WHERE arn = ?1")
+        else {
             return Vec::new();
         };
         let rows = st.query_map(params![arn], |r| {
