@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use whydenied::ingest::Limits;
 use whydenied::pipeline::{self, Aggregate, Env, Input, Options, Progress};
+use whydenied::policy::vocab::{Cause, Target};
 use whydenied::report::{self, Format};
 use whydenied::rules::Rules;
 use whydenied::store::{Query, RunCounters, Store};
@@ -50,6 +51,15 @@ enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one per command into a directory.
     Man(ManArgs),
+}
+
+/// A `--cause` value: one of the contract's causes, so that a misspelt filter is an error
+/// listing them rather than an empty report.
+fn cause_arg(s: &str) -> Result<Cause, String> {
+    s.parse::<Cause>().map_err(|_| {
+        let all: Vec<&str> = Cause::ALL.iter().map(|c| c.as_str()).collect();
+        format!("not a cause; one of: {}", all.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -188,8 +198,8 @@ struct ReportArgs {
     #[arg(long, value_name = "ID")]
     account: Option<String>,
     /// Only findings with this cause (e.g. no_identity_allow).
-    #[arg(long, value_name = "CAUSE")]
-    cause: Option<String>,
+    #[arg(long, value_name = "CAUSE", value_parser = cause_arg)]
+    cause: Option<Cause>,
     /// Only the finding with this id (or id prefix).
     #[arg(long, value_name = "ID")]
     id: Option<String>,
@@ -870,7 +880,7 @@ fn suppress(db: Option<PathBuf>, a: SuppressArgs) -> Result<i32> {
         principal: f.principal.clone(),
         action: f.action.clone(),
         resource: f.resource.clone(),
-        cause: Some(f.cause.clone()),
+        cause: Some(f.cause.to_string()),
         function: None,
         reason: a.reason.clone(),
         until,
@@ -996,7 +1006,7 @@ fn merged_fixes(
     let covered: Vec<&whydenied::store::Finding> = findings
         .iter()
         .filter(|f| {
-            f.fix.target == "identity_policy"
+            f.fix.target == Target::IdentityPolicy
                 && (f.fix.statement.is_some() || !f.fix.all_statements.is_empty())
         })
         .collect();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::diagnose::{self, Diagnosis};
+use crate::diagnose::{self, Cause, Diagnosis, Kind};
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
 use crate::parse::{Denial, ParseError, Parsed, Parser, RoleChange};
@@ -813,8 +813,8 @@ impl Aggregate {
             self.order.push(id.clone());
             Finding {
                 id: id.clone(),
-                kind: d.kind.as_str().to_string(),
-                cause: d.cause.clone(),
+                kind: d.kind,
+                cause: d.cause,
                 first_seen: t.clone(),
                 last_seen: t.clone(),
                 count: 0,
@@ -826,7 +826,7 @@ impl Aggregate {
                 resource: d.resource.clone(),
                 message: d.message.clone(),
                 evidence: Vec::new(),
-                policy_state: d.policy_state.clone(),
+                policy_state: d.policy_state,
                 explanation: d.explanation.clone(),
                 fix: d.fix.clone(),
                 status: "open".to_string(),
@@ -903,9 +903,9 @@ pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError
             continue;
         };
         let resource = f.resource.clone().unwrap_or_else(|| "*".into());
-        let (caller, resource) = if f.kind == "invoke_permission" {
+        let (caller, resource) = if f.kind == Kind::InvokePermission {
             (Caller::Service(principal.clone()), resource)
-        } else if f.kind == "trigger_setup" && f.cause == "trust_policy" {
+        } else if f.kind == Kind::TriggerSetup && f.cause == Cause::TrustPolicy {
             (
                 Caller::Service("lambda.amazonaws.com".into()),
                 principal.clone(),
@@ -936,7 +936,7 @@ pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError
         // when they hold that policy (an SCP imported without --target applies to nothing).
         if gaps.principal_missing
             || (matches!(caller, Caller::Service(_)) && set.resource.is_none())
-            || !diagnose::stated_policy_known(&f.cause, &set)
+            || !diagnose::stated_policy_known(f.cause, &set)
         {
             continue;
         }

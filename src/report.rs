@@ -205,7 +205,7 @@ pub fn fix_summary(f: &Finding) -> String {
         .and_then(|s| s.get("Principal"))
         .and_then(|p| p.get("Service"))
         .and_then(|s| s.as_str());
-    match (f.fix.target.as_str(), f.cause.as_str()) {
+    match (f.fix.target.as_str(), f.cause) {
         ("resource_policy" | "function_policy", _) if service.is_some() => {
             format!("add-permission for {}", service.unwrap_or_default())
         }
@@ -213,7 +213,7 @@ pub fn fix_summary(f: &Finding) -> String {
         ("repository_policy", _) => "ECR repository policy for Lambda".to_string(),
         ("vpc_endpoint_policy", _) => "allow in the VPC endpoint policy".to_string(),
         ("trust_policy", _) => "trust lambda.amazonaws.com".to_string(),
-        (t, c) if c.starts_with("explicit_deny") => {
+        (t, _) if f.cause.is_explicit_deny() => {
             format!("narrow the Deny ({})", t.replace('_', " "))
         }
         ("none", _) => "see notes".to_string(),
@@ -364,7 +364,7 @@ pub fn triage_group(key: &str, list: &[&Finding], width: u16, style: Style) -> S
             format!(
                 "{}{state}\n{}",
                 escape(f.action.as_deref().unwrap_or("-")),
-                escape(&f.cause)
+                escape(f.cause.as_str())
             ),
             format!("{}\n{mark}", escape(&fix_summary(f))),
         ]);
@@ -389,13 +389,13 @@ pub fn detail(f: &Finding, style: Style) -> String {
     let field = |s: &mut String, k: &str, v: &str| {
         let _ = writeln!(s, "  {:<13} {}", format!("{k}:"), escape(v));
     };
-    field(&mut s, "kind", &f.kind);
-    field(&mut s, "cause", &f.cause);
+    field(&mut s, "kind", f.kind.as_str());
+    field(&mut s, "cause", f.cause.as_str());
     field(&mut s, "status", &f.status);
     if let Some(sup) = &f.suppressed {
         field(&mut s, "suppressed", &sup.reason);
     }
-    field(&mut s, "policies", &f.policy_state);
+    field(&mut s, "policies", f.policy_state.as_str());
     field(
         &mut s,
         "principal",
@@ -434,7 +434,7 @@ pub fn detail(f: &Finding, style: Style) -> String {
         s,
         "\n{} ({}, {})",
         style.paint("1", "Fix"),
-        escape(&f.fix.target),
+        escape(f.fix.target.as_str()),
         verified_mark(f)
     );
     if let Some(m) = &f.fix.managed_policy_arn {
@@ -520,7 +520,7 @@ pub fn markdown_row(f: &Finding) -> String {
         f.count,
         escape_markdown(&subject(f)),
         escape_markdown(f.action.as_deref().unwrap_or("-")),
-        escape_markdown(&f.cause),
+        escape_markdown(f.cause.as_str()),
         escape_markdown(&fix_summary(f)),
     );
     s
@@ -586,6 +586,7 @@ fn longest_backtick_run(s: &str) -> usize {
 )]
 mod tests {
     use super::*;
+    use crate::policy::vocab::{Cause, Kind, PolicyState, Target};
     use crate::suggest::Fix;
 
     #[test]
@@ -620,8 +621,8 @@ mod tests {
     fn finding(id: &str, action: &str) -> Finding {
         Finding {
             id: id.into(),
-            kind: "access_denied".into(),
-            cause: "no_identity_allow".into(),
+            kind: Kind::AccessDenied,
+            cause: Cause::NoIdentityAllow,
             first_seen: Some("2026-11-20T10:00:00Z".into()),
             last_seen: Some("2026-11-20T10:00:00Z".into()),
             count: 3,
@@ -635,10 +636,10 @@ mod tests {
             resource: Some("arn:aws:dynamodb:eu-west-1:111122223333:table/t".into()),
             message: String::new(),
             evidence: Vec::new(),
-            policy_state: "denied".into(),
+            policy_state: PolicyState::Denied,
             explanation: Vec::new(),
             fix: Fix {
-                target: "identity_policy".into(),
+                target: Target::IdentityPolicy,
                 managed_policy_arn: Some(
                     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole".into(),
                 ),

@@ -23,12 +23,12 @@ use std::fmt::Debug;
 use std::sync::OnceLock;
 
 use whydenied::diagnose::{Diagnosis, Kind, diagnose};
-use whydenied::parse::{Denial, Family, LambdaError, Parser, PolicyType, Reason};
+use whydenied::parse::{Denial, Family, LambdaError, Parser, PolicyKind, Reason};
 use whydenied::rules::Rules;
 
 use whydenied::parse::Family::{Authorization, Bare};
-use whydenied::parse::PolicyType::{
-    Boundary, Identity, Rcp, Resource, Scp, Session, Trust, VpcEndpoint,
+use whydenied::parse::PolicyKind::{
+    Identity, PermissionsBoundary as Boundary, Rcp, Resource, Scp, Session, Trust, VpcEndpoint,
 };
 use whydenied::parse::Reason::{Explicit, ExplicitUntyped, Implicit, Unstated};
 
@@ -144,7 +144,7 @@ struct Case<'t> {
     table: &'t mut Table,
     name: &'static str,
     runs: Vec<Run>,
-    via: Option<PolicyType>,
+    via: Option<PolicyKind>,
     policy_arn: Option<&'static str>,
     authorization_id: Option<&'static str>,
     encoded: bool,
@@ -216,7 +216,7 @@ impl Case<'_> {
         self
     }
 
-    fn via(mut self, p: PolicyType) -> Self {
+    fn via(mut self, p: PolicyKind) -> Self {
         self.via = Some(p);
         self
     }
@@ -315,7 +315,7 @@ impl Case<'_> {
     }
 
     fn cause(mut self, c: &str) -> Self {
-        self.check("cause", |r| r.diag.cause.clone(), c.to_string());
+        self.check("cause", |r| r.diag.cause.to_string(), c.to_string());
         self
     }
 
@@ -356,7 +356,7 @@ impl Case<'_> {
     fn fix_target(mut self, target: &str) -> Self {
         self.check(
             "fix.target",
-            |r| r.diag.fix.target.clone(),
+            |r| r.diag.fix.target.to_string(),
             target.to_string(),
         );
         self

@@ -307,7 +307,7 @@ fn integration_messages_name_the_party_and_the_need() {
             check("kind", Some(diag.kind.as_str().to_string()), Some(k));
         }
         if let Some(c) = want.cause {
-            check("cause", Some(diag.cause.clone()), Some(c));
+            check("cause", Some(diag.cause.to_string()), Some(c));
         }
         if let Some(a) = want.action {
             check("action", diag.action.clone(), Some(a));
@@ -322,7 +322,7 @@ fn integration_messages_name_the_party_and_the_need() {
             check("resource", diag.resource.clone(), Some(r));
         }
         if let Some(t) = want.target {
-            check("fix.target", Some(diag.fix.target.clone()), Some(t));
+            check("fix.target", Some(diag.fix.target.to_string()), Some(t));
         }
         if let Some(a) = want.account {
             check("fix.account", diag.fix.account.clone(), Some(a));
@@ -383,7 +383,7 @@ fn principals_without_an_editable_identity_policy() {
         .unwrap();
     let diag = diagnose(&d, &rules);
     assert_eq!(diag.principal, None);
-    assert_eq!(diag.fix.target, "none");
+    assert_eq!(diag.fix.target.as_str(), "none");
     assert!(diag.fix.all_statements.is_empty());
     // A federated user's session ARN keeps its form.
     let p = whydenied::parse::arn::Principal::parse("arn:aws:sts::444455556666:federated-user/bob")

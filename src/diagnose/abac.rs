@@ -63,7 +63,7 @@ pub(super) fn tag_fix(principal: &str, key: &str, value: &str) -> Option<Fix> {
     };
     let tag = format!("Key={key},Value={value}");
     Some(Fix {
-        target: "principal_tags".into(),
+        target: Target::PrincipalTags,
         managed_policy_arn: None,
         statement: None,
         commands: vec![suggest::command(&[

@@ -5,21 +5,9 @@ use super::verify::{merged_commands, verify};
 use super::*;
 
 /// The cause a verdict shows.
-fn cause_of_verdict(v: &Verdict) -> Option<String> {
-    let suffix = |k: PolicyKind| match k {
-        PolicyKind::Identity => "identity",
-        PolicyKind::Resource => "resource",
-        PolicyKind::PermissionsBoundary => "boundary",
-        PolicyKind::Scp => "scp",
-        PolicyKind::Rcp => "rcp",
-        PolicyKind::Session => "session",
-        PolicyKind::Trust => "trust",
-    };
+fn cause_of_verdict(v: &Verdict) -> Option<Cause> {
     match v.decision {
-        Decision::ExplicitDeny => v.deciding.first().map(|s| match s.kind {
-            PolicyKind::Trust => "trust_policy".to_string(),
-            k => format!("explicit_deny_{}", suffix(k)),
-        }),
+        Decision::ExplicitDeny => v.deciding.first().map(|s| Cause::explicit_deny(s.kind)),
         Decision::ImplicitDeny => {
             // The most specific guard first: an organization or boundary gap explains a denial
             // even where the identity side also lacks the grant.
@@ -28,6 +16,7 @@ fn cause_of_verdict(v: &Verdict) -> Option<String> {
                 PolicyKind::Rcp,
                 PolicyKind::PermissionsBoundary,
                 PolicyKind::Session,
+                PolicyKind::VpcEndpoint,
                 PolicyKind::Trust,
                 PolicyKind::Identity,
                 PolicyKind::Resource,
@@ -35,10 +24,7 @@ fn cause_of_verdict(v: &Verdict) -> Option<String> {
             order
                 .iter()
                 .find(|k| v.missing_allow.contains(k))
-                .map(|k| match k {
-                    PolicyKind::Trust => "trust_policy".to_string(),
-                    k => format!("no_{}_allow", suffix(*k)),
-                })
+                .map(|k| Cause::no_allow(*k))
         }
         Decision::Allow | Decision::Unknown => None,
     }
@@ -58,7 +44,7 @@ fn caller_of(diag: &Diagnosis, d: &Denial) -> Option<(Caller, String)> {
     if diag.kind == Kind::InvokePermission {
         return Some((Caller::Service(diag.principal.clone()?), resource));
     }
-    if diag.cause == "trust_policy" && diag.kind == Kind::TriggerSetup {
+    if diag.cause == Cause::TrustPolicy && diag.kind == Kind::TriggerSetup {
         return Some((
             Caller::Service("lambda.amazonaws.com".into()),
             diag.principal.clone()?,
@@ -237,11 +223,10 @@ pub(super) fn correlate(
         Caller::Service(s) => s.clone(),
     };
     diag.policy_state = match v.decision {
-        Decision::Allow => "allowed_now",
-        Decision::ImplicitDeny | Decision::ExplicitDeny => "denied",
-        Decision::Unknown => "unknown",
-    }
-    .to_string();
+        Decision::Allow => PolicyState::AllowedNow,
+        Decision::ImplicitDeny | Decision::ExplicitDeny => PolicyState::Denied,
+        Decision::Unknown => PolicyState::Unknown,
+    };
     if let Some(x) = &v.cross_account
         && v.decision != Decision::Allow
     {
@@ -296,6 +281,9 @@ pub(super) fn correlate(
                         format!("No resource control policy allows {action} on {resource}.")
                     }
                     PolicyKind::Session => format!("The session policy does not allow {action}."),
+                    PolicyKind::VpcEndpoint => {
+                        format!("The VPC endpoint policy does not allow {action}.")
+                    }
                     PolicyKind::Resource => format!(
                         "The policy of {resource} has no statement that allows {who} to call {action}."
                     ),
@@ -320,7 +308,7 @@ pub(super) fn correlate(
     }
     // An allow proves nothing about a policy type the message blames that was never imported.
     let blamed = match &d.message.reason {
-        Reason::Unstated => reason_of_cause(&diag.cause),
+        Reason::Unstated => reason_of_cause(diag.cause),
         r => Some(r.clone()),
     };
     if v.decision == Decision::Allow
@@ -328,7 +316,7 @@ pub(super) fn correlate(
             .as_ref()
             .and_then(|r| blamed_but_not_imported(r, &set))
     {
-        diag.policy_state = "unknown".to_string();
+        diag.policy_state = PolicyState::Unknown;
         diag.explanation.push(format!(
             "The message blames {missing}, which was not imported (or cannot be), so the stored policies cannot confirm or refute it."
         ));
@@ -343,25 +331,25 @@ pub(super) fn correlate(
             _ => false,
         };
         if !later {
-            diag.policy_state = "unknown".to_string();
+            diag.policy_state = PolicyState::Unknown;
             diag.explanation.push(format!(
                 "The stored policies were imported before this denial and allow it, so what denied it is not among them: a session policy or VPC endpoint policy, a condition only the service knows, a policy of another party, or an import that missed a policy.{}",
                 if d.time.is_none() { " (The log gives no time, so the order cannot be told.)" } else { "" }
             ));
             return;
         }
-        diag.cause = "propagation".to_string();
+        diag.cause = Cause::Propagation;
         diag.fix = suggest::propagation_fix(&need, rules);
         diag.fix.verified = Some(true);
         return;
     }
     if let Some(derived) = cause_of_verdict(&v) {
         if matches!(
-            diag.cause.as_str(),
-            "unknown" | "explicit_deny" | "other_condition"
+            diag.cause,
+            Cause::Unknown | Cause::ExplicitDeny | Cause::OtherCondition
         ) {
             diag.cause = derived;
-            need.cause = diag.cause.clone();
+            need.cause = diag.cause;
             diag.fix = suggest::fix(&need, rules);
         } else if derived != diag.cause {
             diag.explanation.push(format!(
@@ -381,8 +369,8 @@ pub(super) fn correlate(
     // key says otherwise is the one, and only an exemption of this principal fixes it whatever
     // the key's value.
     if v.decision != Decision::Allow
-        && diag.cause.starts_with("explicit_deny")
-        && let Some(deny) = undecided_deny(&v, &diag.cause)
+        && diag.cause.is_explicit_deny()
+        && let Some(deny) = undecided_deny(&v, diag.cause)
     {
         diag.explanation.push(format!(
             "The stored policies deny it unless {} says otherwise, which the log does not give: {}.",
@@ -521,16 +509,8 @@ pub(super) fn correlate(
 
 /// The undecided deny statement an explicit-deny cause points to: one of the policy kind the
 /// message names, else the first.
-fn undecided_deny<'v>(v: &'v Verdict, cause: &str) -> Option<&'v StatementRef> {
-    let kind = match cause {
-        "explicit_deny_identity" => Some(PolicyKind::Identity),
-        "explicit_deny_resource" => Some(PolicyKind::Resource),
-        "explicit_deny_boundary" => Some(PolicyKind::PermissionsBoundary),
-        "explicit_deny_scp" => Some(PolicyKind::Scp),
-        "explicit_deny_rcp" => Some(PolicyKind::Rcp),
-        "explicit_deny_session" => Some(PolicyKind::Session),
-        _ => None,
-    };
+fn undecided_deny(v: &Verdict, cause: Cause) -> Option<&StatementRef> {
+    let kind = cause.policy_kind().filter(|_| cause.is_explicit_deny());
     v.undecided_denies
         .iter()
         .find(|d| Some(d.kind) == kind)
@@ -539,44 +519,32 @@ fn undecided_deny<'v>(v: &'v Verdict, cause: &str) -> Option<&'v StatementRef> {
 
 /// The reason a cause stands for, when the cause names a policy type (the integration catalog
 /// states causes its texts do not spell out).
-fn reason_of_cause(cause: &str) -> Option<Reason> {
-    let (explicit, t) = if let Some(t) = cause.strip_prefix("explicit_deny_") {
-        (true, t)
+fn reason_of_cause(cause: Cause) -> Option<Reason> {
+    let t = cause.policy_kind().filter(|k| *k != PolicyKind::Trust)?;
+    if cause.is_explicit_deny() {
+        Some(Reason::Explicit(t))
+    } else if cause.is_missing_allow() {
+        Some(Reason::Implicit(t))
     } else {
-        (false, cause.strip_prefix("no_")?.strip_suffix("_allow")?)
-    };
-    let t = match t {
-        "identity" => PolicyType::Identity,
-        "resource" => PolicyType::Resource,
-        "boundary" => PolicyType::Boundary,
-        "scp" => PolicyType::Scp,
-        "rcp" => PolicyType::Rcp,
-        "session" => PolicyType::Session,
-        "vpc_endpoint" => PolicyType::VpcEndpoint,
-        _ => return None,
-    };
-    Some(if explicit {
-        Reason::Explicit(t)
-    } else {
-        Reason::Implicit(t)
-    })
+        None
+    }
 }
 
 /// Whether the stored set holds the policy type a cause blames, or shows it does not apply
 /// (the management account, a service-linked role, a boundary no longer attached): only then
 /// can an allow from the stored policies say that AWS's stated reason is gone.
-pub fn stated_policy_known(cause: &str, set: &PolicySet) -> bool {
+pub fn stated_policy_known(cause: Cause, set: &PolicySet) -> bool {
     let t = match reason_of_cause(cause) {
         Some(Reason::Implicit(t) | Reason::Explicit(t)) => t,
         _ => return true,
     };
     match t {
-        PolicyType::Identity => set.identity_known,
-        PolicyType::Resource | PolicyType::Trust => set.resource.is_some(),
-        PolicyType::Scp => !set.scp_levels.is_empty() || set.scp_exempt.is_some(),
-        PolicyType::Rcp => !set.rcp_levels.is_empty() || set.rcp_exempt.is_some(),
-        PolicyType::Boundary => set.boundary.is_some() || set.identity_known,
-        PolicyType::Session | PolicyType::VpcEndpoint => false,
+        PolicyKind::Identity => set.identity_known,
+        PolicyKind::Resource | PolicyKind::Trust => set.resource.is_some(),
+        PolicyKind::Scp => !set.scp_levels.is_empty() || set.scp_exempt.is_some(),
+        PolicyKind::Rcp => !set.rcp_levels.is_empty() || set.rcp_exempt.is_some(),
+        PolicyKind::PermissionsBoundary => set.boundary.is_some() || set.identity_known,
+        PolicyKind::Session | PolicyKind::VpcEndpoint => false,
     }
 }
 
@@ -587,22 +555,22 @@ fn blamed_but_not_imported(reason: &Reason, set: &PolicySet) -> Option<&'static 
         _ => return None,
     };
     let known = match t {
-        PolicyType::Identity => set.identity_known,
-        PolicyType::Resource | PolicyType::Trust => set.resource.is_some(),
-        PolicyType::Scp => !set.scp_levels.is_empty(),
-        PolicyType::Rcp => !set.rcp_levels.is_empty(),
-        PolicyType::Boundary => set.boundary.is_some(),
-        PolicyType::Session | PolicyType::VpcEndpoint => false,
+        PolicyKind::Identity => set.identity_known,
+        PolicyKind::Resource | PolicyKind::Trust => set.resource.is_some(),
+        PolicyKind::Scp => !set.scp_levels.is_empty(),
+        PolicyKind::Rcp => !set.rcp_levels.is_empty(),
+        PolicyKind::PermissionsBoundary => set.boundary.is_some(),
+        PolicyKind::Session | PolicyKind::VpcEndpoint => false,
     };
     (!known).then_some(match t {
-        PolicyType::Identity => "an identity-based policy",
-        PolicyType::Resource => "a resource-based policy",
-        PolicyType::Trust => "a role trust policy",
-        PolicyType::Scp => "a service control policy",
-        PolicyType::Rcp => "a resource control policy",
-        PolicyType::Boundary => "a permissions boundary",
-        PolicyType::Session => "a session policy",
-        PolicyType::VpcEndpoint => "a VPC endpoint policy",
+        PolicyKind::Identity => "an identity-based policy",
+        PolicyKind::Resource => "a resource-based policy",
+        PolicyKind::Trust => "a role trust policy",
+        PolicyKind::Scp => "a service control policy",
+        PolicyKind::Rcp => "a resource control policy",
+        PolicyKind::PermissionsBoundary => "a permissions boundary",
+        PolicyKind::Session => "a session policy",
+        PolicyKind::VpcEndpoint => "a VPC endpoint policy",
     })
 }
 

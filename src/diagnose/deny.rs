@@ -26,7 +26,7 @@ fn raw_policy(
         PolicyKind::Resource => src.resource_policy(&s.policy).map(|d| (*d).clone()),
         PolicyKind::Trust => src.principal(&s.policy).and_then(|p| p.trust.clone()),
         PolicyKind::Scp | PolicyKind::Rcp => super::org::raw_org_policy(&s.policy, set, src),
-        PolicyKind::Session => None,
+        PolicyKind::Session | PolicyKind::VpcEndpoint => None,
     }
 }
 
@@ -153,7 +153,7 @@ pub(super) fn narrow_deny(
             .flatten()
             .filter(|p| p.name == deny.policy)
             .collect(),
-        PolicyKind::Session => Vec::new(),
+        PolicyKind::Session | PolicyKind::VpcEndpoint => Vec::new(),
     };
     let mut ok = false;
     if let Some(p) = replaced

@@ -5,7 +5,7 @@ use super::*;
 pub(super) fn explain_message(
     d: &Denial,
     kind: Kind,
-    cause: &str,
+    cause: Cause,
     principal: Option<&str>,
     function: Option<&str>,
     out: &mut Vec<String>,
@@ -89,7 +89,7 @@ pub(super) fn explain_message(
     if m.encoded {
         out.push("An encoded authorization message is attached: `aws sts decode-authorization-message` shows the full context.".into());
     }
-    if cause == "unknown" && kind == Kind::AccessDenied {
+    if cause == Cause::Unknown && kind == Kind::AccessDenied {
         out.push("The message does not say which policy type denied it; import the principal's policies to find out.".into());
     }
     if let Some(id) = &m.authorization_id {

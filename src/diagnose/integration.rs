@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::Kind;
+use super::{Cause, Kind, Target};
 use crate::evaluate::gather::PolicySource;
 use crate::import::FunctionRow;
 use crate::parse::Denial;
@@ -24,7 +24,7 @@ pub struct Grant {
 #[derive(Debug, Clone)]
 pub(super) struct Resolved {
     pub kind: Kind,
-    pub cause: String,
+    pub cause: Cause,
     pub principal: Option<String>,
     pub function: Option<String>,
     pub resource: Option<String>,
@@ -32,7 +32,7 @@ pub(super) struct Resolved {
     pub source_arn: Option<String>,
     pub source_account: Option<String>,
     pub grants: Vec<Grant>,
-    pub fix_target: String,
+    pub fix_target: Target,
     pub fix_account: Option<String>,
     pub note: Option<String>,
 }
@@ -294,7 +294,7 @@ pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource
     };
     Resolved {
         kind: kind_of(&i.kind),
-        cause: i.cause.clone(),
+        cause: i.cause,
         principal,
         function,
         resource,
@@ -306,7 +306,7 @@ pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource
             .or_else(|| service_principal.as_ref().and(d.account.clone())),
         service_principal,
         grants,
-        fix_target: i.fix.clone(),
+        fix_target: i.fix,
         fix_account: i.fix_account.as_deref().and_then(|t| fields.expand(t)),
         note: i.note.clone(),
     }

@@ -5,16 +5,15 @@
 //! principal is the identity whose permissions must change (the execution role for setup errors,
 //! the service principal for invoke permissions), not whoever made the failing call.
 
-use serde::{Deserialize, Serialize};
-
 use crate::evaluate::gather::{self, PolicySource};
 use crate::evaluate::{
     self, Caller, Decision, NamedPolicy, PolicyKind, PolicySet, Request, RequestContext,
     StatementRef, Verdict, context::Facts,
 };
 use crate::parse::arn::{self, Arn};
-use crate::parse::{Denial, Family, LambdaError, PolicyType, Reason};
+use crate::parse::{Denial, Family, LambdaError, Reason};
 use crate::policy::Policy;
+pub use crate::policy::vocab::{Cause, Kind, PolicyState, Target};
 use crate::rules::Rules;
 use crate::suggest::{self, Fix, Need};
 
@@ -30,73 +29,11 @@ use correlate::correlate;
 pub use correlate::stated_policy_known;
 use explain::explain_message;
 
-/// What was observed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// A call denied at run time.
-    AccessDenied,
-    /// An event source mapping, VPC, tracing, dead-letter or trust check failed at setup.
-    TriggerSetup,
-    /// A service may not invoke the function.
-    InvokePermission,
-    /// KMS denied decrypting a function's environment.
-    Kms,
-}
-
-impl Kind {
-    /// The contract's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::AccessDenied => "access_denied",
-            Kind::TriggerSetup => "trigger_setup",
-            Kind::InvokePermission => "invoke_permission",
-            Kind::Kms => "kms",
-        }
-    }
-
-    /// Parses the contract's name.
-    pub fn parse(s: &str) -> Option<Kind> {
-        [
-            Kind::AccessDenied,
-            Kind::TriggerSetup,
-            Kind::InvokePermission,
-            Kind::Kms,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-}
-
-/// Every cause value whydenied writes (CONTRACT.md lists the meaning of each).
-pub const CAUSES: [&str; 20] = [
-    "no_identity_allow",
-    "no_resource_allow",
-    "no_boundary_allow",
-    "no_scp_allow",
-    "no_rcp_allow",
-    "no_session_allow",
-    "no_vpc_endpoint_allow",
-    "explicit_deny_identity",
-    "explicit_deny_resource",
-    "explicit_deny_boundary",
-    "explicit_deny_scp",
-    "explicit_deny_rcp",
-    "explicit_deny_session",
-    "explicit_deny_vpc_endpoint",
-    "explicit_deny",
-    "trust_policy",
-    "propagation",
-    "key_disabled",
-    "unknown",
-    "other_condition",
-];
-
 /// The diagnosis of one denial, everything a finding holds but its identity and counts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnosis {
     pub kind: Kind,
-    pub cause: String,
+    pub cause: Cause,
     pub account: Option<String>,
     pub region: Option<String>,
     pub principal: Option<String>,
@@ -104,7 +41,7 @@ pub struct Diagnosis {
     pub action: Option<String>,
     pub resource: Option<String>,
     pub message: String,
-    pub policy_state: String,
+    pub policy_state: PolicyState,
     pub explanation: Vec<String>,
     pub fix: Fix,
     /// What the finding is, from the log alone: see [`Diagnosis::key`].
@@ -121,7 +58,7 @@ fn basis(
     function: Option<&str>,
     action: Option<&str>,
     resource: Option<&str>,
-    cause: &str,
+    cause: Cause,
 ) -> String {
     let who = match (kind, principal, function) {
         (Kind::TriggerSetup | Kind::Kms, _, Some(f)) => format!("function:{f}"),
@@ -150,16 +87,13 @@ impl Diagnosis {
 }
 
 /// The cause a message states.
-pub fn cause_of(reason: &Reason) -> String {
+pub fn cause_of(reason: &Reason) -> Cause {
     match reason {
-        Reason::Implicit(PolicyType::Trust) | Reason::Explicit(PolicyType::Trust) => {
-            "trust_policy".into()
-        }
-        Reason::Implicit(t) => format!("no_{}_allow", t.as_str()),
-        Reason::Explicit(t) => format!("explicit_deny_{}", t.as_str()),
-        Reason::ExplicitUntyped => "explicit_deny".into(),
-        Reason::Other(_) => "other_condition".into(),
-        Reason::Unstated => "unknown".into(),
+        Reason::Implicit(t) => Cause::no_allow(*t),
+        Reason::Explicit(t) => Cause::explicit_deny(*t),
+        Reason::ExplicitUntyped => Cause::ExplicitDeny,
+        Reason::Other(_) => Cause::OtherCondition,
+        Reason::Unstated => Cause::Unknown,
     }
 }
 
@@ -181,18 +115,14 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
     let (kind, cause) = match &m.family {
         Family::Lambda(e) => match e {
             LambdaError::RoleLacks { .. } | LambdaError::CannotAccessStream { .. } => {
-                (Kind::TriggerSetup, "no_identity_allow".to_string())
+                (Kind::TriggerSetup, Cause::NoIdentityAllow)
             }
-            LambdaError::TrustLambda => (Kind::TriggerSetup, "trust_policy".to_string()),
+            LambdaError::TrustLambda => (Kind::TriggerSetup, Cause::TrustPolicy),
             LambdaError::S3Destination { .. }
             | LambdaError::ApiGatewayInvoke
-            | LambdaError::ElbInvoke { .. } => {
-                (Kind::InvokePermission, "no_resource_allow".to_string())
-            }
-            LambdaError::KmsEnvDenied | LambdaError::KmsCreateGrant => {
-                (Kind::Kms, "unknown".to_string())
-            }
-            LambdaError::KmsDisabled => (Kind::Kms, "key_disabled".to_string()),
+            | LambdaError::ElbInvoke { .. } => (Kind::InvokePermission, Cause::NoResourceAllow),
+            LambdaError::KmsEnvDenied | LambdaError::KmsCreateGrant => (Kind::Kms, Cause::Unknown),
+            LambdaError::KmsDisabled => (Kind::Kms, Cause::KeyDisabled),
         },
         Family::Authorization | Family::Bare | Family::Catalog => {
             (Kind::AccessDenied, cause_of(&m.reason))
@@ -282,7 +212,7 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
         function.as_deref(),
         d.action.as_deref(),
         resource.as_deref(),
-        &cause,
+        cause,
     );
     // The function's configuration names its execution role and key.
     let config = match (src, &function) {
@@ -366,7 +296,7 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
 /// What the front half of a diagnosis found, for [`finish`].
 struct Parts {
     kind: Kind,
-    cause: String,
+    cause: Cause,
     principal: Option<String>,
     function: Option<String>,
     resource: Option<String>,
@@ -375,7 +305,7 @@ struct Parts {
     source_arn: Option<String>,
     source_account: Option<String>,
     grants: Vec<integration::Grant>,
-    target: Option<String>,
+    target: Option<Target>,
     fix_account: Option<String>,
     note: Option<String>,
     basis: String,
@@ -413,7 +343,7 @@ fn diagnose_integration(
         src,
         Parts {
             kind: r.kind,
-            cause: stated.clone().unwrap_or(r.cause),
+            cause: stated.unwrap_or(r.cause),
             principal,
             function: r.function,
             resource: r.resource,
@@ -431,7 +361,7 @@ fn diagnose_integration(
                 logged.function.as_deref(),
                 d.action.as_deref(),
                 logged.resource.as_deref(),
-                stated.as_deref().unwrap_or(&logged.cause),
+                stated.unwrap_or(logged.cause),
             ),
         },
     )
@@ -474,7 +404,7 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
     explain_message(
         d,
         kind,
-        &cause,
+        cause,
         principal.as_deref(),
         function.as_deref(),
         &mut explanation,
@@ -491,7 +421,7 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
     let principal = if anonymous { None } else { principal };
     let need = Need {
         kind: Some(kind),
-        cause: cause.clone(),
+        cause,
         principal: principal.clone(),
         function: function.clone(),
         actions: d.actions.clone(),
@@ -519,7 +449,7 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
     let fix = if anonymous {
         explanation.push("The request was not signed (an anonymous caller): there is no principal to grant it to.".into());
         suggest::Fix {
-            target: "none".into(),
+            target: Target::None,
             managed_policy_arn: None,
             statement: None,
             commands: Vec::new(),
@@ -541,7 +471,7 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         action: d.action.clone(),
         resource,
         message: m.text.clone(),
-        policy_state: "unknown".to_string(),
+        policy_state: PolicyState::Unknown,
         explanation,
         fix,
         basis,

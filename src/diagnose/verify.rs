@@ -162,7 +162,7 @@ pub(super) fn verify(
                 }
             }
             "resource_policy" | "function_policy" | "key_policy" | "trust_policy" => {
-                let kind = if fix.target == "trust_policy" {
+                let kind = if fix.target == Target::TrustPolicy {
                     PolicyKind::Trust
                 } else {
                     PolicyKind::Resource

@@ -40,33 +40,7 @@ use principal::Match;
 
 pub use context::RequestContext;
 
-/// The kinds of policy a verdict names (CONTRACT.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyKind {
-    Identity,
-    Resource,
-    PermissionsBoundary,
-    Scp,
-    Rcp,
-    Session,
-    Trust,
-}
-
-impl PolicyKind {
-    /// The contract's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyKind::Identity => "identity",
-            PolicyKind::Resource => "resource",
-            PolicyKind::PermissionsBoundary => "permissions_boundary",
-            PolicyKind::Scp => "scp",
-            PolicyKind::Rcp => "rcp",
-            PolicyKind::Session => "session",
-            PolicyKind::Trust => "trust",
-        }
-    }
-}
+pub use crate::policy::vocab::PolicyKind;
 
 /// A policy with the name a verdict shows for it.
 #[derive(Debug, Clone)]

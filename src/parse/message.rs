@@ -17,56 +17,15 @@ use regex::{Regex, RegexSet};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The kind of policy a message blames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum PolicyType {
-    Identity,
-    Resource,
-    Scp,
-    Rcp,
-    Boundary,
-    Session,
-    VpcEndpoint,
-    Trust,
-}
-
-impl PolicyType {
-    /// Snake-case name used in causes (`no_<name>_allow`, `explicit_deny_<name>`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyType::Identity => "identity",
-            PolicyType::Resource => "resource",
-            PolicyType::Scp => "scp",
-            PolicyType::Rcp => "rcp",
-            PolicyType::Boundary => "boundary",
-            PolicyType::Session => "session",
-            PolicyType::VpcEndpoint => "vpc_endpoint",
-            PolicyType::Trust => "trust",
-        }
-    }
-
-    /// How people call it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            PolicyType::Identity => "identity-based policy",
-            PolicyType::Resource => "resource-based policy",
-            PolicyType::Scp => "service control policy",
-            PolicyType::Rcp => "resource control policy",
-            PolicyType::Boundary => "permissions boundary",
-            PolicyType::Session => "session policy",
-            PolicyType::VpcEndpoint => "VPC endpoint policy",
-            PolicyType::Trust => "role trust policy",
-        }
-    }
-}
+pub use crate::policy::vocab::PolicyKind;
 
 /// Why the message says the request was denied.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reason {
     /// `because no <type> allows the <action> action`.
-    Implicit(PolicyType),
+    Implicit(PolicyKind),
     /// `with an explicit deny in a|an|the <type>`.
-    Explicit(PolicyType),
+    Explicit(PolicyKind),
     /// `with an explicit deny` and no type (older messages).
     ExplicitUntyped,
     /// `because <something else>` (S3 SSE-C, Block Public Access...): kept verbatim.
@@ -136,7 +95,7 @@ pub struct Message {
     pub reason: Reason,
     /// `transitively through a <type>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<PolicyType>,
+    pub via: Option<PolicyKind>,
     /// The policy ARN suffix (`: arn:...` or `, with policy ARN: arn:...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_arn: Option<String>,
@@ -296,7 +255,7 @@ impl Grammar {
                     service: svc,
                 },
             );
-            m.reason = Reason::Implicit(PolicyType::Identity);
+            m.reason = Reason::Implicit(PolicyKind::Identity);
             return Some(m);
         }
         let mut m = bare(t);
@@ -579,24 +538,27 @@ fn token(s: &str) -> Option<String> {
     }
 }
 
-fn policy_type(i: &str) -> IResult<&str, PolicyType> {
+fn policy_type(i: &str) -> IResult<&str, PolicyKind> {
     alt((
-        value(PolicyType::Identity, tag_no_case("identity-based policy")),
-        value(PolicyType::Identity, tag_no_case("identity based policy")),
-        value(PolicyType::Resource, tag_no_case("resource-based policy")),
-        value(PolicyType::Resource, tag_no_case("resource based policy")),
-        value(PolicyType::Scp, tag_no_case("service control policy")),
-        value(PolicyType::Rcp, tag_no_case("resource control policy")),
+        value(PolicyKind::Identity, tag_no_case("identity-based policy")),
+        value(PolicyKind::Identity, tag_no_case("identity based policy")),
+        value(PolicyKind::Resource, tag_no_case("resource-based policy")),
+        value(PolicyKind::Resource, tag_no_case("resource based policy")),
+        value(PolicyKind::Scp, tag_no_case("service control policy")),
+        value(PolicyKind::Rcp, tag_no_case("resource control policy")),
         value(
-            PolicyType::Boundary,
+            PolicyKind::PermissionsBoundary,
             tag_no_case("permissions boundary policy"),
         ),
-        value(PolicyType::Boundary, tag_no_case("permissions boundary")),
-        value(PolicyType::Session, tag_no_case("sessions policy")),
-        value(PolicyType::Session, tag_no_case("session policy")),
-        value(PolicyType::VpcEndpoint, tag_no_case("VPC endpoint policy")),
-        value(PolicyType::Trust, tag_no_case("role trust policy")),
-        value(PolicyType::Trust, tag_no_case("trust policy")),
+        value(
+            PolicyKind::PermissionsBoundary,
+            tag_no_case("permissions boundary"),
+        ),
+        value(PolicyKind::Session, tag_no_case("sessions policy")),
+        value(PolicyKind::Session, tag_no_case("session policy")),
+        value(PolicyKind::VpcEndpoint, tag_no_case("VPC endpoint policy")),
+        value(PolicyKind::Trust, tag_no_case("role trust policy")),
+        value(PolicyKind::Trust, tag_no_case("trust policy")),
     ))
     .parse(i)
 }
@@ -618,7 +580,7 @@ fn because_no(i: &str) -> IResult<&str, Reason> {
 }
 
 /// `with an explicit deny [in a|an|the <type> [transitively through a|an|the <type>]]`
-fn explicit(i: &str) -> IResult<&str, (Reason, Option<PolicyType>)> {
+fn explicit(i: &str) -> IResult<&str, (Reason, Option<PolicyKind>)> {
     let (i, _) = tag_no_case("with an explicit deny").parse(i)?;
     let (i, t) = opt(preceded((tag_no_case(" in "), article), policy_type)).parse(i)?;
     let (i, via) = opt(preceded(
@@ -808,7 +770,7 @@ fn role_lacks(t: &str) -> Option<Message> {
             service: svc,
         },
     );
-    m.reason = Reason::Implicit(PolicyType::Identity);
+    m.reason = Reason::Implicit(PolicyKind::Identity);
     Some(m)
 }
 
@@ -843,7 +805,7 @@ fn stream(t: &str) -> Message {
         },
     );
     m.resource = arn;
-    m.reason = Reason::Implicit(PolicyType::Identity);
+    m.reason = Reason::Implicit(PolicyKind::Identity);
     m
 }
 
@@ -895,7 +857,7 @@ mod tests {
             m.resource.as_deref(),
             Some("arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:*")
         );
-        assert_eq!(m.reason, Reason::Implicit(PolicyType::Boundary));
+        assert_eq!(m.reason, Reason::Implicit(PolicyKind::PermissionsBoundary));
     }
 
     #[test]
@@ -907,7 +869,7 @@ mod tests {
             m.resource.as_deref(),
             Some("arn:aws:s3:::amzn-s3-demo-bucket1/object name")
         );
-        assert_eq!(m.reason, Reason::Explicit(PolicyType::Rcp));
+        assert_eq!(m.reason, Reason::Explicit(PolicyKind::Rcp));
         assert_eq!(m.error_code.as_deref(), Some("AccessDenied"));
         assert_eq!(m.operation.as_deref(), Some("GetObject"));
     }
@@ -925,8 +887,8 @@ mod tests {
         let m = p(
             "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: SNS:Publish on resource: arn:aws:sns:us-east-1:4:t with an explicit deny in a VPC endpoint policy transitively through a service control policy",
         );
-        assert_eq!(m.reason, Reason::Explicit(PolicyType::VpcEndpoint));
-        assert_eq!(m.via, Some(PolicyType::Scp));
+        assert_eq!(m.reason, Reason::Explicit(PolicyKind::VpcEndpoint));
+        assert_eq!(m.via, Some(PolicyKind::Scp));
     }
 
     #[test]
@@ -934,7 +896,7 @@ mod tests {
         let m = p(
             "You are not authorized to perform this operation. User: arn:aws:sts::7:assumed-role/r/s is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:ca-south-3r:7:instance/* because no identity-based policy allows the ec2:RunInstances action. Encoded authorization failure message: T-kSWIRFn32...",
         );
-        assert_eq!(m.reason, Reason::Implicit(PolicyType::Identity));
+        assert_eq!(m.reason, Reason::Implicit(PolicyKind::Identity));
         assert!(m.encoded && m.truncated);
         assert_eq!(
             m.resource.as_deref(),

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use jiff::Timestamp;
 
-pub use message::{Family, Grammar, LambdaError, Message, PolicyType, Reason};
+pub use message::{Family, Grammar, LambdaError, Message, PolicyKind, Reason};
 
 use crate::ingest::SourceKind;
 use crate::rules::Rules;

@@ -9,6 +9,7 @@
 //! are here; condition operator names are matched case-insensitively because AWS does).
 
 pub mod condition;
+pub mod vocab;
 pub mod wildcard;
 
 use serde_json::Value;

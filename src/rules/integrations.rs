@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use crate::policy::vocab::{Cause, Target};
+
 /// Whose permission AWS checked when the failure happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,9 +99,9 @@ pub struct Integration {
     #[serde(default)]
     pub source_account: Option<String>,
     /// The cause the text states.
-    pub cause: String,
-    /// Who must change what: a fix target.
-    pub fix: String,
+    pub cause: Cause,
+    /// Who must change what.
+    pub fix: Target,
     /// The account that must run the fix, when not the denied principal's (a template).
     #[serde(default)]
     pub fix_account: Option<String>,

@@ -24,7 +24,10 @@ pub use record::{Prepared, prepare};
 pub use facts::ImportCounts;
 
 use crate::diagnose::Diagnosis;
+use crate::policy::vocab::{Cause, Kind, PolicyState, Target};
 use crate::suggest::Fix;
+
+mod vocab_sql;
 
 /// How long one statement waits for another process's write transaction to end.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -141,8 +144,8 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub id: String,
-    pub kind: String,
-    pub cause: String,
+    pub kind: Kind,
+    pub cause: Cause,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub count: u64,
@@ -154,7 +157,7 @@ pub struct Finding {
     pub resource: Option<String>,
     pub message: String,
     pub evidence: Vec<Evidence>,
-    pub policy_state: String,
+    pub policy_state: PolicyState,
     pub explanation: Vec<String>,
     pub fix: Fix,
     /// `open`, or `resolved` once a later import shows the stored policies allow it.
@@ -224,7 +227,7 @@ impl Suppression {
         field(&self.principal, &f.principal, false)
             && field(&self.action, &f.action, true)
             && field(&self.resource, &f.resource, false)
-            && field(&self.cause, &Some(f.cause.clone()), false)
+            && field(&self.cause, &Some(f.cause.to_string()), false)
             && field(&self.function, &f.function, false)
     }
 }
@@ -237,7 +240,7 @@ pub struct Query {
     pub function: Option<String>,
     pub role: Option<String>,
     pub account: Option<String>,
-    pub cause: Option<String>,
+    pub cause: Option<Cause>,
     pub id: Option<String>,
     /// `open` or `resolved`; None for all.
     pub status: Option<String>,
@@ -495,7 +498,7 @@ impl Store {
             bind(&mut sql, " AND account = ?", a.clone().into());
         }
         if let Some(c) = &q.cause {
-            bind(&mut sql, " AND cause = ?", c.clone().into());
+            bind(&mut sql, " AND cause = ?", c.as_str().to_string().into());
         }
         if let Some(id) = &q.id {
             // A prefix of the id, compared as text (no LIKE: `_` and `%` are not patterns).
@@ -612,7 +615,7 @@ impl Store {
                     policy_state: r.get(13)?,
                     explanation: serde_json::from_str(&explanation).unwrap_or_default(),
                     fix: serde_json::from_str(&fix).unwrap_or_else(|_| Fix {
-                        target: "none".into(),
+                        target: Target::None,
                         managed_policy_arn: None,
                         statement: None,
                         commands: Vec::new(),
@@ -1042,8 +1045,6 @@ impl Store {
 )]
 mod tests {
     use super::*;
-    use crate::diagnose::Kind;
-    use crate::suggest::Fix;
 
     /// Folding a transaction's evidence by finding gives exactly the rows that one upsert per
     /// event gives: counts, first and last seen, the latest message, the first known account,
@@ -1068,7 +1069,7 @@ mod tests {
             };
             let diag = Diagnosis {
                 kind: Kind::AccessDenied,
-                cause: "no_identity_allow".into(),
+                cause: Cause::NoIdentityAllow,
                 account: pick(next(3), &["111111111111", "222222222222"]),
                 region: pick(next(3), &["eu-west-1", "us-east-1"]),
                 principal: Some(format!("arn:aws:iam::111111111111:role/r{who}")),
@@ -1076,10 +1077,10 @@ mod tests {
                 action: Some("s3:GetObject".into()),
                 resource: Some("arn:aws:s3:::b/k".into()),
                 message: format!("message {i}"),
-                policy_state: "unknown".into(),
+                policy_state: PolicyState::Unknown,
                 explanation: vec![format!("explanation {i}")],
                 fix: Fix {
-                    target: "identity_policy".into(),
+                    target: Target::IdentityPolicy,
                     managed_policy_arn: None,
                     statement: None,
                     commands: vec![format!("command {i}")],

@@ -22,6 +22,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{Evidence, Recorded, StoreError, sq};
 use crate::diagnose::Diagnosis;
 use crate::parse::Denial;
+use crate::policy::vocab::{Cause, PolicyState};
 
 /// A batch of diagnosed denials, folded by finding and ready to write.
 #[derive(Debug, Default)]
@@ -55,8 +56,8 @@ struct Group {
     first_message: String,
     // From the event with the latest time (the first when none has one): what the finding
     // says after successive upserts.
-    cause: String,
-    policy_state: String,
+    cause: Cause,
+    policy_state: PolicyState,
     explanation: String,
     fix: String,
     latest_message: String,
@@ -150,8 +151,8 @@ pub fn prepare(batch: &[(Diagnosis, Evidence)]) -> Prepared {
                 action: f.first.action.clone(),
                 resource: f.first.resource.clone(),
                 first_message: f.first.message.clone(),
-                cause: last.cause.clone(),
-                policy_state: last.policy_state.clone(),
+                cause: last.cause,
+                policy_state: last.policy_state,
                 explanation: serde_json::to_string(&last.explanation)
                     .unwrap_or_else(|_| "[]".into()),
                 fix: serde_json::to_string(&last.fix).unwrap_or_else(|_| "{}".into()),

@@ -138,7 +138,7 @@ pub(super) fn identity_fix(need: &Need, rules: &Rules) -> Fix {
     if let Some(why) = p.and_then(|p| not_editable(&p, principal.unwrap_or_default())) {
         notes.insert(0, why);
         return Fix {
-            target: "identity_policy".into(),
+            target: Target::IdentityPolicy,
             managed_policy_arn: None,
             statement: first_statement(&stmts),
             commands,
@@ -200,11 +200,11 @@ pub(super) fn identity_fix(need: &Need, rules: &Rules) -> Fix {
             "IAM is eventually consistent: if the role was changed seconds before, retry the deployment (or make the trigger depend on the policy).".into(),
         );
     }
-    if need.cause == "unknown" {
+    if need.cause == Cause::Unknown {
         notes.push("The cause is not certain from the message alone; the statement is what the action needs.".into());
     }
     Fix {
-        target: "identity_policy".into(),
+        target: Target::IdentityPolicy,
         managed_policy_arn: managed.map(|m| m.arn.clone()),
         statement: first_statement(&stmts),
         commands,

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::diagnose::Kind;
 use crate::parse::arn;
+use crate::policy::vocab::{Cause, Kind, Target};
 use crate::rules::{ManagedPolicy, Rules};
 
 mod identity;
@@ -26,7 +26,7 @@ use resource::{deny_fix, guard_fix, resource_fix, trust_fix};
 #[derive(Debug, Clone, Default)]
 pub struct Need {
     pub kind: Option<Kind>,
-    pub cause: String,
+    pub cause: Cause,
     pub principal: Option<String>,
     pub function: Option<String>,
     pub actions: Vec<String>,
@@ -45,7 +45,7 @@ pub struct Need {
     /// or the denied actions decide).
     pub grants: Vec<crate::diagnose::integration::Grant>,
     /// The owner who must change something, when the catalog says.
-    pub target: Option<String>,
+    pub target: Option<Target>,
     /// The account that must run the fix, when not the denied principal's.
     pub fix_account: Option<String>,
     /// The VPC endpoint the request went through.
@@ -69,7 +69,7 @@ impl Need {
 /// The fix of a finding, as CONTRACT.md shapes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fix {
-    pub target: String,
+    pub target: Target,
     pub managed_policy_arn: Option<String>,
     pub statement: Option<Value>,
     pub commands: Vec<String>,
@@ -92,7 +92,7 @@ fn at_most_one(v: &[Value]) -> bool {
 impl Fix {
     fn none(notes: Vec<String>) -> Fix {
         Fix {
-            target: "none".into(),
+            target: Target::None,
             managed_policy_arn: None,
             statement: None,
             commands: Vec::new(),
@@ -291,7 +291,7 @@ pub fn propagation_fix(need: &Need, rules: &Rules) -> Fix {
         );
     }
     Fix {
-        target: "none".into(),
+        target: Target::None,
         managed_policy_arn: None,
         statement: None,
         commands: Vec::new(),
@@ -337,31 +337,29 @@ pub fn fix(need: &Need, rules: &Rules) -> Fix {
 }
 
 fn build(need: &Need, rules: &Rules) -> Fix {
-    let cause = need.cause.as_str();
-    let owner_fix = match need.target.as_deref() {
-        _ if cause.starts_with("explicit_deny")
-            && need.target.as_deref() != Some("vpc_endpoint_policy") =>
-        {
-            None
-        }
-        Some("layer_policy") => Some(owners::layer_fix(need)),
-        Some("repository_policy") => Some(owners::repository_fix(need)),
-        Some("vpc_endpoint_policy") => Some(owners::vpc_endpoint_fix(need)),
-        Some("function_policy") => Some(resource_fix(need, rules)),
-        Some("identity_policy") if !need.grants.is_empty() => Some(identity_fix(need, rules)),
+    let cause = need.cause;
+    let owner_fix = match need.target {
+        _ if cause.is_explicit_deny() && need.target != Some(Target::VpcEndpointPolicy) => None,
+        Some(Target::LayerPolicy) => Some(owners::layer_fix(need)),
+        Some(Target::RepositoryPolicy) => Some(owners::repository_fix(need)),
+        Some(Target::VpcEndpointPolicy) => Some(owners::vpc_endpoint_fix(need)),
+        Some(Target::FunctionPolicy) => Some(resource_fix(need, rules)),
+        Some(Target::IdentityPolicy) if !need.grants.is_empty() => Some(identity_fix(need, rules)),
         _ => None,
     };
     let mut f = owner_fix.unwrap_or_else(|| match cause {
-        "no_identity_allow" | "unknown" if need.kind != Some(Kind::InvokePermission) => identity_fix(need, rules),
-        "no_resource_allow" => resource_fix(need, rules),
-        "trust_policy" => trust_fix(need, rules),
-        "no_boundary_allow" | "no_scp_allow" | "no_rcp_allow" => guard_fix(need, rules),
-        c if c.starts_with("explicit_deny") => deny_fix(need),
-        "no_session_allow" => Fix::none(vec![
+        Cause::NoIdentityAllow | Cause::Unknown if need.kind != Some(Kind::InvokePermission) => {
+            identity_fix(need, rules)
+        }
+        Cause::NoResourceAllow => resource_fix(need, rules),
+        Cause::TrustPolicy => trust_fix(need, rules),
+        Cause::NoBoundaryAllow | Cause::NoScpAllow | Cause::NoRcpAllow => guard_fix(need, rules),
+        c if c.is_explicit_deny() => deny_fix(need),
+        Cause::NoSessionAllow => Fix::none(vec![
             "The session policy passed when the role was assumed does not allow it: pass a session policy that does, or none.".into(),
         ]),
-        "no_vpc_endpoint_allow" => owners::vpc_endpoint_fix(need),
-        "key_disabled" => Fix::none(vec![
+        Cause::NoVpcEndpointAllow => owners::vpc_endpoint_fix(need),
+        Cause::KeyDisabled => Fix::none(vec![
             "Enable the key (`aws kms enable-key`) or point the function at another key.".into(),
         ]),
         _ => Fix::none(Vec::new()),

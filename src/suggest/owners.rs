@@ -77,7 +77,7 @@ pub(super) fn layer_fix(need: &Need) -> Fix {
     }
     notes.push("The layer's owner grants this with their own credentials; to share with a whole organization, use --principal '*' with --organization-id, never '*' alone.".into());
     Fix {
-        target: "layer_policy".into(),
+        target: Target::LayerPolicy,
         managed_policy_arn: None,
         all_statements: stmt.iter().cloned().collect(),
         statement: stmt,
@@ -141,7 +141,7 @@ pub(super) fn repository_fix(need: &Need) -> Fix {
         ),
     }
     Fix {
-        target: "repository_policy".into(),
+        target: Target::RepositoryPolicy,
         managed_policy_arn: None,
         statement: stmts.first().cloned(),
         all_statements: stmts,
@@ -191,7 +191,7 @@ pub(super) fn vpc_endpoint_fix(need: &Need) -> Fix {
     }
     notes.push("If the endpoint policy denies this explicitly, narrow that Deny; an Allow cannot override it.".into());
     Fix {
-        target: "vpc_endpoint_policy".into(),
+        target: Target::VpcEndpointPolicy,
         managed_policy_arn: None,
         all_statements: stmt.iter().cloned().collect(),
         statement: stmt,

@@ -68,9 +68,9 @@ pub(super) fn resource_fix(need: &Need, rules: &Rules) -> Fix {
         }
         return Fix {
             target: if action.starts_with("lambda:") {
-                "function_policy".into()
+                Target::FunctionPolicy
             } else {
-                "resource_policy".into()
+                Target::ResourcePolicy
             },
             managed_policy_arn: None,
             statement: Some(stmt.clone()),
@@ -86,13 +86,13 @@ pub(super) fn resource_fix(need: &Need, rules: &Rules) -> Fix {
     let resource = need.resource.clone().unwrap_or_else(|| "*".into());
     let is_kms = action.starts_with("kms:");
     let target = if is_kms {
-        "key_policy"
+        Target::KeyPolicy
     } else {
-        "resource_policy"
+        Target::ResourcePolicy
     };
     let Some(principal) = need.principal.clone() else {
         return Fix {
-            target: target.into(),
+            target,
             managed_policy_arn: None,
             statement: None,
             commands: Vec::new(),
@@ -124,7 +124,7 @@ pub(super) fn resource_fix(need: &Need, rules: &Rules) -> Fix {
         &mut notes,
     );
     Fix {
-        target: target.into(),
+        target,
         managed_policy_arn: None,
         statement: stmts.first().cloned(),
         commands: Vec::new(),
@@ -198,7 +198,7 @@ pub(super) fn trust_fix(need: &Need, rules: &Rules) -> Fix {
         ),
     }
     Fix {
-        target: "trust_policy".into(),
+        target: Target::TrustPolicy,
         managed_policy_arn: None,
         statement: Some(stmt.clone()),
         commands,
@@ -210,17 +210,17 @@ pub(super) fn trust_fix(need: &Need, rules: &Rules) -> Fix {
 }
 
 pub(super) fn guard_fix(need: &Need, rules: &Rules) -> Fix {
-    let (target, who) = match need.cause.as_str() {
-        "no_boundary_allow" => (
-            "permissions_boundary",
+    let (target, who) = match need.cause {
+        Cause::NoBoundaryAllow => (
+            Target::PermissionsBoundary,
             "An account administrator must add it to the permissions boundary attached to the principal.",
         ),
-        "no_scp_allow" => (
-            "scp",
+        Cause::NoScpAllow => (
+            Target::Scp,
             "An organization administrator (management account) must allow it in the service control policies on the account's path.",
         ),
         _ => (
-            "rcp",
+            Target::Rcp,
             "An organization administrator (management account) must allow it in the resource control policies on the resource's account.",
         ),
     };
@@ -242,7 +242,7 @@ pub(super) fn guard_fix(need: &Need, rules: &Rules) -> Fix {
         notes.push(format!("The message names {p}."));
     }
     Fix {
-        target: target.into(),
+        target,
         managed_policy_arn: None,
         all_statements: stmts,
         account: None,
@@ -254,19 +254,19 @@ pub(super) fn guard_fix(need: &Need, rules: &Rules) -> Fix {
 }
 
 pub(super) fn deny_fix(need: &Need) -> Fix {
-    let target = match need.cause.as_str() {
-        "explicit_deny_identity" => "identity_policy",
-        "explicit_deny_resource" => {
+    let target = match need.cause {
+        Cause::ExplicitDenyIdentity => Target::IdentityPolicy,
+        Cause::ExplicitDenyResource => {
             if need.actions.first().is_some_and(|a| a.starts_with("kms:")) {
-                "key_policy"
+                Target::KeyPolicy
             } else {
-                "resource_policy"
+                Target::ResourcePolicy
             }
         }
-        "explicit_deny_boundary" => "permissions_boundary",
-        "explicit_deny_scp" => "scp",
-        "explicit_deny_rcp" => "rcp",
-        _ => "none",
+        Cause::ExplicitDenyBoundary => Target::PermissionsBoundary,
+        Cause::ExplicitDenyScp => Target::Scp,
+        Cause::ExplicitDenyRcp => Target::Rcp,
+        _ => Target::None,
     };
     let action = need
         .actions
@@ -293,11 +293,11 @@ pub(super) fn deny_fix(need: &Need) -> Fix {
             ]));
         }
     }
-    if matches!(target, "scp" | "rcp") {
+    if matches!(target, Target::Scp | Target::Rcp) {
         notes.push("Only an organization administrator (management account) can change it.".into());
     }
     Fix {
-        target: target.into(),
+        target,
         managed_policy_arn: None,
         statement: None,
         commands,
