@@ -514,6 +514,11 @@ fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Result<i32> {
     };
     let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;
     progress.bar.finish_and_clear();
+    if outcome.pool_changes > 0 {
+        for p in rules.user_pool_invokers() {
+            pipeline::rediagnose_open_of(&mut store, rules, Some(p))?;
+        }
+    }
     store.annotate_propagation()?;
     store.record_run("replay", started_ms, &outcome.counters)?;
     let touched = Query {

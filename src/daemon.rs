@@ -25,7 +25,7 @@ use crate::diagnose::Diagnosis;
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::tail::{Checkpoint, Spec, Tailer};
 use crate::ingest::{Limits, Position};
-use crate::parse::{Parser, RoleChange};
+use crate::parse::{Change, Parser};
 use crate::pipeline::{self, Env, Input};
 use crate::report::escape;
 use crate::rules::Rules;
@@ -89,7 +89,7 @@ impl Notifier {
 enum Msg {
     Chunk {
         batch: Vec<(Diagnosis, Evidence)>,
-        changes: Vec<RoleChange>,
+        changes: Vec<Change>,
         checkpoint: Checkpoint,
     },
     Import {
@@ -547,6 +547,7 @@ fn writer(
         None => None,
     };
     let log_findings = output.log_findings.unwrap_or(true);
+    let rules = Rules::embedded().map_err(|e| DaemonError::Other(e.to_string()))?;
     let suppressions = match &output.suppressions {
         Some(p) => load_suppressions(p).map_err(DaemonError::Other)?,
         None => Vec::new(),
@@ -613,6 +614,19 @@ fn writer(
                 };
                 drop(refs);
                 let ok = recorded.is_some();
+                let pools = chunks
+                    .iter()
+                    .flat_map(|(_, c, _)| c)
+                    .any(|c| matches!(c, Change::UserPool(_)));
+                if ok && pools {
+                    // A user pool's triggers changed: its invoke failures name other functions.
+                    for p in rules.user_pool_invokers() {
+                        if let Err(e) = crate::pipeline::rediagnose_open_of(store, &rules, Some(p))
+                        {
+                            tracing::error!(error = %e, "cannot diagnose again after a user pool change");
+                        }
+                    }
+                }
                 for (_, _, checkpoint) in chunks {
                     let _ = acks.send((checkpoint, ok));
                 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::diagnose::{self, Cause, Diagnosis, Kind};
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
-use crate::parse::{Denial, ParseError, Parsed, Parser, RoleChange};
+use crate::parse::{Change, Denial, ParseError, Parsed, Parser};
 use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
@@ -45,6 +45,9 @@ pub struct Outcome {
     pub counters: RunCounters,
     /// Ids of the findings the replayed input belongs to.
     pub finding_ids: HashSet<String>,
+    /// User pools whose triggers the logs set: their invoke failures are diagnosed again once
+    /// the run is stored, whichever order the records were read in.
+    pub pool_changes: u64,
 }
 
 /// Progress reports while replaying.
@@ -59,7 +62,7 @@ pub trait Progress {
 enum Msg {
     /// Diagnoses folded by finding and serialised in the worker: the writer only writes.
     Batch(store::Prepared),
-    Changes(Vec<RoleChange>),
+    Changes(Vec<Change>),
     /// Findings of denials already stored: shown, not written.
     Seen(Vec<String>),
     Problem(String),
@@ -277,11 +280,12 @@ impl GatewayRequests {
         if let Some(api) = r.api.as_deref().and_then(|a| a.split('/').next()) {
             d.request.api_id = Some(api.to_string());
         }
-        // The source the permission must name, for any stage (as the console grants it).
+        // The source the permission must name, for any stage (as the console grants it); an
+        // authorizer's source (`<api>/authorizers/<id>`) has no stage and is kept as it is.
         d.request.source_arn = match (&r.source_arn, &d.request.api_id, &r.method_path) {
             (Some(src), _, _) => {
                 let mut parts: Vec<&str> = src.splitn(4, '/').collect();
-                if let Some(stage) = parts.get_mut(1) {
+                if let Some(stage) = parts.get_mut(1).filter(|s| **s != "authorizers") {
                     *stage = "*";
                 }
                 Some(parts.join("/"))
@@ -333,7 +337,7 @@ pub fn process_file(
     out: &mut dyn FnMut(Diagnosis, Evidence),
     seen: &mut dyn FnMut(String),
     problem: &mut dyn FnMut(String),
-    change: &mut dyn FnMut(RoleChange),
+    change: &mut dyn FnMut(Change),
 ) -> (u64, u64, u64, u64) {
     let Env {
         parser,
@@ -395,7 +399,7 @@ pub fn process_file(
                         out(diag, ev);
                     }
                 }
-                Ok(Parsed::RoleChange(c)) => change(c),
+                Ok(Parsed::Change(c)) => change(c),
                 Ok(Parsed::Nothing) => {}
                 Err(ParseError::UnknownShape(keys)) => {
                     // Reported once per file below: a whole file of foreign JSON is one problem.
@@ -678,6 +682,10 @@ pub fn replay(
                 }
                 Msg::Seen(ids) => outcome.finding_ids.extend(ids),
                 Msg::Changes(c) => {
+                    outcome.pool_changes += c
+                        .iter()
+                        .filter(|c| matches!(c, Change::UserPool(_)))
+                        .count() as u64;
                     if store_error.is_none()
                         && let Err(e) = store.record_changes(&c)
                     {
@@ -863,11 +871,22 @@ impl Aggregate {
 /// with, against the policies now stored (its principal, cause, state, explanation and fix
 /// change in place; its id, counts and evidence stay). Returns how many changed.
 pub fn rediagnose_open(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    rediagnose_open_of(store, rules, None)
+}
+
+/// [`rediagnose_open`] for the findings of one principal only: after a replay whose logs
+/// changed a configuration only that principal's diagnoses read (a user pool's triggers are
+/// read for `cognito-idp.amazonaws.com` alone).
+pub fn rediagnose_open_of(
+    store: &mut Store,
+    rules: &Rules,
+    principal: Option<&str>,
+) -> Result<u64, StoreError> {
     const BATCH: usize = 500;
     let mut after = String::new();
     let mut changed = 0u64;
     loop {
-        let batch = store.open_denials(&after, BATCH)?;
+        let batch = store.open_denials(&after, BATCH, principal)?;
         let Some((last, _)) = batch.last() else {
             break;
         };

@@ -268,6 +268,19 @@ fn report_filters_and_formats() {
     assert!(text.contains("orders-worker"));
     let bad = run(&db, &["report", "--since", "yesterday-ish"]);
     assert_eq!(bad.status.code(), Some(2));
+    // A misspelt cause is an error that lists the causes, not an empty report.
+    let bad = run(&db, &["report", "--cause", "no_identity_alow"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("no_identity_allow"),
+        "{}",
+        stderr(&bad)
+    );
+    let one = run(
+        &db,
+        &["report", "--format", "json", "--cause", "no_identity_allow"],
+    );
+    assert!(json(&one).iter().all(|f| f["cause"] == "no_identity_allow"));
 }
 
 #[test]

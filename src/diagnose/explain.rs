@@ -62,9 +62,21 @@ pub(super) fn explain_message(
         Family::Lambda(LambdaError::S3Destination { queue: true }) => out.push(
             "S3 checked that it may send to the queue when the bucket notification was saved; the queue policy does not allow s3.amazonaws.com.".into(),
         ),
-        Family::Lambda(LambdaError::ApiGatewayInvoke) => out.push(
-            "API Gateway may not invoke the function: its resource policy has no statement for apigateway.amazonaws.com with this API as source.".into(),
-        ),
+        Family::Lambda(LambdaError::ApiGatewayInvoke) => {
+            // An authorizer's source ARN is `<api>/authorizers/<id>`, not a stage and route.
+            let authorizer = d
+                .request
+                .source_arn
+                .as_deref()
+                .and_then(|s| s.split_once("/authorizers/"))
+                .map(|(_, id)| id);
+            out.push(match authorizer {
+                Some(id) => format!(
+                    "API Gateway may not invoke the function as the API's Lambda authorizer {id}: its resource policy has no statement for apigateway.amazonaws.com with this authorizer as source."
+                ),
+                None => "API Gateway may not invoke the function: its resource policy has no statement for apigateway.amazonaws.com with this API as source.".into(),
+            })
+        }
         Family::Lambda(LambdaError::ElbInvoke { .. }) => out.push(
             "The load balancer may not invoke the function: add the permission before registering the target.".into(),
         ),
@@ -77,11 +89,12 @@ pub(super) fn explain_message(
         Family::Lambda(LambdaError::KmsCreateGrant) => out.push(
             "Lambda could not create a grant on the KMS key: the caller needs kms:CreateGrant on it, or the key is not valid.".into(),
         ),
-        Family::Bare => out.push(format!(
+        // A catalog text names the integration: its action comes from the catalog.
+        Family::Bare if d.integration.is_none() => out.push(format!(
             "The error gives no detail{}; the action is taken from the API call.",
             m.error_code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
         )),
-        Family::Authorization | Family::Catalog => {}
+        Family::Bare | Family::Authorization | Family::Catalog => {}
     }
     if m.truncated {
         out.push("The message was cut short in the log; details past the cut are unknown.".into());

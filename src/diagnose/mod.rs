@@ -24,6 +24,7 @@ mod explain;
 pub mod integration;
 mod org;
 mod verify;
+mod via;
 
 use correlate::correlate;
 pub use correlate::stated_policy_known;
@@ -214,6 +215,14 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
         resource.as_deref(),
         cause,
     );
+    // A KMS call another service made for the caller names that service's resource.
+    let mut notes = Vec::new();
+    if let Some(v) = via::via(d, src) {
+        if function.is_none() {
+            function = v.function;
+        }
+        notes = v.notes;
+    }
     // The function's configuration names its execution role and key.
     let config = match (src, &function) {
         (Some(s), Some(f)) => s.function(f).or_else(|| {
@@ -287,7 +296,7 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
             grants: Vec::new(),
             target: None,
             fix_account: None,
-            note: None,
+            notes,
             basis,
         },
     )
@@ -307,7 +316,8 @@ struct Parts {
     grants: Vec<integration::Grant>,
     target: Option<Target>,
     fix_account: Option<String>,
-    note: Option<String>,
+    /// Sentences the integration adds to the explanation.
+    notes: Vec<String>,
     basis: String,
 }
 
@@ -345,7 +355,7 @@ fn diagnose_integration(
             kind: r.kind,
             cause: stated.unwrap_or(r.cause),
             principal,
-            function: r.function,
+            function: r.function.clone(),
             resource: r.resource,
             kms_key: None,
             service_principal: r.service_principal,
@@ -354,7 +364,12 @@ fn diagnose_integration(
             grants: r.grants,
             target: Some(r.fix_target),
             fix_account: r.fix_account,
-            note: r.note.map(|n| format!("{}: {n}", i.feature)),
+            notes: r
+                .note
+                .map(|n| format!("{}: {n}", i.feature))
+                .into_iter()
+                .chain(trigger_remark(d, r.function.as_deref()))
+                .collect(),
             basis: basis(
                 logged.kind,
                 logged.principal.as_deref(),
@@ -365,6 +380,24 @@ fn diagnose_integration(
             ),
         },
     )
+}
+
+/// For a Cognito trigger's failure: which trigger of which pool, and the function it invokes
+/// when the imports or the logs tell.
+fn trigger_remark(d: &Denial, function: Option<&str>) -> Option<String> {
+    let trigger = d
+        .message
+        .captures
+        .iter()
+        .find(|(k, _)| k == "trigger")
+        .map(|(_, v)| v.as_str())?;
+    let pool = d.request.params.get("userPoolId")?.as_str()?;
+    Some(match function {
+        Some(f) => format!("The {trigger} trigger of user pool {pool} invokes {f}."),
+        None => format!(
+            "Neither the imports nor the logs say which function the {trigger} trigger of user pool {pool} invokes: import `aws cognito-idp describe-user-pool --user-pool-id {pool}`."
+        ),
+    })
 }
 
 /// The shared second half: region, account, explanation, the fix, and the stored policies.
@@ -383,7 +416,7 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         grants,
         target,
         fix_account,
-        note,
+        notes,
         basis,
     } = p;
     let region = d.region.clone().or_else(|| {
@@ -410,9 +443,7 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         &mut explanation,
     );
     explanation.extend(d.remarks.iter().cloned());
-    if let Some(n) = &note {
-        explanation.push(n.clone());
-    }
+    explanation.extend(notes);
     // An unsigned request has no principal to grant to.
     let anonymous = kind == Kind::AccessDenied
         && principal

@@ -26,6 +26,11 @@ pub trait PolicySource {
     fn user_pool_trigger(&self, _pool_id: &str, _trigger: &str) -> Option<String> {
         None
     }
+    /// The functions whose imported event source mappings read `source_arn` (a queue, a
+    /// stream), by ARN.
+    fn mapping_functions(&self, _source_arn: &str) -> Vec<String> {
+        Vec::new()
+    }
     /// A managed policy's versions other than the default, oldest first.
     fn managed_versions(&self, _arn: &str) -> Vec<(String, Arc<Value>)> {
         Vec::new()
@@ -526,6 +531,9 @@ impl PolicySource for Memo<'_> {
     }
     fn user_pool_trigger(&self, pool_id: &str, trigger: &str) -> Option<String> {
         self.inner.user_pool_trigger(pool_id, trigger)
+    }
+    fn mapping_functions(&self, source_arn: &str) -> Vec<String> {
+        self.inner.mapping_functions(source_arn)
     }
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
         remember(&self.resources, resource_arn.to_string(), || {

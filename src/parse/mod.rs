@@ -13,6 +13,7 @@
 //!   where the message's ARN is redacted or scrambled.
 
 pub mod arn;
+mod change;
 pub mod message;
 mod record;
 
@@ -20,6 +21,7 @@ use std::borrow::Cow;
 
 use jiff::Timestamp;
 
+pub use change::{Change, RoleChange, UserPoolChange};
 pub use message::{Family, Grammar, LambdaError, Message, PolicyKind, Reason};
 
 use crate::ingest::SourceKind;
@@ -39,6 +41,10 @@ pub enum ParseError {
 /// Request details of a control-plane call, from CloudTrail `requestParameters`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Request {
+    /// The service that made the call with the caller's credentials (CloudTrail's
+    /// `invokedBy`: SQS asking KMS to decrypt for a queue's reader).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<String>,
     /// The function's name (a name, partial ARN or ARN in the request, reduced to the name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_name: Option<String>,
@@ -152,19 +158,6 @@ pub struct Denial {
     pub remarks: Vec<String>,
 }
 
-/// A successful change to an IAM role seen in CloudTrail (`AttachRolePolicy`, `PutRolePolicy`,
-/// `CreateRole`, `UpdateAssumeRolePolicy`...): a denial just after one is often propagation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RoleChange {
-    pub account: Option<String>,
-    pub role_name: String,
-    pub event_name: String,
-    pub time: Option<Timestamp>,
-    pub event_id: Option<String>,
-    /// The policy attached or put, when the request names it.
-    pub detail: Option<String>,
-}
-
 /// Parser state shared by all records: the grammar and the catalogs.
 #[derive(Debug)]
 pub struct Parser<'r> {
@@ -181,8 +174,8 @@ pub enum Parsed {
     /// Neither a denial nor a change we track.
     Nothing,
     Denial(Box<Denial>),
-    /// A successful change to an IAM role.
-    RoleChange(RoleChange),
+    /// A successful change to an IAM role or a user pool's triggers.
+    Change(Change),
 }
 
 impl<'r> Parser<'r> {
@@ -206,7 +199,7 @@ impl<'r> Parser<'r> {
     pub fn json(&self, bytes: &[u8]) -> Result<Option<Denial>, ParseError> {
         match record::json(self, bytes)? {
             Parsed::Denial(d) => Ok(Some(*d)),
-            Parsed::Nothing | Parsed::RoleChange(_) => Ok(None),
+            Parsed::Nothing | Parsed::Change(_) => Ok(None),
         }
     }
 
@@ -214,11 +207,6 @@ impl<'r> Parser<'r> {
     /// as few times as possible (the replay hot path).
     pub fn json_record(&self, bytes: &[u8]) -> Result<Parsed, ParseError> {
         record::json(self, bytes)
-    }
-
-    /// A successful role change, for a record that is not a denial.
-    pub fn role_change(&self, bytes: &[u8]) -> Option<RoleChange> {
-        record::role_change(bytes)
     }
 
     /// Parses one text log event (a line and its continuation lines).

@@ -219,8 +219,10 @@ pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<super::Parsed, ParseE
                 .position(|b| !matches!(b, b':' | b' ' | b'"'))
                 .and_then(|k| value.get(k..))
                 .unwrap_or_default();
-            if value.starts_with(b"iam.amazonaws.com") {
-                return Ok(role_change(bytes).map_or(Parsed::Nothing, Parsed::RoleChange));
+            if value.starts_with(b"iam.amazonaws.com")
+                || value.starts_with(b"cognito-idp.amazonaws.com")
+            {
+                return Ok(super::change::change(bytes).map_or(Parsed::Nothing, Parsed::Change));
             }
             return Ok(Parsed::Nothing);
         }
@@ -504,6 +506,10 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
         d.request = request(raw, d.region.as_deref(), d.account.as_deref());
         d.request.vpc_endpoint = vpce;
     }
+    // A service calling with the caller's credentials (an AWSService caller is that service).
+    if let Some(u) = ui.filter(|u| u.arn.get().is_some()) {
+        d.request.invoked_by = u.invoked_by.owned();
+    }
     if d.function.is_none() {
         d.function = d.request.function_name.clone();
     }
@@ -568,57 +574,6 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
     }
     p.classify(&mut d);
     Some(d)
-}
-
-/// IAM events that change what a role may do.
-const ROLE_CHANGES: [&str; 8] = [
-    "AttachRolePolicy",
-    "PutRolePolicy",
-    "CreateRole",
-    "UpdateAssumeRolePolicy",
-    "DetachRolePolicy",
-    "DeleteRolePolicy",
-    "PutRolePermissionsBoundary",
-    "DeleteRolePermissionsBoundary",
-];
-
-/// A successful IAM role change, or None (cheap for everything else).
-pub(super) fn role_change(bytes: &[u8]) -> Option<super::RoleChange> {
-    memchr::memmem::find(bytes, b"iam.amazonaws.com")?;
-    if !ROLE_CHANGES
-        .iter()
-        .any(|e| memchr::memmem::find(bytes, e.as_bytes()).is_some())
-    {
-        return None;
-    }
-    let rec: JsonRecord<'_> = serde_json::from_slice(bytes).ok()?;
-    let rec = match rec.detail {
-        Some(d) if !rec.is_cloudtrail() => serde_json::from_str::<JsonRecord<'_>>(d.get()).ok()?,
-        _ => rec,
-    };
-    if rec.error_code.get().is_some() || rec.event_source.get() != Some("iam.amazonaws.com") {
-        return None;
-    }
-    let event = rec.event_name.get()?;
-    if !ROLE_CHANGES.contains(&event) {
-        return None;
-    }
-    let params: serde_json::Value = serde_json::from_str(rec.request_parameters?.get()).ok()?;
-    let role = params.get("roleName")?.as_str()?.to_string();
-    let detail = params
-        .get("policyArn")
-        .or_else(|| params.get("policyName"))
-        .or_else(|| params.get("permissionsBoundary"))
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    Some(super::RoleChange {
-        account: rec.recipient_account_id.owned(),
-        role_name: role,
-        event_name: event.to_string(),
-        time: rec.event_time.get().and_then(parse_time),
-        event_id: rec.event_id.owned(),
-        detail,
-    })
 }
 
 /// Condition keys whose value CloudTrail records among the request parameters, as the service

@@ -506,6 +506,25 @@ impl Rules {
             .get_or_init(|| resources::ResourceTypes::parse(RESOURCE_TYPES))
     }
 
+    /// The service principals whose invoke failures name a user pool's trigger rather than the
+    /// function (the integrations whose function comes from `{cognito.*}`): a user pool's
+    /// triggers learnt from the logs change what their findings say.
+    pub fn user_pool_invokers(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .integrations
+            .iter()
+            .filter(|i| {
+                i.function
+                    .as_deref()
+                    .is_some_and(|f| f.contains("{cognito."))
+            })
+            .filter_map(|i| i.service_principal.as_deref())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// An integration by id.
     pub fn integration(&self, id: &str) -> Option<&Integration> {
         self.integrations.iter().find(|i| i.id == id)

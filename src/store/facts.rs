@@ -12,6 +12,7 @@ use super::{Store, StoreError, sq};
 use crate::diagnose::Diagnosis;
 use crate::evaluate::gather::PolicySource;
 use crate::import::{Fact, FunctionRow, Imported, OrganizationRow, PrincipalRow};
+use crate::parse::Change;
 
 pub(super) const SCHEMA_V2: &str = "
 CREATE TABLE principals (
@@ -403,6 +404,17 @@ impl PolicySource for Store {
         self.document("SELECT document FROM managed_policies WHERE arn = ?1", arn)
     }
 
+    fn mapping_functions(&self, source_arn: &str) -> Vec<String> {
+        let Ok(mut st) = self.conn.prepare_cached(
+            "SELECT DISTINCT function_arn FROM mappings WHERE source_arn = ?1 AND function_arn IS NOT NULL ORDER BY function_arn",
+        ) else {
+            return Vec::new();
+        };
+        st.query_map(params![source_arn], |r| r.get(0))
+            .map(|rows| rows.filter_map(Result::ok).collect())
+            .unwrap_or_default()
+    }
+
     fn user_pool_trigger(&self, pool_id: &str, trigger: &str) -> Option<String> {
         let text: String = self
             .conn
@@ -566,27 +578,61 @@ type PropagationRow = (String, String, Option<i64>, Option<i64>, String);
 /// How far from a denial a change to its role is taken as the reason for it.
 const PROPAGATION_WINDOW_MS: i64 = 15 * 60 * 1000;
 
-/// Inserts role changes inside an open transaction (a change already stored is kept once).
+/// Inserts changes inside an open transaction. A role change already stored is kept once; a
+/// user pool's triggers replace what is stored only when they are newer (an export imported
+/// later, or a later update in the logs, wins), so reading logs out of order changes nothing.
 fn insert_role_changes(
     tx: &rusqlite::Transaction<'_>,
-    changes: &[crate::parse::RoleChange],
+    changes: &[Change],
     path: &std::path::Path,
 ) -> Result<(), StoreError> {
-    let mut st = tx
+    let mut roles = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO role_changes (account, role_name, event_name, time, event_id, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(sq(path))?;
+    let mut pools = tx
+        .prepare_cached(
+            "INSERT INTO user_pools (id, arn, triggers, imported_at, source) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET triggers = excluded.triggers, imported_at = excluded.imported_at,
+                source = excluded.source, arn = COALESCE(user_pools.arn, excluded.arn)
+             WHERE excluded.imported_at > user_pools.imported_at",
+        )
+        .map_err(sq(path))?;
     for c in changes {
-        st.execute(params![
-            c.account,
-            c.role_name,
-            c.event_name,
-            c.time.map(|t| t.as_millisecond()),
-            c.event_id,
-            c.detail
-        ])
+        match c {
+            Change::Role(c) => roles.execute(params![
+                c.account,
+                c.role_name,
+                c.event_name,
+                c.time.map(|t| t.as_millisecond()),
+                c.event_id,
+                c.detail
+            ]),
+            Change::UserPool(u) => {
+                let triggers: serde_json::Map<String, Value> = u
+                    .triggers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                let arn = match (&u.region, &u.account) {
+                    (Some(r), Some(a)) => Some(format!(
+                        "arn:aws:cognito-idp:{r}:{a}:userpool/{}",
+                        u.pool_id
+                    )),
+                    _ => None,
+                };
+                let source = format!("CloudTrail {}", u.event_id.as_deref().unwrap_or("event"));
+                pools.execute(params![
+                    u.pool_id,
+                    arn,
+                    Value::Object(triggers).to_string(),
+                    u.time.map_or(0, |t| t.as_millisecond()),
+                    source
+                ])
+            }
+        }
         .map_err(sq(path))?;
     }
     Ok(())
@@ -594,10 +640,7 @@ fn insert_role_changes(
 
 impl Store {
     /// Stores successful role changes seen in the logs (once each).
-    pub fn record_changes(
-        &mut self,
-        changes: &[crate::parse::RoleChange],
-    ) -> Result<(), StoreError> {
+    pub fn record_changes(&mut self, changes: &[Change]) -> Result<(), StoreError> {
         let path = self.path.clone();
         let tx = self
             .conn
@@ -889,6 +932,6 @@ impl Store {
 /// showed, and the checkpoint after it.
 pub type Chunk<'a> = (
     &'a [(Diagnosis, Evidence)],
-    &'a [crate::parse::RoleChange],
+    &'a [Change],
     &'a crate::ingest::tail::Checkpoint,
 );

@@ -867,20 +867,25 @@ impl Store {
 
     /// Open findings that keep the denial they were last seen with: up to `limit` of them with
     /// an id after `after`, in id order (so a caller can walk them all in bounded memory).
+    /// With `principal`, only the findings of that principal.
     pub fn open_denials(
         &self,
         after: &str,
         limit: usize,
+        principal: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let path = self.path.clone();
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT id, denial FROM findings WHERE status = 'open' AND denial IS NOT NULL AND id > ?1 ORDER BY id LIMIT ?2",
+                "SELECT id, denial FROM findings WHERE status = 'open' AND denial IS NOT NULL AND id > ?1
+                    AND (?3 IS NULL OR principal = ?3) ORDER BY id LIMIT ?2",
             )
             .map_err(sq(&path))?;
         let rows = st
-            .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![after, limit as i64, principal], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .map_err(sq(&path))?;
         let mut out = Vec::new();
         for r in rows {

@@ -1,0 +1,212 @@
+//! Successful configuration changes in CloudTrail that later diagnoses read: a change to an
+//! IAM role (a denial just after one is often propagation) and the Lambda triggers a Cognito
+//! user pool was given (a trigger's failure names the trigger, `PreSignUp`, not the function).
+//!
+//! Only records without an error are changes; everything here is cheap to reject, since it runs
+//! on every successful IAM and Cognito call of a trail.
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::parse_time;
+
+/// A successful change to an IAM role (`AttachRolePolicy`, `PutRolePolicy`, `CreateRole`,
+/// `UpdateAssumeRolePolicy`...): a denial just after one is often propagation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleChange {
+    pub account: Option<String>,
+    pub role_name: String,
+    pub event_name: String,
+    pub time: Option<Timestamp>,
+    pub event_id: Option<String>,
+    /// The policy attached or put, when the request names it.
+    pub detail: Option<String>,
+}
+
+/// The Lambda triggers a user pool has after a successful `CreateUserPool` or
+/// `UpdateUserPool`. Cognito resets every setting an update leaves out, so an update without
+/// `lambdaConfig` leaves the pool without triggers: the list is the whole configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPoolChange {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub pool_id: String,
+    /// (`lambdaConfig` key as CloudTrail writes it, `preSignUp`; function ARN).
+    pub triggers: Vec<(String, String)>,
+    pub time: Option<Timestamp>,
+    pub event_id: Option<String>,
+}
+
+/// A change worth remembering.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Role(RoleChange),
+    UserPool(UserPoolChange),
+}
+
+/// IAM events that change what a role may do.
+const ROLE_CHANGES: [&str; 8] = [
+    "AttachRolePolicy",
+    "PutRolePolicy",
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "DetachRolePolicy",
+    "DeleteRolePolicy",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+];
+
+/// Cognito events that set a user pool's triggers.
+const POOL_CHANGES: [&str; 2] = ["CreateUserPool", "UpdateUserPool"];
+
+/// The few fields of a CloudTrail record a change needs (also inside an EventBridge envelope).
+#[derive(Debug, Default, Deserialize)]
+struct ChangeRecord<'a> {
+    #[serde(default, rename = "eventSource")]
+    event_source: Option<&'a str>,
+    #[serde(default, rename = "eventName")]
+    event_name: Option<&'a str>,
+    #[serde(borrow, default, rename = "errorCode")]
+    error_code: Option<&'a RawValue>,
+    #[serde(default, rename = "eventTime")]
+    event_time: Option<&'a str>,
+    #[serde(default, rename = "eventID")]
+    event_id: Option<&'a str>,
+    #[serde(default, rename = "recipientAccountId")]
+    account: Option<&'a str>,
+    #[serde(default, rename = "awsRegion")]
+    region: Option<&'a str>,
+    #[serde(default, rename = "requestParameters")]
+    request: Option<Value>,
+    #[serde(default, rename = "responseElements")]
+    response: Option<Value>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+}
+
+/// A successful role or user-pool change, or None (cheap for everything else).
+pub(super) fn change(bytes: &[u8]) -> Option<Change> {
+    let iam = memchr::memmem::find(bytes, b"iam.amazonaws.com").is_some()
+        && ROLE_CHANGES
+            .iter()
+            .any(|e| memchr::memmem::find(bytes, e.as_bytes()).is_some());
+    let cognito = !iam
+        && POOL_CHANGES
+            .iter()
+            .any(|e| memchr::memmem::find(bytes, e.as_bytes()).is_some());
+    if !iam && !cognito {
+        return None;
+    }
+    let rec: ChangeRecord<'_> = serde_json::from_slice(bytes).ok()?;
+    let rec = match rec.detail {
+        Some(d) if rec.event_name.is_none() => serde_json::from_str(d.get()).ok()?,
+        _ => rec,
+    };
+    if rec.error_code.is_some_and(|e| e.get() != "null") {
+        return None;
+    }
+    let event = rec.event_name?;
+    match rec.event_source? {
+        "iam.amazonaws.com" if ROLE_CHANGES.contains(&event) => role_change(&rec, event),
+        "cognito-idp.amazonaws.com" if POOL_CHANGES.contains(&event) => user_pool_change(&rec),
+        _ => None,
+    }
+}
+
+fn role_change(rec: &ChangeRecord<'_>, event: &str) -> Option<Change> {
+    let params = rec.request.as_ref()?;
+    let role = params.get("roleName")?.as_str()?.to_string();
+    let detail = params
+        .get("policyArn")
+        .or_else(|| params.get("policyName"))
+        .or_else(|| params.get("permissionsBoundary"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Some(Change::Role(RoleChange {
+        account: rec.account.map(str::to_string),
+        role_name: role,
+        event_name: event.to_string(),
+        time: rec.event_time.and_then(parse_time),
+        event_id: rec.event_id.map(str::to_string),
+        detail,
+    }))
+}
+
+/// An update names its pool in the request; a creation's id is only in the response.
+fn user_pool_change(rec: &ChangeRecord<'_>) -> Option<Change> {
+    let params = rec.request.as_ref()?;
+    let pool_id = params
+        .get("userPoolId")
+        .or_else(|| rec.response.as_ref()?.get("userPool")?.get("id"))?
+        .as_str()?
+        .to_string();
+    let mut triggers = Vec::new();
+    if let Some(Value::Object(config)) = params.get("lambdaConfig") {
+        for (name, v) in config {
+            // Plain triggers are an ARN; the custom sender triggers are `{lambdaArn, ...}`.
+            let arn = v.as_str().or_else(|| {
+                v.get("lambdaArn")
+                    .or_else(|| v.get("LambdaArn"))
+                    .and_then(Value::as_str)
+            });
+            if let Some(arn) = arn.filter(|a| a.contains(":lambda:")) {
+                triggers.push((name.clone(), arn.to_string()));
+            }
+        }
+    }
+    Some(Change::UserPool(UserPoolChange {
+        account: rec.account.map(str::to_string),
+        region: rec.region.map(str::to_string),
+        pool_id,
+        triggers,
+        time: rec.event_time.and_then(parse_time),
+        event_id: rec.event_id.map(str::to_string),
+    }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_gives_the_pool_its_whole_trigger_list() {
+        let rec = br#"{"eventVersion":"1.08","eventSource":"cognito-idp.amazonaws.com","eventName":"UpdateUserPool","awsRegion":"us-east-2","recipientAccountId":"111122223333","eventTime":"2026-11-20T09:31:02Z","requestParameters":{"userPoolId":"us-east-2_M3mbRs9Qx","lambdaConfig":{"preSignUp":"arn:aws:lambda:us-east-2:111122223333:function:member-signup-v2","customEmailSender":{"lambdaVersion":"V1_0","lambdaArn":"arn:aws:lambda:us-east-2:111122223333:function:mailer"}}},"responseElements":null}"#;
+        let Some(Change::UserPool(c)) = change(rec) else {
+            panic!("a user pool change")
+        };
+        assert_eq!(c.pool_id, "us-east-2_M3mbRs9Qx");
+        assert_eq!(c.triggers.len(), 2);
+        assert!(
+            c.triggers
+                .iter()
+                .any(|(k, v)| k == "preSignUp" && v.ends_with(":member-signup-v2"))
+        );
+        assert!(
+            c.triggers
+                .iter()
+                .any(|(k, v)| k == "customEmailSender" && v.ends_with(":mailer"))
+        );
+        // An update that failed changed nothing.
+        let failed = String::from_utf8_lossy(rec).replace(
+            r#""eventTime""#,
+            r#""errorCode":"InvalidParameterException","eventTime""#,
+        );
+        assert!(change(failed.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn a_role_change_is_read_as_before() {
+        let rec = br#"{"eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","recipientAccountId":"111122223333","requestParameters":{"roleName":"app","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}}"#;
+        let Some(Change::Role(c)) = change(rec) else {
+            panic!("a role change")
+        };
+        assert_eq!(c.role_name, "app");
+        assert_eq!(
+            c.detail.as_deref(),
+            Some("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        );
+    }
+}
