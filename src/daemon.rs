@@ -21,7 +21,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, SourceFormat, StartAt};
-use crate::diagnose::Diagnosis;
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::tail::{Checkpoint, Spec, Tailer};
 use crate::ingest::{Limits, Position};
@@ -30,6 +29,7 @@ use crate::pipeline::{self, Env, Input};
 use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{Evidence, Query, Store, StoreError};
+use crate::suggest::Suggestion;
 
 /// What stops the service.
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +88,7 @@ impl Notifier {
 /// A chunk on its way to the writer.
 enum Msg {
     Chunk {
-        batch: Vec<(Diagnosis, Evidence)>,
+        batch: Vec<(Suggestion, Evidence)>,
         changes: Vec<Change>,
         checkpoint: Checkpoint,
     },

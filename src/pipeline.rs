@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::diagnose::{self, Cause, Diagnosis, Kind};
+use crate::diagnose::{self, Cause, Kind};
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
 use crate::parse::{Change, Denial, ParseError, Parsed, Parser};
 use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
+use crate::suggest::{self, Suggestion};
 
 /// How many diagnoses a worker gathers before handing them to the writer.
 const BATCH: usize = 512;
@@ -118,7 +119,7 @@ pub fn observe(
     (fingerprint, legacy): (u64, u64),
     pos: Position,
     record: &[u8],
-) -> (Diagnosis, Evidence) {
+) -> (Suggestion, Evidence) {
     let key = evidence_key(&d, fingerprint, pos, record);
     let legacy = legacy_key(&d, legacy, pos);
     observe_keyed(d, rules, src, file, pos, (key, legacy))
@@ -132,8 +133,8 @@ fn observe_keyed(
     file: &str,
     pos: Position,
     (key, legacy_key): (String, Option<String>),
-) -> (Diagnosis, Evidence) {
-    let diag = diagnose::diagnose_with(&d, rules, src);
+) -> (Suggestion, Evidence) {
+    let diag = suggest::analyse(&d, rules, src);
     let ev = Evidence {
         source: d.source.as_str().to_string(),
         file: file.to_string(),
@@ -334,7 +335,7 @@ pub fn process_file(
     source: Input<'_>,
     display: &str,
     env: Env<'_>,
-    out: &mut dyn FnMut(Diagnosis, Evidence),
+    out: &mut dyn FnMut(Suggestion, Evidence),
     seen: &mut dyn FnMut(String),
     problem: &mut dyn FnMut(String),
     change: &mut dyn FnMut(Change),
@@ -811,7 +812,7 @@ pub struct Aggregate {
 
 impl Aggregate {
     /// Adds one observation.
-    pub fn add(&mut self, d: Diagnosis, e: Evidence) {
+    pub fn add(&mut self, d: Suggestion, e: Evidence) {
         if !self.seen.insert(e.key.clone()) {
             return;
         }
@@ -891,13 +892,13 @@ pub fn rediagnose_open_of(
             break;
         };
         after = last.clone();
-        let updates: Vec<(String, Diagnosis)> = {
+        let updates: Vec<(String, Suggestion)> = {
             let memo = crate::evaluate::gather::Memo::new(&*store);
             batch
                 .into_iter()
                 .filter_map(|(id, json)| {
                     let d: Denial = serde_json::from_str(&json).ok()?;
-                    Some((id, diagnose::diagnose_with(&d, rules, Some(&memo))))
+                    Some((id, suggest::analyse(&d, rules, Some(&memo))))
                 })
                 .collect()
         };

@@ -269,7 +269,7 @@ fn every_fix_of_the_corpus_lints_clean() {
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).unwrap();
         if let Some(d) = parser.message(v["message"].as_str().unwrap()) {
-            let diag = whydenied::diagnose::diagnose(&d, &rules);
+            let diag = whydenied::suggest::analyse(&d, &rules, None);
             let fix = serde_json::to_value(&diag.fix).unwrap();
             for (k, doc) in lint::documents(&fix).into_iter().enumerate() {
                 docs.push((format!("message {} {k}", v["id"]), doc));

@@ -22,9 +22,10 @@
 use std::fmt::Debug;
 use std::sync::OnceLock;
 
-use whydenied::diagnose::{Diagnosis, Kind, diagnose};
+use whydenied::diagnose::Kind;
 use whydenied::parse::{Denial, Family, LambdaError, Parser, PolicyKind, Reason};
 use whydenied::rules::Rules;
+use whydenied::suggest::{Suggestion, analyse};
 
 use whydenied::parse::Family::{Authorization, Bare};
 use whydenied::parse::PolicyKind::{
@@ -54,7 +55,7 @@ fn some(s: &str) -> Option<String> {
 struct Run {
     variant: &'static str,
     denial: Denial,
-    diag: Diagnosis,
+    diag: Suggestion,
 }
 
 /// The cases of one section and every failure found in them.
@@ -102,7 +103,7 @@ impl Table {
         for (variant, text) in variants {
             match parser().message(&text) {
                 Some(denial) => {
-                    let diag = diagnose(&denial, rules());
+                    let diag = analyse(&denial, rules(), None);
                     runs.push(Run {
                         variant,
                         denial,

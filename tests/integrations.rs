@@ -13,9 +13,9 @@
 #[path = "common/lint.rs"]
 mod lint;
 
-use whydenied::diagnose::diagnose;
 use whydenied::parse::Parser;
 use whydenied::rules::Rules;
+use whydenied::suggest::analyse;
 
 /// What a case expects; `None` fields are not checked.
 #[derive(Default)]
@@ -290,7 +290,7 @@ fn integration_messages_name_the_party_and_the_need() {
             failures.push(format!("{source}: not recognised: {text}"));
             continue;
         };
-        let diag = diagnose(&d, &rules);
+        let diag = analyse(&d, &rules, None);
         let fix = serde_json::to_value(&diag.fix).unwrap();
         for (k, doc) in lint::documents(&fix).into_iter().enumerate() {
             docs.push((format!("{source} {k}"), doc));
@@ -381,7 +381,7 @@ fn principals_without_an_editable_identity_policy() {
     let d = parser
         .message("\"User: anonymous is not authorized to perform: es:ESHttpGet\"")
         .unwrap();
-    let diag = diagnose(&d, &rules);
+    let diag = analyse(&d, &rules, None);
     assert_eq!(diag.principal, None);
     assert_eq!(diag.fix.target.as_str(), "none");
     assert!(diag.fix.all_statements.is_empty());

@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (rules, parser) = setup();
     if let Some(d) = parser.message(text) {
-        let diag = whydenied::diagnose::diagnose(&d, rules);
+        let diag = whydenied::suggest::analyse(&d, rules, None);
         // Every suggested command must split back into words.
         for c in &diag.fix.commands {
             assert!(!c.is_empty());

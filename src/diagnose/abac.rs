@@ -52,29 +52,3 @@ pub(super) fn wanted_principal_tag(v: &Verdict) -> Option<(String, String)> {
         })
     })
 }
-
-/// The fix that tags the principal: `iam tag-role` or `iam tag-user`.
-pub(super) fn tag_fix(principal: &str, key: &str, value: &str) -> Option<Fix> {
-    let p = arn::Principal::parse(principal)?;
-    let (cmd, flag) = match p.kind {
-        arn::PrincipalKind::Role | arn::PrincipalKind::AssumedRole => ("tag-role", "--role-name"),
-        arn::PrincipalKind::User => ("tag-user", "--user-name"),
-        _ => return None,
-    };
-    let tag = format!("Key={key},Value={value}");
-    Some(Fix {
-        target: Target::PrincipalTags,
-        managed_policy_arn: None,
-        statement: None,
-        commands: vec![suggest::command(&[
-            "aws", "iam", cmd, flag, p.name, "--tags", &tag,
-        ])],
-        verified: None,
-        notes: vec![format!(
-            "The policies grant by tag: give {} the tag {key}={value} rather than a new Allow that would bypass the attribute-based design. Running sessions keep the tags they started with.",
-            p.name
-        )],
-        all_statements: Vec::new(),
-        account: None,
-    })
-}

@@ -1,7 +1,5 @@
 //! Correlation: the denial evaluated against the stored policies.
 
-use super::deny::narrow_deny;
-use super::verify::{merged_commands, verify};
 use super::*;
 
 /// The cause a verdict shows.
@@ -30,7 +28,7 @@ fn cause_of_verdict(v: &Verdict) -> Option<Cause> {
     }
 }
 
-pub(super) fn describe_statement(s: &StatementRef) -> String {
+pub fn describe_statement(s: &StatementRef) -> String {
     let which = match &s.sid {
         Some(sid) => format!("statement {sid:?} (#{})", s.index),
         None => format!("statement #{}", s.index),
@@ -106,13 +104,7 @@ fn needed(
 
 /// Evaluates the denial against the stored policies: policy state, explanation, the cause where
 /// the message did not give one, and whether the fix would work.
-pub(super) fn correlate(
-    diag: &mut Diagnosis,
-    d: &Denial,
-    mut need: Need,
-    src: &dyn PolicySource,
-    rules: &Rules,
-) {
+pub(super) fn correlate(diag: &mut Diagnosis, d: &Denial, src: &dyn PolicySource, rules: &Rules) {
     let Some(action) = diag.action.clone() else {
         return;
     };
@@ -134,7 +126,7 @@ pub(super) fn correlate(
     };
     // Everything the party needs, the denied action first: a trigger that names one action
     // may lack another, and the finding is about the first one the stored policies deny.
-    let asks = needed(diag, &need, rules, &action, &resource);
+    let asks = needed(diag, &diag.need, rules, &action, &resource);
     let mut answers = Vec::new();
     for (a, r) in &asks {
         let (set, gaps) = gather::gather_remembered(src, rules, &caller, a, r, hint);
@@ -158,8 +150,8 @@ pub(super) fn correlate(
             time: d.time,
             region: d.region.as_deref(),
             source_ip: d.source_ip.as_deref(),
-            source_arn: need.source_arn.as_deref(),
-            source_account: need.source_account.as_deref(),
+            source_arn: diag.need.source_arn.as_deref(),
+            source_account: diag.need.source_account.as_deref(),
             ..Facts::default()
         }
         .with_store(&known);
@@ -203,16 +195,10 @@ pub(super) fn correlate(
     if answers.len() <= pick {
         return;
     }
-    let (action, resource, mut set, gaps, ctx, v) = answers.swap_remove(pick);
+    let (action, resource, set, gaps, ctx, v) = answers.swap_remove(pick);
     if diag.action.as_deref() != Some(action.as_str()) {
         diag.action = Some(action.clone());
     }
-    let req = Request {
-        caller: caller.clone(),
-        action: &action,
-        resource: &resource,
-        context: &ctx,
-    };
     for m in &gaps.missing_policies {
         diag.explanation.push(format!(
             "{m} is attached, but its document was not imported."
@@ -339,8 +325,7 @@ pub(super) fn correlate(
             return;
         }
         diag.cause = Cause::Propagation;
-        diag.fix = suggest::propagation_fix(&need, rules);
-        diag.fix.verified = Some(true);
+        diag.remedy = Remedy::Propagation;
         return;
     }
     if let Some(derived) = cause_of_verdict(&v) {
@@ -349,8 +334,7 @@ pub(super) fn correlate(
             Cause::Unknown | Cause::ExplicitDeny | Cause::OtherCondition
         ) {
             diag.cause = derived;
-            need.cause = diag.cause;
-            diag.fix = suggest::fix(&need, rules);
+            diag.need.cause = derived;
         } else if derived != diag.cause {
             diag.explanation.push(format!(
                 "The message points to {}, but the stored policies show {derived}; AWS names only one reason when several apply.",
@@ -358,10 +342,25 @@ pub(super) fn correlate(
             ));
         }
     }
+    let checked = |set: PolicySet, context: RequestContext| {
+        Box::new(Checked {
+            caller: caller.clone(),
+            action: action.clone(),
+            resource: resource.clone(),
+            context,
+            set,
+            decision: v.decision,
+        })
+    };
     if v.decision == Decision::ExplicitDeny
         && let Some(deny) = v.deciding.first()
     {
-        narrow_deny(diag, deny, false, &req, &set, src, rules, &action);
+        diag.remedy = Remedy::NarrowDeny {
+            deny: deny.clone(),
+            exempt_only: false,
+            network_keys: Vec::new(),
+            checked: checked(set, ctx),
+        };
         return;
     }
     // AWS reported an explicit deny that the stored policies make depend on a condition key the
@@ -377,11 +376,9 @@ pub(super) fn correlate(
             v.missing_context_keys.join(", "),
             describe_statement(deny)
         ));
-        narrow_deny(diag, deny, true, &req, &set, src, rules, &action);
-        let network: Vec<&str> = v
+        let network: Vec<String> = v
             .missing_context_keys
             .iter()
-            .map(String::as_str)
             .filter(|k| {
                 [
                     "aws:sourcevpce",
@@ -391,13 +388,14 @@ pub(super) fn correlate(
                 ]
                 .contains(&k.to_ascii_lowercase().as_str())
             })
+            .cloned()
             .collect();
-        if !network.is_empty() {
-            diag.fix.notes.push(format!(
-                "The Deny restricts the network path ({}): the request likely came another way (a function outside the VPC, or a VPC without a route through the endpoint). Sending the function's traffic through that path fixes it without an exemption; exempt the role only if it is meant to bypass the restriction.",
-                network.join(", ")
-            ));
-        }
+        diag.remedy = Remedy::NarrowDeny {
+            deny: deny.clone(),
+            exempt_only: true,
+            network_keys: network,
+            checked: checked(set, ctx),
+        };
         return;
     }
     // A trust or resource policy naming a unique id (AROA..., AIDA...) names a principal that
@@ -442,69 +440,27 @@ pub(super) fn correlate(
             .extend(super::abac::explain(&v, tags.as_deref()));
         if let (Some((key, value)), Caller::Iam { arn, .. }) =
             (super::abac::wanted_principal_tag(&v), &caller)
-            && let Some(mut fix) = super::abac::tag_fix(arn, &key, &value)
+            && arn::Principal::parse(arn).is_some_and(|p| {
+                matches!(
+                    p.kind,
+                    arn::PrincipalKind::Role
+                        | arn::PrincipalKind::AssumedRole
+                        | arn::PrincipalKind::User
+                )
+            })
         {
-            // Verified with the tag in the request context.
-            let tagged = RequestContext::derive(
-                &caller,
-                &resource,
-                &Facts {
-                    given: &[(format!("aws:PrincipalTag/{key}"), value.clone())],
-                    ..Facts::default()
-                },
-            );
-            let after = evaluate::evaluate(
-                &Request {
-                    caller: caller.clone(),
-                    action: &action,
-                    resource: &resource,
-                    context: &Overlay {
-                        over: &tagged,
-                        base: &ctx,
-                        key: format!("aws:PrincipalTag/{key}"),
-                    },
-                },
-                &set,
-            );
-            fix.verified = Some(after.decision == Decision::Allow);
-            diag.fix = fix;
+            diag.remedy = Remedy::PrincipalTag {
+                principal: arn.clone(),
+                key,
+                value,
+                checked: checked(set, ctx),
+            };
             return;
         }
     }
-    merged_commands(diag, &set, src, &req, rules);
-    if v.decision == Decision::Unknown {
-        // Undecided now, so a fix cannot be proven either.
-        return;
-    }
-    // A fix is verified only on the policy it changes, as imported.
-    if let Err(why) = super::verify::verifiable(&diag.fix, &set) {
-        diag.fix.verified = None;
-        diag.fix.notes.push(format!("Not verified: {why}."));
-        return;
-    }
-    let failing = verify(&diag.fix, &req, &mut set, rules, src, &action);
-    diag.fix.verified = Some(failing.is_none());
-    if let Some(after) = failing {
-        let why = match after.decision {
-            Decision::ExplicitDeny => {
-                let by: Vec<String> = after.deciding.iter().map(describe_statement).collect();
-                format!("an explicit Deny still applies ({})", by.join("; "))
-            }
-            Decision::ImplicitDeny => {
-                let kinds: Vec<&str> = after.missing_allow.iter().map(|k| k.as_str()).collect();
-                format!("still nothing allows it in: {}", kinds.join(", "))
-            }
-            Decision::Unknown => format!(
-                "the result depends on {}",
-                after.missing_context_keys.join(", ")
-            ),
-            Decision::Allow => String::new(),
-        };
-        diag.fix.notes.insert(
-            0,
-            format!("Not verified: with this fix applied to the stored policies, {why}."),
-        );
-    }
+    diag.remedy = Remedy::Grant {
+        checked: Some(checked(set, ctx)),
+    };
 }
 
 /// The undecided deny statement an explicit-deny cause points to: one of the policy kind the
@@ -572,23 +528,6 @@ fn blamed_but_not_imported(reason: &Reason, set: &PolicySet) -> Option<&'static 
         PolicyKind::Session => "a session policy",
         PolicyKind::VpcEndpoint => "a VPC endpoint policy",
     })
-}
-
-/// A context that answers one key from `over` and every other from `base`.
-struct Overlay<'a> {
-    over: &'a RequestContext,
-    base: &'a RequestContext,
-    key: String,
-}
-
-impl crate::policy::condition::Lookup for Overlay<'_> {
-    fn get(&self, key: &str) -> crate::policy::condition::KeyState<'_> {
-        if key.eq_ignore_ascii_case(&self.key) {
-            self.over.get(key)
-        } else {
-            self.base.get(key)
-        }
-    }
 }
 
 /// An IAM unique id as a policy shows it for a deleted principal (`AROA...` for a role, `AIDA...`

@@ -12,26 +12,27 @@ use crate::evaluate::{
 };
 use crate::parse::arn::{self, Arn};
 use crate::parse::{Denial, Family, LambdaError, Reason};
-use crate::policy::Policy;
 pub use crate::policy::vocab::{Cause, Kind, PolicyState, Target};
 use crate::rules::Rules;
-use crate::suggest::{self, Fix, Need};
 
 mod abac;
 mod correlate;
-mod deny;
 mod explain;
 pub mod integration;
-mod org;
-mod verify;
+mod need;
+mod remedy;
 mod via;
 
+pub use need::Need;
+pub use remedy::{Checked, Remedy};
+
 use correlate::correlate;
-pub use correlate::stated_policy_known;
+pub use correlate::{describe_statement, stated_policy_known};
 use explain::explain_message;
 
-/// The diagnosis of one denial, everything a finding holds but its identity and counts.
-#[derive(Debug, Clone, PartialEq)]
+/// The diagnosis of one denial: everything a finding holds but its identity, counts and fix,
+/// and what the fix must do ([`Need`], [`Remedy`]), which `suggest` builds from.
+#[derive(Debug, Clone)]
 pub struct Diagnosis {
     pub kind: Kind,
     pub cause: Cause,
@@ -44,7 +45,10 @@ pub struct Diagnosis {
     pub message: String,
     pub policy_state: PolicyState,
     pub explanation: Vec<String>,
-    pub fix: Fix,
+    /// What the fix must grant, and to whom.
+    pub need: Need,
+    /// The kind of change the evidence calls for.
+    pub remedy: Remedy,
     /// What the finding is, from the log alone: see [`Diagnosis::key`].
     pub basis: String,
 }
@@ -449,6 +453,9 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         && principal
             .as_deref()
             .is_some_and(|p| p.eq_ignore_ascii_case("anonymous"));
+    if anonymous {
+        explanation.push("The request was not signed (an anonymous caller): there is no principal to grant it to.".into());
+    }
     let principal = if anonymous { None } else { principal };
     let need = Need {
         kind: Some(kind),
@@ -477,21 +484,6 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
             _ => Vec::new(),
         },
     };
-    let fix = if anonymous {
-        explanation.push("The request was not signed (an anonymous caller): there is no principal to grant it to.".into());
-        suggest::Fix {
-            target: Target::None,
-            managed_policy_arn: None,
-            statement: None,
-            commands: Vec::new(),
-            verified: None,
-            notes: vec!["Sign the request with credentials that are allowed; only if the data is meant to be public should the resource's policy allow everyone, and then with a condition that narrows it.".into()],
-            all_statements: Vec::new(),
-            account: None,
-        }
-    } else {
-        suggest::fix(&need, rules)
-    };
     let mut diag = Diagnosis {
         kind,
         cause,
@@ -504,11 +496,16 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         message: m.text.clone(),
         policy_state: PolicyState::Unknown,
         explanation,
-        fix,
+        need,
+        remedy: if anonymous {
+            Remedy::Unsigned
+        } else {
+            Remedy::Grant { checked: None }
+        },
         basis,
     };
     if let Some(s) = src {
-        correlate(&mut diag, d, need, s, rules);
+        correlate(&mut diag, d, s, rules);
     }
     diag
 }

@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::Evidence;
 use super::{Store, StoreError, sq};
-use crate::diagnose::Diagnosis;
 use crate::evaluate::gather::PolicySource;
 use crate::import::{Fact, FunctionRow, Imported, OrganizationRow, PrincipalRow};
 use crate::parse::Change;
+use crate::suggest::Suggestion;
 
 pub(super) const SCHEMA_V2: &str = "
 CREATE TABLE principals (
@@ -931,7 +931,7 @@ impl Store {
 /// One tailed chunk for [`Store::record_chunks`]: its diagnosed denials, the role changes it
 /// showed, and the checkpoint after it.
 pub type Chunk<'a> = (
-    &'a [(Diagnosis, Evidence)],
+    &'a [(Suggestion, Evidence)],
     &'a [Change],
     &'a crate::ingest::tail::Checkpoint,
 );

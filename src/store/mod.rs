@@ -23,9 +23,9 @@ pub use record::{Prepared, prepare};
 
 pub use facts::ImportCounts;
 
-use crate::diagnose::Diagnosis;
 use crate::policy::vocab::{Cause, Kind, PolicyState, Target};
 use crate::suggest::Fix;
+use crate::suggest::Suggestion;
 
 mod vocab_sql;
 
@@ -384,7 +384,7 @@ impl Store {
 
     /// Stores a batch of diagnosed denials with their evidence in one transaction. Returns how
     /// many were new (evidence not seen before).
-    pub fn record(&mut self, batch: &[(Diagnosis, Evidence)]) -> Result<u64, StoreError> {
+    pub fn record(&mut self, batch: &[(Suggestion, Evidence)]) -> Result<u64, StoreError> {
         let path = self.path.clone();
         let tx = self
             .conn
@@ -896,7 +896,7 @@ impl Store {
 
     /// Writes what a new diagnosis says of findings (principal, cause, state, explanation,
     /// fix), keeping their ids, counts, evidence and status. Returns how many changed.
-    pub fn rediagnosed(&mut self, updates: &[(String, Diagnosis)]) -> Result<u64, StoreError> {
+    pub fn rediagnosed(&mut self, updates: &[(String, Suggestion)]) -> Result<u64, StoreError> {
         let path = self.path.clone();
         let now = Timestamp::now().as_millisecond();
         let tx = self
@@ -1072,18 +1072,23 @@ mod tests {
                     .and_then(|k| vals.get(k))
                     .map(|v| v.to_string())
             };
-            let diag = Diagnosis {
-                kind: Kind::AccessDenied,
-                cause: Cause::NoIdentityAllow,
-                account: pick(next(3), &["111111111111", "222222222222"]),
-                region: pick(next(3), &["eu-west-1", "us-east-1"]),
-                principal: Some(format!("arn:aws:iam::111111111111:role/r{who}")),
-                function: pick(next(3), &["f1", "f2"]),
-                action: Some("s3:GetObject".into()),
-                resource: Some("arn:aws:s3:::b/k".into()),
-                message: format!("message {i}"),
-                policy_state: PolicyState::Unknown,
-                explanation: vec![format!("explanation {i}")],
+            let diag = Suggestion {
+                diagnosis: crate::diagnose::Diagnosis {
+                    kind: Kind::AccessDenied,
+                    cause: Cause::NoIdentityAllow,
+                    account: pick(next(3), &["111111111111", "222222222222"]),
+                    region: pick(next(3), &["eu-west-1", "us-east-1"]),
+                    principal: Some(format!("arn:aws:iam::111111111111:role/r{who}")),
+                    function: pick(next(3), &["f1", "f2"]),
+                    action: Some("s3:GetObject".into()),
+                    resource: Some("arn:aws:s3:::b/k".into()),
+                    message: format!("message {i}"),
+                    policy_state: PolicyState::Unknown,
+                    explanation: vec![format!("explanation {i}")],
+                    basis: format!("arn:aws:iam::111111111111:role/r{who}\u{1f}s3:GetObject"),
+                    need: crate::diagnose::Need::default(),
+                    remedy: crate::diagnose::Remedy::Built,
+                },
                 fix: Fix {
                     target: Target::IdentityPolicy,
                     managed_policy_arn: None,
@@ -1094,7 +1099,6 @@ mod tests {
                     all_statements: Vec::new(),
                     account: None,
                 },
-                basis: format!("arn:aws:iam::111111111111:role/r{who}\u{1f}s3:GetObject"),
             };
             // Few distinct times, so that ties happen; some events have none.
             let time_ms = (next(5) != 0).then(|| 1_700_000_000_000 + next(6) as i64 * 1000);

@@ -20,9 +20,9 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Evidence, Recorded, StoreError, sq};
-use crate::diagnose::Diagnosis;
 use crate::parse::Denial;
 use crate::policy::vocab::{Cause, PolicyState};
+use crate::suggest::Suggestion;
 
 /// A batch of diagnosed denials, folded by finding and ready to write.
 #[derive(Debug, Default)]
@@ -87,12 +87,12 @@ struct Row {
 }
 
 /// Folds a batch by finding (in order of first appearance), dropping repeated evidence keys.
-pub fn prepare(batch: &[(Diagnosis, Evidence)]) -> Prepared {
+pub fn prepare(batch: &[(Suggestion, Evidence)]) -> Prepared {
     // Indices into `batch`: which event is first, which latest, per finding.
     struct Fold<'a> {
         id: String,
-        first: &'a Diagnosis,
-        latest: &'a Diagnosis,
+        first: &'a Suggestion,
+        latest: &'a Suggestion,
         max_ms: Option<i64>,
         denial: Option<&'a Arc<Denial>>,
         account: Option<&'a str>,
@@ -188,7 +188,7 @@ pub fn prepare(batch: &[(Diagnosis, Evidence)]) -> Prepared {
 /// Stores diagnosed denials inside an open transaction.
 pub(crate) fn record_in(
     tx: &rusqlite::Transaction<'_>,
-    batch: &[(Diagnosis, Evidence)],
+    batch: &[(Suggestion, Evidence)],
     path: &Path,
 ) -> Result<Recorded, StoreError> {
     record_prepared(tx, std::slice::from_ref(&prepare(batch)), path)

@@ -8,63 +8,27 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::diagnose::Need;
 use crate::parse::arn;
 use crate::policy::vocab::{Cause, Kind, Target};
 use crate::rules::{ManagedPolicy, Rules};
 
+mod build;
+mod deny;
 mod identity;
 pub mod merged;
+mod org;
 mod owners;
 pub mod put_back;
 mod resource;
+mod tags;
 mod valid;
+mod verify;
+
+pub use build::{Suggestion, analyse, suggest};
 
 use identity::identity_fix;
 use resource::{deny_fix, guard_fix, resource_fix, trust_fix};
-
-/// Everything the fix depends on.
-#[derive(Debug, Clone, Default)]
-pub struct Need {
-    pub kind: Option<Kind>,
-    pub cause: Cause,
-    pub principal: Option<String>,
-    pub function: Option<String>,
-    pub actions: Vec<String>,
-    pub resource: Option<String>,
-    pub event_source_arn: Option<String>,
-    pub target_arn: Option<String>,
-    pub kms_key: Option<String>,
-    /// For invoke permissions: the service that must be allowed, its source and account.
-    pub service_principal: Option<String>,
-    pub source_arn: Option<String>,
-    pub source_account: Option<String>,
-    /// The policy a message blames.
-    pub policy_arn: Option<String>,
-    pub region: Option<String>,
-    /// Everything the party needs, when the integration catalog says (else the setup catalog
-    /// or the denied actions decide).
-    pub grants: Vec<crate::diagnose::integration::Grant>,
-    /// The owner who must change something, when the catalog says.
-    pub target: Option<Target>,
-    /// The account that must run the fix, when not the denied principal's.
-    pub fix_account: Option<String>,
-    /// The VPC endpoint the request went through.
-    pub vpc_endpoint: Option<String>,
-    /// The denied principal's inline policies, when imported: a fix must not replace one.
-    pub inline_policies: Vec<(String, Value)>,
-}
-
-impl Need {
-    /// The facts a setup grant's resource is named from.
-    pub fn grant_facts(&self) -> crate::rules::GrantFacts<'_> {
-        crate::rules::GrantFacts {
-            event_source: self.event_source_arn.as_deref(),
-            resource: self.resource.as_deref(),
-            target: self.target_arn.as_deref(),
-            key: self.kms_key.as_deref(),
-        }
-    }
-}
 
 /// The fix of a finding, as CONTRACT.md shapes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

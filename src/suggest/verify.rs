@@ -1,35 +1,39 @@
 //! Fixes applied to the stored policies: merged documents and re-evaluation.
 
 use super::*;
+use crate::evaluate::gather::PolicySource;
+use crate::evaluate::{self, Decision, NamedPolicy, PolicyKind, PolicySet, Request, Verdict};
+use crate::policy::Policy;
 
 /// Where the current resource or trust policy is known, the command that applies the fix puts
 /// the whole merged document back (these APIs replace the policy, they do not append).
 pub(super) fn merged_commands(
-    diag: &mut Diagnosis,
+    fix: &mut Fix,
+    kind: Kind,
     set: &PolicySet,
     src: &dyn PolicySource,
     req: &Request<'_>,
     rules: &Rules,
 ) {
-    let target = diag.fix.target.as_str();
-    if target == "permissions_boundary" {
-        boundary_command(diag, set, src, req);
+    let target = fix.target;
+    if target == Target::PermissionsBoundary {
+        boundary_command(fix, set, src, req);
         return;
     }
-    if matches!(target, "scp" | "rcp") {
-        super::org::org_commands(diag, set, src, req);
+    if matches!(target, Target::Scp | Target::Rcp) {
+        super::org::org_commands(fix, set, src, req);
         return;
     }
     if !matches!(
         target,
-        "resource_policy" | "key_policy" | "trust_policy" | "repository_policy"
-    ) || diag.fix.all_statements.is_empty()
-        || diag.kind == Kind::InvokePermission
+        Target::ResourcePolicy | Target::KeyPolicy | Target::TrustPolicy | Target::RepositoryPolicy
+    ) || fix.all_statements.is_empty()
+        || kind == Kind::InvokePermission
     {
         return;
     }
     let Some(res) = &set.resource else { return };
-    let current = if target == "trust_policy" {
+    let current = if target == Target::TrustPolicy {
         src.principal(&res.name).and_then(|p| p.trust.clone())
     } else {
         src.resource_policy(&res.name).map(|d| (*d).clone())
@@ -53,20 +57,19 @@ pub(super) fn merged_commands(
                 .is_none_or(|p| p.as_object().is_none_or(|o| !o.is_empty()))
         });
         if !dropped.is_empty() {
-            diag.fix.notes.push(format!(
+            fix.notes.push(format!(
                 "The current policy names {}, the unique id of a deleted principal: IAM refuses it, so the merged document leaves it out.",
                 dropped.join(", ")
             ));
         }
-        a.extend(diag.fix.all_statements.iter().cloned());
+        a.extend(fix.all_statements.iter().cloned());
     }
-    let cmd = suggest::put_back::command(rules, &res.name, &doc, target == "trust_policy");
+    let cmd = super::put_back::command(rules, &res.name, &doc, target == Target::TrustPolicy);
     if let Some(c) = cmd {
-        diag.fix.commands = vec![c];
-        diag.fix
-            .notes
+        fix.commands = vec![c];
+        fix.notes
             .retain(|n| !n.contains("merge") && !n.contains("replaces the whole"));
-        diag.fix.notes.push(
+        fix.notes.push(
             "The command puts back the whole policy as imported with the statement added; re-import the policy first if it may have changed since.".into(),
         );
     }
@@ -75,23 +78,27 @@ pub(super) fn merged_commands(
 /// Whether the policy a fix changes was imported, so that applying the fix to it proves
 /// something: `Err` says what is missing.
 pub(super) fn verifiable(fix: &Fix, set: &PolicySet) -> Result<(), String> {
-    let ok = match fix.target.as_str() {
-        "identity_policy" => set.identity_known,
-        "resource_policy" | "key_policy" | "function_policy" | "trust_policy" => {
-            set.resource.is_some()
-        }
-        "permissions_boundary" => set.boundary.is_some(),
-        "scp" => !set.scp_levels.is_empty(),
-        "rcp" => !set.rcp_levels.is_empty(),
+    let ok = match fix.target {
+        Target::IdentityPolicy => set.identity_known,
+        Target::ResourcePolicy
+        | Target::KeyPolicy
+        | Target::FunctionPolicy
+        | Target::TrustPolicy => set.resource.is_some(),
+        Target::PermissionsBoundary => set.boundary.is_some(),
+        Target::Scp => !set.scp_levels.is_empty(),
+        Target::Rcp => !set.rcp_levels.is_empty(),
         _ => false,
     };
     if ok || fix.managed_policy_arn.is_some() && set.identity_known {
         return Ok(());
     }
-    Err(match fix.target.as_str() {
-        "identity_policy" => "some of the principal's policies were not imported".to_string(),
-        "none" => "there is nothing to apply".to_string(),
-        t => format!("the {} to change was not imported", t.replace('_', " ")),
+    Err(match fix.target {
+        Target::IdentityPolicy => "some of the principal's policies were not imported".to_string(),
+        Target::None => "there is nothing to apply".to_string(),
+        t => format!(
+            "the {} to change was not imported",
+            t.as_str().replace('_', " ")
+        ),
     })
 }
 
@@ -139,9 +146,9 @@ pub(super) fn verify(
         if stmts.is_empty() {
             return unchanged(set);
         }
-        match fix.target.as_str() {
-            "identity_policy" => set.identity.extend(added(PolicyKind::Identity, stmts)),
-            "permissions_boundary" => {
+        match fix.target {
+            Target::IdentityPolicy => set.identity.extend(added(PolicyKind::Identity, stmts)),
+            Target::PermissionsBoundary => {
                 if let (Some(b), Some(p)) = (
                     &mut set.boundary,
                     added(PolicyKind::PermissionsBoundary, stmts),
@@ -151,17 +158,20 @@ pub(super) fn verify(
                         .extend(p.policy.statements.iter().cloned());
                 }
             }
-            "scp" => {
+            Target::Scp => {
                 for level in &mut set.scp_levels {
                     level.extend(added(PolicyKind::Scp, stmts));
                 }
             }
-            "rcp" => {
+            Target::Rcp => {
                 for level in &mut set.rcp_levels {
                     level.extend(added(PolicyKind::Rcp, stmts));
                 }
             }
-            "resource_policy" | "function_policy" | "key_policy" | "trust_policy" => {
+            Target::ResourcePolicy
+            | Target::FunctionPolicy
+            | Target::KeyPolicy
+            | Target::TrustPolicy => {
                 let kind = if fix.target == Target::TrustPolicy {
                     PolicyKind::Trust
                 } else {
@@ -273,12 +283,7 @@ fn drop_unique_ids(st: &mut serde_json::Value, dropped: &mut Vec<String>) {
 
 /// A permissions boundary is a managed policy: a new default version with the statement merged
 /// into the current default (`create-policy-version --set-as-default`), where it was imported.
-fn boundary_command(
-    diag: &mut Diagnosis,
-    set: &PolicySet,
-    src: &dyn PolicySource,
-    req: &Request<'_>,
-) {
+fn boundary_command(fix: &mut Fix, set: &PolicySet, src: &dyn PolicySource, req: &Request<'_>) {
     let Some(b) = &set.boundary else { return };
     // A version of the boundary that is not the default may already allow the request (written
     // and never made the default, or an older one rolled back): making it the default is then
@@ -302,11 +307,11 @@ fn boundary_command(
         .map(|(v, _)| v)
         .collect();
     if let Some(newest) = allowing.last() {
-        diag.fix.notes.push(format!(
+        fix.notes.push(format!(
             "Version {} of the boundary {} (not its default) already allows this: `{}` makes it the default instead of adding a version; compare it with the default first, since everything else the boundary allows changes with it.",
             allowing.join(", "),
             b.name,
-            suggest::command(&[
+            super::command(&[
                 "aws",
                 "iam",
                 "set-default-policy-version",
@@ -317,9 +322,9 @@ fn boundary_command(
             ]),
         ));
     }
-    if diag.fix.all_statements.is_empty() || b.name.starts_with("arn:aws:iam::aws:") {
+    if fix.all_statements.is_empty() || b.name.starts_with("arn:aws:iam::aws:") {
         if b.name.starts_with("arn:aws:iam::aws:") {
-            diag.fix.notes.push(format!(
+            fix.notes.push(format!(
                 "{} is an AWS managed policy and cannot be changed: set a customer managed boundary that allows it (`aws iam put-role-permissions-boundary`).",
                 b.name
             ));
@@ -337,10 +342,10 @@ fn boundary_command(
         *list = serde_json::Value::Array(vec![list.take()]);
     }
     if let Some(a) = list.as_array_mut() {
-        a.extend(diag.fix.all_statements.iter().cloned());
+        a.extend(fix.all_statements.iter().cloned());
     }
     let text = serde_json::to_string(&doc).unwrap_or_default();
-    diag.fix.commands.push(suggest::command(&[
+    fix.commands.push(super::command(&[
         "aws",
         "iam",
         "create-policy-version",
@@ -359,7 +364,7 @@ fn boundary_command(
     } else {
         "A managed policy keeps at most five versions: if it has five, delete a non-default one first (`aws iam list-policy-versions`).".to_string()
     };
-    diag.fix.notes.push(format!(
+    fix.notes.push(format!(
         "The boundary {} gets a new default version: its current default with the statement added. {five}",
         b.name
     ));

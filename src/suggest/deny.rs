@@ -1,6 +1,10 @@
 //! An explicit deny: the narrowest change to the statement that denies.
 
 use super::*;
+use crate::diagnose::Checked;
+use crate::evaluate::gather::PolicySource;
+use crate::evaluate::{self, Caller, Decision, NamedPolicy, PolicyKind, PolicySet, StatementRef};
+use crate::policy::Policy;
 
 /// The raw document of a policy a verdict names, from the store (or the shipped catalog).
 fn raw_policy(
@@ -35,22 +39,19 @@ fn raw_policy(
 /// by re-evaluating with the statement replaced. `exempt_only`: the statement's condition
 /// depends on a key the log does not give, so only an exemption of this principal works
 /// whatever that key's value.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the diagnosis, the request and each policy set it narrows: a struct would only rename them"
-)]
 pub(super) fn narrow_deny(
-    diag: &mut Diagnosis,
+    fix: &mut Fix,
     deny: &StatementRef,
     exempt_only: bool,
-    req: &Request<'_>,
-    set: &PolicySet,
+    checked: &Checked,
     src: &dyn PolicySource,
     rules: &Rules,
-    action: &str,
 ) {
+    let req = &checked.request();
+    let set = &checked.set;
+    let action = checked.action.as_str();
     let Some(mut doc) = raw_policy(deny, set, src, rules) else {
-        diag.fix.verified = Some(false);
+        fix.verified = Some(false);
         return;
     };
     let stmts = match doc.get_mut("Statement") {
@@ -169,14 +170,14 @@ pub(super) fn narrow_deny(
         Some(sid) => format!("statement {sid:?}"),
         None => format!("statement #{}", deny.index),
     };
-    diag.fix.statement = Some(narrowed.clone());
-    diag.fix.all_statements = vec![narrowed];
+    fix.statement = Some(narrowed.clone());
+    fix.all_statements = vec![narrowed];
     let text = serde_json::to_string(&doc).unwrap_or_default();
-    diag.fix.commands.clear();
+    fix.commands.clear();
     match (deny.kind, deny.policy.split_once('#')) {
         (PolicyKind::Identity, Some((owner, name))) if !owner.contains(":user/") => {
             if let Some(role) = arn::role_name(owner) {
-                diag.fix.commands.push(suggest::command(&[
+                fix.commands.push(super::command(&[
                     "aws",
                     "iam",
                     "put-role-policy",
@@ -191,7 +192,7 @@ pub(super) fn narrow_deny(
         }
         (PolicyKind::Identity, Some((owner, name))) if owner.contains(":user/") => {
             if let Some(user) = owner.rsplit('/').next() {
-                diag.fix.commands.push(suggest::command(&[
+                fix.commands.push(super::command(&[
                     "aws",
                     "iam",
                     "put-user-policy",
@@ -205,7 +206,7 @@ pub(super) fn narrow_deny(
             }
         }
         (PolicyKind::Resource | PolicyKind::Trust, _) => {
-            diag.fix.commands.extend(suggest::put_back::command(
+            fix.commands.extend(super::put_back::command(
                 rules,
                 &deny.policy,
                 &doc,
@@ -213,17 +214,16 @@ pub(super) fn narrow_deny(
             ));
         }
         (PolicyKind::Scp | PolicyKind::Rcp, _) => {
-            diag.fix
-                .commands
+            fix.commands
                 .push(super::org::update_command(&deny.policy, &doc));
             if let Some(mgmt) = src.organization().and_then(|o| o.management_account) {
-                diag.fix.account = Some(mgmt);
+                fix.account = Some(mgmt);
             }
         }
         (PolicyKind::Identity | PolicyKind::PermissionsBoundary, None)
             if !deny.policy.contains(":iam::aws:") =>
         {
-            diag.fix.commands.push(suggest::command(&[
+            fix.commands.push(super::command(&[
                 "aws",
                 "iam",
                 "create-policy-version",
@@ -236,15 +236,15 @@ pub(super) fn narrow_deny(
         }
         _ => {}
     }
-    diag.fix.notes.insert(
+    fix.notes.insert(
         0,
         format!("Narrowest change: in {which} of {}, {how}; `statement` is the statement as it would read.", deny.policy),
     );
     if deny.policy.contains(":iam::aws:") {
-        diag.fix.notes.push("The denying policy is AWS managed and cannot be edited: detach it, or attach a customer managed copy with the change.".into());
+        fix.notes.push("The denying policy is AWS managed and cannot be edited: detach it, or attach a customer managed copy with the change.".into());
     }
-    diag.fix.verified = Some(ok);
+    fix.verified = Some(ok);
     if !ok {
-        diag.fix.notes.insert(0, "Not verified: with this change another policy still denies or does not allow the request.".into());
+        fix.notes.insert(0, "Not verified: with this change another policy still denies or does not allow the request.".into());
     }
 }

@@ -2,6 +2,8 @@
 //! does not allow, and the policy attached there that can take the statement.
 
 use super::*;
+use crate::evaluate::gather::PolicySource;
+use crate::evaluate::{self, PolicySet, Request};
 
 /// The largest SCP or RCP document AWS Organizations accepts, in characters.
 const ORG_POLICY_MAX: usize = 5_120;
@@ -13,14 +15,14 @@ struct OrgKind {
     label: &'static str,
 }
 
-fn org_kind(target: &str) -> Option<OrgKind> {
+fn org_kind(target: Target) -> Option<OrgKind> {
     match target {
-        "scp" => Some(OrgKind {
+        Target::Scp => Some(OrgKind {
             want: "scp",
             api_type: "SERVICE_CONTROL_POLICY",
             label: "service control policy",
         }),
-        "rcp" => Some(OrgKind {
+        Target::Rcp => Some(OrgKind {
             want: "rcp",
             api_type: "RESOURCE_CONTROL_POLICY",
             label: "resource control policy",
@@ -57,7 +59,7 @@ pub(super) fn raw_org_policy(
 /// The command that puts an organization policy back with new content.
 pub(super) fn update_command(name: &str, doc: &serde_json::Value) -> String {
     let text = serde_json::to_string(doc).unwrap_or_default();
-    suggest::command(&[
+    super::command(&[
         "aws",
         "organizations",
         "update-policy",
@@ -72,12 +74,12 @@ pub(super) fn update_command(name: &str, doc: &serde_json::Value) -> String {
 /// statement merged into a customer policy attached there, or a new policy attached there when
 /// none can take it. Run with the management account's credentials.
 pub(super) fn org_commands(
-    diag: &mut Diagnosis,
+    fix: &mut Fix,
     set: &PolicySet,
     src: &dyn PolicySource,
     req: &Request<'_>,
 ) {
-    let Some(kind) = org_kind(diag.fix.target.as_str()) else {
+    let Some(kind) = org_kind(fix.target) else {
         return;
     };
     let (levels, targets) = if kind.want == "scp" {
@@ -85,7 +87,7 @@ pub(super) fn org_commands(
     } else {
         (&set.rcp_levels, &set.rcp_targets)
     };
-    if diag.fix.all_statements.is_empty() || levels.len() != targets.len() {
+    if fix.all_statements.is_empty() || levels.len() != targets.len() {
         return;
     }
     let mut commands = Vec::new();
@@ -120,7 +122,7 @@ pub(super) fn org_commands(
                     *list = serde_json::Value::Array(vec![list.take()]);
                 }
                 if let Some(a) = list.as_array_mut() {
-                    a.extend(diag.fix.all_statements.iter().cloned());
+                    a.extend(fix.all_statements.iter().cloned());
                 }
             }
             (n.clone(), doc)
@@ -137,13 +139,14 @@ pub(super) fn org_commands(
                 ));
             }
             other => {
-                let doc = serde_json::json!({"Version": "2012-10-17", "Statement": diag.fix.all_statements});
+                let doc =
+                    serde_json::json!({"Version": "2012-10-17", "Statement": fix.all_statements});
                 let text = serde_json::to_string(&doc).unwrap_or_default();
-                let name = suggest::statement_id(
+                let name = super::statement_id(
                     "Allow",
                     xxhash_rust::xxh3::xxh3_64(format!("{target}|{text}").as_bytes()),
                 );
-                commands.push(suggest::command(&[
+                commands.push(super::command(&[
                     "aws",
                     "organizations",
                     "create-policy",
@@ -156,7 +159,7 @@ pub(super) fn org_commands(
                     "--content",
                     &text,
                 ]));
-                commands.push(suggest::command(&[
+                commands.push(super::command(&[
                     "aws",
                     "organizations",
                     "attach-policy",
@@ -180,9 +183,9 @@ pub(super) fn org_commands(
     if commands.is_empty() {
         return;
     }
-    diag.fix.commands = commands;
-    diag.fix.notes.extend(notes);
+    fix.commands = commands;
+    fix.notes.extend(notes);
     if let Some(mgmt) = src.organization().and_then(|o| o.management_account) {
-        diag.fix.account = Some(mgmt);
+        fix.account = Some(mgmt);
     }
 }
