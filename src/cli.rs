@@ -1003,10 +1003,7 @@ fn merged_fixes(
     findings: &[whydenied::store::Finding],
     output: Option<&std::path::Path>,
 ) -> Result<i32> {
-    use whydenied::evaluate::{
-        self, Caller, Decision, NamedPolicy, PolicyKind, Request, RequestContext, context::Facts,
-        gather,
-    };
+    use whydenied::suggest::merged;
     let rules = Rules::embedded()?;
     let covered: Vec<&whydenied::store::Finding> = findings
         .iter()
@@ -1035,81 +1032,31 @@ fn merged_fixes(
                 .and_then(|p| p.inline.clone())
         })
         .unwrap_or_default();
-    let (parts, notes) = whydenied::suggest::merged::split(&stmts, &existing);
-    let all: Vec<serde_json::Value> = parts
-        .iter()
-        .flat_map(|p| {
-            p.document
-                .get("Statement")
-                .and_then(serde_json::Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
-    let policy = whydenied::policy::Policy::parse(
-        &serde_json::json!({"Version": "2012-10-17", "Statement": all}),
-    )?;
+    let (parts, notes) = merged::split(&stmts, &existing);
+    let policy = std::sync::Arc::new(merged::as_policy(&parts)?);
     let mut verified = 0;
     for f in &covered {
         let (Some(principal), Some(action)) = (&f.principal, &f.action) else {
             eprintln!("{}: principal unknown, not verified", f.id);
             continue;
         };
-        let Some(p) = whydenied::parse::arn::Principal::parse(principal) else {
-            continue;
-        };
-        let caller = gather::resolve_caller(
-            store,
-            Caller::Iam {
-                arn: p.iam_arn(),
-                session_arn: None,
-                account: p.account.to_string(),
-            },
-        );
-        let resource = f.resource.clone().unwrap_or_else(|| "*".into());
-        let (mut set, gaps) = gather::gather(
-            store,
-            &rules,
-            &caller,
-            action,
-            &resource,
-            gather::OwnerHint::default(),
-        );
-        if gaps.principal_missing {
-            eprintln!(
-                "{}: {action}: the role's policies were never imported, not verified",
-                f.id
-            );
-            continue;
-        }
-        set.identity.push(NamedPolicy {
-            name: "merged fix".into(),
-            kind: PolicyKind::Identity,
-            policy: policy.clone().into(),
-        });
-        let known = gather::store_facts(store, &caller, &set);
-        let ctx = RequestContext::derive(&caller, &resource, &Facts::default().with_store(&known));
-        let v = evaluate::evaluate(
-            &Request {
-                caller: caller.clone(),
-                action,
-                resource: &resource,
-                context: &ctx,
-            },
-            &set,
-        );
-        let ok = v.decision == Decision::Allow;
-        verified += usize::from(ok);
-        eprintln!(
-            "{}: {action} on {}: {}",
-            f.id,
-            report::escape(&resource),
-            if ok {
-                "allowed with the merged policy".to_string()
-            } else {
-                format!("still {:?}", v.decision).to_lowercase()
+        let resource = f.resource.as_deref().unwrap_or("*");
+        let said = match merged::check(store, &rules, &policy, principal, action, resource) {
+            merged::Check::NoPrincipal => continue,
+            merged::Check::NotImported => {
+                eprintln!(
+                    "{}: {action}: the role's policies were never imported, not verified",
+                    f.id
+                );
+                continue;
             }
-        );
+            merged::Check::Allowed => {
+                verified += 1;
+                "allowed with the merged policy".to_string()
+            }
+            merged::Check::Still(d) => format!("still {d:?}").to_lowercase(),
+        };
+        eprintln!("{}: {action} on {}: {said}", f.id, report::escape(resource));
     }
     let role = role_arn
         .as_deref()
@@ -1142,7 +1089,7 @@ fn merged_fixes(
                 .with_context(|| format!("cannot write {}", f.display()))?;
                 files.push(f.display().to_string());
             }
-            for c in whydenied::suggest::merged::commands(&parts, role, &account, &files) {
+            for c in merged::commands(&parts, role, &account, &files) {
                 println!("{c}");
             }
         }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::diagnose::{self, Cause, Kind};
+use crate::diagnose;
 use crate::evaluate::gather::PolicySource;
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
 use crate::parse::{Change, Denial, ParseError, Parsed, Parser};
@@ -910,9 +910,7 @@ pub fn rediagnose_open_of(
 /// After an import: every open finding whose request the stored policies now allow is resolved
 /// (its fix was applied). New evidence reopens it. Returns how many were resolved.
 pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
-    use crate::evaluate::{
-        self, Caller, Decision, Request, RequestContext, context::Facts, gather,
-    };
+    use crate::evaluate::{Decision, gather};
     let open = store.findings(&store::Query {
         status: Some("open".into()),
         ..store::Query::default()
@@ -922,56 +920,18 @@ pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError
         let (Some(principal), Some(action)) = (&f.principal, &f.action) else {
             continue;
         };
-        let resource = f.resource.clone().unwrap_or_else(|| "*".into());
-        let (caller, resource) = if f.kind == Kind::InvokePermission {
-            (Caller::Service(principal.clone()), resource)
-        } else if f.kind == Kind::TriggerSetup && f.cause == Cause::TrustPolicy {
-            (
-                Caller::Service("lambda.amazonaws.com".into()),
-                principal.clone(),
-            )
-        } else {
-            let Some(p) = crate::parse::arn::Principal::parse(principal) else {
-                continue;
-            };
-            (
-                Caller::Iam {
-                    arn: p.iam_arn(),
-                    session_arn: None,
-                    account: p.account.to_string(),
-                },
-                resource,
-            )
+        let Some((caller, resource)) =
+            diagnose::party(f.kind, f.cause, principal, f.resource.as_deref())
+        else {
+            continue;
         };
-        let caller = gather::resolve_caller(&*store, caller);
-        let (set, gaps) = gather::gather(
-            &*store,
-            rules,
-            &caller,
-            action,
-            &resource,
-            gather::OwnerHint::default(),
-        );
+        let Some((v, set)) = gather::evaluate_now(&*store, rules, caller, action, &resource, None)
+        else {
+            continue;
+        };
         // AWS stated why it denied: an allow of the stored policies resolves the finding only
         // when they hold that policy (an SCP imported without --target applies to nothing).
-        if gaps.principal_missing
-            || (matches!(caller, Caller::Service(_)) && set.resource.is_none())
-            || !diagnose::stated_policy_known(f.cause, &set)
-        {
-            continue;
-        }
-        let known = gather::store_facts(&*store, &caller, &set);
-        let ctx = RequestContext::derive(&caller, &resource, &Facts::default().with_store(&known));
-        let v = evaluate::evaluate(
-            &Request {
-                caller,
-                action,
-                resource: &resource,
-                context: &ctx,
-            },
-            &set,
-        );
-        if v.decision == Decision::Allow {
+        if v.decision == Decision::Allow && diagnose::stated_policy_known(f.cause, &set) {
             fixed.push(f.id.clone());
         }
     }

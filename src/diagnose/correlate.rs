@@ -38,29 +38,16 @@ pub fn describe_statement(s: &StatementRef) -> String {
 
 /// Who is judged for a diagnosis: the service for invoke permissions and trust, else the role.
 fn caller_of(diag: &Diagnosis, d: &Denial) -> Option<(Caller, String)> {
-    let resource = diag.resource.clone().unwrap_or_else(|| "*".to_string());
-    if diag.kind == Kind::InvokePermission {
-        return Some((Caller::Service(diag.principal.clone()?), resource));
+    let principal = diag.principal.as_deref()?;
+    let (mut caller, resource) = party(diag.kind, diag.cause, principal, diag.resource.as_deref())?;
+    // The session that made the call, when the log shows it was of this role.
+    if let Caller::Iam { session_arn, .. } = &mut caller {
+        *session_arn = d
+            .caller
+            .clone()
+            .filter(|c| c.contains(":assumed-role/") && d.caller_iam.as_deref() == Some(principal));
     }
-    if diag.cause == Cause::TrustPolicy && diag.kind == Kind::TriggerSetup {
-        return Some((
-            Caller::Service("lambda.amazonaws.com".into()),
-            diag.principal.clone()?,
-        ));
-    }
-    let principal = diag.principal.clone()?;
-    let p = arn::Principal::parse(&principal)?;
-    let session = d.caller.clone().filter(|c| {
-        c.contains(":assumed-role/") && d.caller_iam.as_deref() == Some(principal.as_str())
-    });
-    Some((
-        Caller::Iam {
-            arn: p.iam_arn(),
-            session_arn: session,
-            account: p.account.to_string(),
-        },
-        resource,
-    ))
+    Some((caller, resource))
 }
 
 /// Every (action, resource) the checked party needs for this feature, the denied action first:

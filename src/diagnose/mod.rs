@@ -91,6 +91,36 @@ impl Diagnosis {
     }
 }
 
+/// The party AWS checked for a finding, and the resource it was checked on: a service invoking
+/// a function, Lambda assuming the execution role (the role is the resource), else the IAM
+/// principal. None when the principal is not an ARN.
+pub fn party(
+    kind: Kind,
+    cause: Cause,
+    principal: &str,
+    resource: Option<&str>,
+) -> Option<(Caller, String)> {
+    let resource = resource.unwrap_or("*").to_string();
+    if kind == Kind::InvokePermission {
+        return Some((Caller::Service(principal.to_string()), resource));
+    }
+    if kind == Kind::TriggerSetup && cause == Cause::TrustPolicy {
+        return Some((
+            Caller::Service("lambda.amazonaws.com".into()),
+            principal.to_string(),
+        ));
+    }
+    let p = arn::Principal::parse(principal)?;
+    Some((
+        Caller::Iam {
+            arn: p.iam_arn(),
+            session_arn: None,
+            account: p.account.to_string(),
+        },
+        resource,
+    ))
+}
+
 /// The cause a message states.
 pub fn cause_of(reason: &Reason) -> Cause {
     match reason {

@@ -344,6 +344,39 @@ fn policy_base(resource: &str) -> Option<String> {
     }
 }
 
+/// A stored finding's request evaluated against the policies stored now, with no context but
+/// what the store knows; `extra` is an identity policy to add (a fix being checked). None when
+/// the checked party's policies were never imported (the principal, or a service's resource
+/// policy), so that no verdict is read from policies nobody imported.
+pub fn evaluate_now(
+    src: &dyn PolicySource,
+    rules: &Rules,
+    caller: Caller,
+    action: &str,
+    resource: &str,
+    extra: Option<NamedPolicy>,
+) -> Option<(crate::evaluate::Verdict, PolicySet)> {
+    use crate::evaluate::{Request, RequestContext, context::Facts};
+    let caller = resolve_caller(src, caller);
+    let (mut set, gaps) = gather(src, rules, &caller, action, resource, OwnerHint::default());
+    if gaps.principal_missing || (matches!(caller, Caller::Service(_)) && set.resource.is_none()) {
+        return None;
+    }
+    set.identity.extend(extra);
+    let known = store_facts(src, &caller, &set);
+    let ctx = RequestContext::derive(&caller, resource, &Facts::default().with_store(&known));
+    let v = crate::evaluate::evaluate(
+        &Request {
+            caller,
+            action,
+            resource,
+            context: &ctx,
+        },
+        &set,
+    );
+    Some((v, set))
+}
+
 /// Gathers the policies for a request. `owner_hint` is what the request says of the resource's
 /// account (see [`resource_owner`]).
 pub fn gather(

@@ -156,6 +156,65 @@ pub fn commands(parts: &[Part], role: &str, account: &str, files: &[String]) -> 
     out
 }
 
+/// What the merged policy does to one finding's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The request is allowed with the merged policy attached.
+    Allowed,
+    /// Still not allowed: the verdict with the merged policy attached.
+    Still(crate::evaluate::Decision),
+    /// The role's policies were never imported: nothing to check against.
+    NotImported,
+    /// The finding's principal is not a role or user ARN.
+    NoPrincipal,
+}
+
+/// The statements of every part as one policy, to evaluate with.
+pub fn as_policy(parts: &[Part]) -> Result<crate::policy::Policy, crate::policy::PolicyError> {
+    let all: Vec<Value> = parts
+        .iter()
+        .flat_map(|p| {
+            p.document
+                .get("Statement")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    crate::policy::Policy::parse(&json!({"Version": "2012-10-17", "Statement": all}))
+}
+
+/// Checks one finding's request (`principal` calling `action` on `resource`) against the
+/// stored policies with the merged policy attached to the principal.
+pub fn check(
+    src: &dyn crate::evaluate::gather::PolicySource,
+    rules: &Rules,
+    merged: &std::sync::Arc<crate::policy::Policy>,
+    principal: &str,
+    action: &str,
+    resource: &str,
+) -> Check {
+    use crate::evaluate::{Caller, Decision, NamedPolicy, PolicyKind};
+    let Some(p) = crate::parse::arn::Principal::parse(principal) else {
+        return Check::NoPrincipal;
+    };
+    let caller = Caller::Iam {
+        arn: p.iam_arn(),
+        session_arn: None,
+        account: p.account.to_string(),
+    };
+    let extra = NamedPolicy {
+        name: "merged fix".into(),
+        kind: PolicyKind::Identity,
+        policy: merged.clone(),
+    };
+    match crate::evaluate::gather::evaluate_now(src, rules, caller, action, resource, Some(extra)) {
+        None => Check::NotImported,
+        Some((v, _)) if v.decision == Decision::Allow => Check::Allowed,
+        Some((v, _)) => Check::Still(v.decision),
+    }
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
