@@ -13,7 +13,8 @@ use crate::diagnose::{Checked, Diagnosis, Remedy, describe_statement};
 use crate::evaluate::Decision;
 use crate::evaluate::gather::PolicySource;
 
-/// A diagnosis with its fix: what a finding is made of.
+/// A diagnosis with its fix: what a finding is made of. The diagnosis's need and remedy were
+/// spent building the fix and are empty here.
 #[derive(Debug, Clone)]
 pub struct Suggestion {
     pub diagnosis: Diagnosis,
@@ -30,8 +31,9 @@ impl Deref for Suggestion {
 /// Builds the fix of `diag`. With `src`, the stored policies a fix changes are merged and the
 /// fix is verified against them.
 pub fn suggest(mut diag: Diagnosis, rules: &Rules, src: Option<&dyn PolicySource>) -> Suggestion {
+    // What the fix was built from is not kept: a finding holds the fix.
     let remedy = std::mem::replace(&mut diag.remedy, Remedy::Built);
-    let need = &diag.need;
+    let need = &std::mem::take(&mut diag.need);
     let fix = match (remedy, src) {
         (Remedy::Unsigned, _) => Fix::none(vec!["Sign the request with credentials that are allowed; only if the data is meant to be public should the resource's policy allow everyone, and then with a condition that narrows it.".into()]),
         (Remedy::Propagation, _) => {
