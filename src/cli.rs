@@ -1060,11 +1060,11 @@ fn merged_fixes(
     }
     let role = role_arn
         .as_deref()
-        .and_then(whydenied::parse::arn::role_name)
+        .and_then(whydenied::policy::arn::role_name)
         .unwrap_or("ROLE");
     let account = role_arn
         .as_deref()
-        .and_then(whydenied::parse::arn::Arn::parse)
+        .and_then(whydenied::policy::arn::Arn::parse)
         .map(|a| a.account.to_string())
         .unwrap_or_else(|| "ACCOUNT_ID".into());
     for n in &notes {

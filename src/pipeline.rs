@@ -270,11 +270,11 @@ impl GatewayRequests {
             return;
         };
         if let Some(arn) = &r.function_arn {
-            if let Some(a) = crate::parse::arn::Arn::parse(arn) {
+            if let Some(a) = crate::policy::arn::Arn::parse(arn) {
                 d.region.get_or_insert_with(|| a.region.to_string());
                 d.account.get_or_insert_with(|| a.account.to_string());
             }
-            d.function = crate::parse::arn::function_name(arn);
+            d.function = crate::policy::arn::function_name(arn);
             d.request.function_arn = Some(arn.clone());
             d.resource = Some(arn.clone());
         }

@@ -386,7 +386,8 @@ fn principals_without_an_editable_identity_policy() {
     assert_eq!(diag.fix.target.as_str(), "none");
     assert!(diag.fix.all_statements.is_empty());
     // A federated user's session ARN keeps its form.
-    let p = whydenied::parse::arn::Principal::parse("arn:aws:sts::444455556666:federated-user/bob")
-        .unwrap();
+    let p =
+        whydenied::policy::arn::Principal::parse("arn:aws:sts::444455556666:federated-user/bob")
+            .unwrap();
     assert_eq!(p.iam_arn(), "arn:aws:sts::444455556666:federated-user/bob");
 }

@@ -8,7 +8,7 @@ use super::{Cause, Kind, Target};
 use crate::evaluate::gather::PolicySource;
 use crate::import::FunctionRow;
 use crate::parse::Denial;
-use crate::parse::arn::{self, Arn};
+use crate::policy::arn::{self, Arn};
 use crate::rules::{Integration, Party};
 
 /// Actions one party needs on one resource, and the condition the statement carries.

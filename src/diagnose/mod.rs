@@ -10,8 +10,8 @@ use crate::evaluate::{
     self, Caller, Decision, NamedPolicy, PolicyKind, PolicySet, Request, RequestContext,
     StatementRef, Verdict, context::Facts,
 };
-use crate::parse::arn::{self, Arn};
 use crate::parse::{Denial, Family, LambdaError, Reason};
+use crate::policy::arn::{self, Arn};
 pub use crate::policy::vocab::{Cause, Kind, PolicyState, Target};
 use crate::rules::Rules;
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::evaluate::gather::PolicySource;
 use crate::parse::Denial;
-use crate::parse::arn;
+use crate::policy::arn;
 
 /// Encryption-context keys that name the resource a service encrypts, as each service's
 /// documentation gives them (SQS `aws:sqs:arn`, DynamoDB `aws:dynamodb:tableName`, S3

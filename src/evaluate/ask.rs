@@ -49,8 +49,8 @@ pub enum AskError {
 /// The caller a `--principal` names.
 pub fn caller_of(principal: &str) -> Result<Caller, AskError> {
     if principal.starts_with("arn:") {
-        let p = crate::parse::arn::Principal::parse(principal)
-            .filter(|p| p.kind != crate::parse::arn::PrincipalKind::Other)
+        let p = crate::policy::arn::Principal::parse(principal)
+            .filter(|p| p.kind != crate::policy::arn::PrincipalKind::Other)
             .ok_or_else(|| AskError::NotAPrincipal(principal.to_string()))?;
         return Ok(Caller::Iam {
             arn: p.iam_arn(),

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::Caller;
-use crate::parse::arn::{Arn, Principal, PrincipalKind};
+use crate::policy::arn::{Arn, Principal, PrincipalKind};
 use crate::policy::condition::{KeyState, Lookup, MapContext};
 
 /// Builds the context of one request.

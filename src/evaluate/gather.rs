@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::{Caller, NamedPolicy, PolicyKind, PolicySet};
 use crate::import::{FunctionRow, OrganizationRow, PrincipalRow};
-use crate::parse::arn::{self, Arn};
 use crate::policy::Policy;
+use crate::policy::arn::{self, Arn};
 use crate::rules::Rules;
 
 /// Read access to imported facts.

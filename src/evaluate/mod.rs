@@ -418,7 +418,7 @@ fn tri_decision(t: &Tri) -> Decision {
 
 /// Whether the resource is a KMS key (not an alias): its key policy must always allow.
 fn is_kms_key(resource: &str) -> bool {
-    crate::parse::arn::Arn::parse(resource)
+    crate::policy::arn::Arn::parse(resource)
         .is_some_and(|a| a.service == "kms" && a.resource.starts_with("key/"))
 }
 
@@ -517,7 +517,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         .map(|p| p.kind)
         .unwrap_or(PolicyKind::Resource);
     let resource_account = set.resource_account.clone().or_else(|| {
-        crate::parse::arn::Arn::parse(req.resource)
+        crate::policy::arn::Arn::parse(req.resource)
             .map(|a| a.account.to_string())
             .filter(|a| !a.is_empty())
     });

@@ -16,7 +16,7 @@
 //! within an account whatever their path.
 
 use super::Caller;
-use crate::parse::arn::{Principal, PrincipalKind};
+use crate::policy::arn::{Principal, PrincipalKind};
 use crate::policy::{PrincipalType, Principals, wildcard};
 
 /// How strongly a principal element names the caller, weakest first.

@@ -13,7 +13,7 @@ pub mod files;
 
 use serde_json::Value;
 
-use crate::parse::arn::{self, Arn};
+use crate::policy::arn::{self, Arn};
 use crate::policy::{self, Policy, PolicyError};
 
 /// Why a file could not be imported.

@@ -12,7 +12,6 @@
 //! - Structured fields win over message text: CloudTrail's `userIdentity` names the caller even
 //!   where the message's ARN is redacted or scrambled.
 
-pub mod arn;
 mod change;
 pub mod message;
 mod record;
@@ -21,6 +20,7 @@ use std::borrow::Cow;
 
 use jiff::Timestamp;
 
+use crate::policy::arn;
 pub use change::{Change, RoleChange, UserPoolChange};
 pub use message::{Family, Grammar, LambdaError, Message, PolicyKind, Reason};
 

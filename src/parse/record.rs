@@ -8,10 +8,11 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Denial, ParseError, Parser, Request, arn, parse_time};
+use super::{Denial, ParseError, Parser, Request, parse_time};
 use crate::ingest::SourceKind;
 use crate::ingest::text::starts_with_timestamp;
 use crate::parse::message::Family;
+use crate::policy::arn;
 
 /// A string field that tolerates other JSON types: numbers become their text, anything else
 /// (objects, arrays, booleans, null) becomes absent. Real exports are not always typed as

@@ -8,6 +8,7 @@
 //! lenient about spelling AWS itself tolerates (element names are case-sensitive in AWS, so they
 //! are here; condition operator names are matched case-insensitively because AWS does).
 
+pub mod arn;
 pub mod condition;
 pub mod vocab;
 pub mod wildcard;

@@ -492,7 +492,7 @@ impl Rules {
 
     /// Whether a role ARN is a service-linked role's (organization policies never restrict one).
     pub fn is_service_linked_role(&self, role_arn: &str) -> bool {
-        crate::parse::arn::Arn::parse(role_arn).is_some_and(|a| {
+        crate::policy::arn::Arn::parse(role_arn).is_some_and(|a| {
             a.service == "iam"
                 && a.resource
                     .strip_prefix("role")

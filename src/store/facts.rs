@@ -378,11 +378,11 @@ impl PolicySource for Store {
             return Some(Arc::new(p));
         }
         // A role or user named without its path (session ARNs drop it).
-        let a = crate::parse::arn::Principal::parse(arn)?;
+        let a = crate::policy::arn::Principal::parse(arn)?;
         let kind = match a.kind {
-            crate::parse::arn::PrincipalKind::Role
-            | crate::parse::arn::PrincipalKind::AssumedRole => "role",
-            crate::parse::arn::PrincipalKind::User => "user",
+            crate::policy::arn::PrincipalKind::Role
+            | crate::policy::arn::PrincipalKind::AssumedRole => "role",
+            crate::policy::arn::PrincipalKind::User => "user",
             _ => return None,
         };
         self.principal_row(
@@ -672,7 +672,7 @@ impl Store {
             let (Some(first), Some(last)) = (first, last) else {
                 continue;
             };
-            let Some(role) = crate::parse::arn::role_name(&principal) else {
+            let Some(role) = crate::policy::arn::role_name(&principal) else {
                 continue;
             };
             let change: Option<(String, i64, Option<String>)> = self.query_cached(

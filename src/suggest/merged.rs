@@ -195,7 +195,7 @@ pub fn check(
     resource: &str,
 ) -> Check {
     use crate::evaluate::{Caller, Decision, NamedPolicy, PolicyKind};
-    let Some(p) = crate::parse::arn::Principal::parse(principal) else {
+    let Some(p) = crate::policy::arn::Principal::parse(principal) else {
         return Check::NoPrincipal;
     };
     let caller = Caller::Iam {

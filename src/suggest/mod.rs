@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::diagnose::Need;
-use crate::parse::arn;
+use crate::policy::arn;
 use crate::policy::vocab::{Cause, Kind, Target};
 use crate::rules::{ManagedPolicy, Rules};
 

@@ -1,7 +1,7 @@
 //! Writing a whole resource policy back: the per-service commands of `rules/put_back.json`,
 //! filled in for one resource.
 
-use crate::parse::arn::{self, Arn};
+use crate::policy::arn::{self, Arn};
 use crate::rules::Rules;
 
 /// The command that replaces the policy of `arn` (or, with `trust`, the trust policy of the
