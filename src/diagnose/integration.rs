@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Cause, Kind, Target};
 use crate::evaluate::gather::PolicySource;
-use crate::import::FunctionRow;
+use crate::policy::snapshot::FunctionRow;
 use crate::parse::Denial;
 use crate::policy::arn::{self, Arn};
 use crate::rules::{Integration, Party};

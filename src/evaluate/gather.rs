@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Caller, NamedPolicy, PolicyKind, PolicySet};
-use crate::import::{FunctionRow, OrganizationRow, PrincipalRow};
+use crate::policy::snapshot::{FunctionRow, OrganizationRow, PrincipalRow};
 use crate::policy::Policy;
 use crate::policy::arn::{self, Arn};
 use crate::rules::Rules;

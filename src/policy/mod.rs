@@ -10,6 +10,7 @@
 
 pub mod arn;
 pub mod condition;
+pub mod snapshot;
 pub mod vocab;
 pub mod wildcard;
 

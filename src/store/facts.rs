@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::Evidence;
 use super::{Store, StoreError, sq};
 use crate::evaluate::gather::PolicySource;
-use crate::import::{Fact, FunctionRow, Imported, OrganizationRow, PrincipalRow};
+use crate::import::{Fact, Imported};
+use crate::policy::snapshot::{FunctionRow, OrganizationRow, PrincipalRow};
 use crate::parse::Change;
 use crate::suggest::Suggestion;
 
