@@ -32,12 +32,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use whydenied::evaluate::condition::{KeyState, Lookup, MapContext};
 use whydenied::evaluate::context::{Facts, RequestContext};
 use whydenied::evaluate::{
     Caller, Decision, NamedPolicy, PolicyKind, PolicySet, Request, Verdict, evaluate,
 };
 use whydenied::policy::Policy;
-use whydenied::policy::condition::{KeyState, Lookup, MapContext};
 
 /// Fewer cases than this means a file went missing or stopped parsing into cases.
 const MIN_CASES: usize = 200;

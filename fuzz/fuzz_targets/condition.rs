@@ -3,7 +3,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use whydenied::evaluate::{Caller, NamedPolicy, PolicyKind, PolicySet, Request, evaluate};
-use whydenied::policy::condition::{MapContext, evaluate_all, parse_block};
+use whydenied::evaluate::condition::{MapContext, evaluate_all};
+use whydenied::policy::condition::parse_block;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else { return };

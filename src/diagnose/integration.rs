@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::{Cause, Kind, Target};
 use crate::evaluate::gather::PolicySource;
-use crate::policy::snapshot::FunctionRow;
 use crate::parse::Denial;
 use crate::policy::arn::{self, Arn};
+use crate::policy::snapshot::FunctionRow;
 use crate::rules::{Integration, Party};
 
 /// Actions one party needs on one resource, and the condition the statement carries.

@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 
 use super::Caller;
+use super::condition::{KeyState, Lookup, MapContext};
 use crate::policy::arn::{Arn, Principal, PrincipalKind};
-use crate::policy::condition::{KeyState, Lookup, MapContext};
 
 /// Builds the context of one request.
 #[derive(Debug, Clone, Default)]

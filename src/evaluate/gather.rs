@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Caller, NamedPolicy, PolicyKind, PolicySet};
-use crate::policy::snapshot::{FunctionRow, OrganizationRow, PrincipalRow};
 use crate::policy::Policy;
 use crate::policy::arn::{self, Arn};
+use crate::policy::snapshot::{FunctionRow, OrganizationRow, PrincipalRow};
 use crate::rules::Rules;
 
 /// Read access to imported facts.

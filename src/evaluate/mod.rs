@@ -27,15 +27,16 @@
 //! *undecided*, and the decision is `Unknown` only when such a statement could change it.
 
 pub mod ask;
+pub mod condition;
 pub mod context;
 pub mod gather;
 pub mod principal;
 
 use serde::Serialize;
 
-use crate::policy::condition::{self, Lookup, Tri};
 use crate::policy::wildcard;
 use crate::policy::{Effect, Policy, Statement};
+use condition::{Lookup, Tri};
 use principal::Match;
 
 pub use context::RequestContext;
@@ -301,7 +302,11 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found)
             Some(m) => {
                 let mut any = Tri::False;
                 for pat in &m.patterns {
-                    match wildcard::arn_matches(pat, req.resource, Some(req.context)) {
+                    match wildcard::arn_matches(
+                        pat,
+                        req.resource,
+                        Some(&condition::AsVars(req.context)),
+                    ) {
                         Ok(true) => {
                             any = Tri::True;
                             break;
@@ -328,7 +333,7 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found)
         let r = stmt_ref(p, s);
         if s.effect == Effect::Allow && cond == Tri::False {
             // An Allow kept out only by tag conditions is the ABAC design saying no: name it.
-            let failed: Vec<&condition::Condition> = s
+            let failed: Vec<&crate::policy::Condition> = s
                 .conditions
                 .iter()
                 .filter(|c| condition::evaluate(c, req.context) == Tri::False)

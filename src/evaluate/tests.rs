@@ -6,7 +6,7 @@
     reason = "tests fail by panicking"
 )]
 use super::*;
-use crate::policy::condition::MapContext;
+use crate::evaluate::condition::MapContext;
 use serde_json::json;
 
 fn np(name: &str, kind: PolicyKind, doc: serde_json::Value) -> NamedPolicy {

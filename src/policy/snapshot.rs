@@ -107,4 +107,3 @@ pub struct OrgPolicyRow {
     /// None when only the summary is known (`list-policies-for-target`).
     pub document: Option<Value>,
 }
-

@@ -11,8 +11,8 @@ use super::Evidence;
 use super::{Store, StoreError, sq};
 use crate::evaluate::gather::PolicySource;
 use crate::import::{Fact, Imported};
-use crate::policy::snapshot::{FunctionRow, OrganizationRow, PrincipalRow};
 use crate::parse::Change;
+use crate::policy::snapshot::{FunctionRow, OrganizationRow, PrincipalRow};
 use crate::suggest::Suggestion;
 
 pub(super) const SCHEMA_V2: &str = "

@@ -4,9 +4,9 @@
 
 use super::*;
 use crate::diagnose::Checked;
+use crate::evaluate::condition::{KeyState, Lookup};
 use crate::evaluate::context::Facts;
 use crate::evaluate::{self, Decision, Request, RequestContext};
-use crate::policy::condition::{KeyState, Lookup};
 
 /// The fix that tags the principal: `iam tag-role` or `iam tag-user`.
 pub(super) fn tag_fix(principal: &str, key: &str, value: &str) -> Option<Fix> {
