@@ -11,7 +11,7 @@ use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
 use crate::store::Finding;
 
 /// Output formats of `report`, `replay` and `explain`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,

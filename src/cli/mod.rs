@@ -93,7 +93,27 @@ struct CompletionsArgs {
 struct FormatArg {
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum)]
-    format: Option<Format>,
+    format: Option<FormatName>,
+}
+
+/// The output formats as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatName {
+    Table,
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+impl From<FormatName> for Format {
+    fn from(f: FormatName) -> Format {
+        match f {
+            FormatName::Table => Format::Table,
+            FormatName::Json => Format::Json,
+            FormatName::Jsonl => Format::Jsonl,
+            FormatName::Markdown => Format::Markdown,
+        }
+    }
 }
 
 /// Runs the command line and returns the exit status.
@@ -234,11 +254,13 @@ fn db_path(db: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 fn format_of(f: &FormatArg) -> Format {
-    f.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    })
+    f.format
+        .map(Format::from)
+        .unwrap_or(if std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Json
+        })
 }
 
 fn table_width() -> u16 {
