@@ -38,8 +38,24 @@ pub enum DaemonError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The async runtime or a signal handler could not be set up.
+    #[error("cannot start the service: {0}")]
+    Start(std::io::Error),
+    /// The built-in catalogs or the message grammar did not load.
+    #[error("the built-in rules: {0}")]
+    Rules(String),
+    /// The findings output file cannot be opened.
+    #[error("{path}: {source}")]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The suppressions file cannot be read.
     #[error("{0}")]
-    Other(String),
+    Suppressions(String),
+    /// The reader or the writer stopped abnormally.
+    #[error("a service task failed: {0}")]
+    Task(String),
 }
 
 /// Sends sd_notify messages when `NOTIFY_SOCKET` is set (systemd `Type=notify`).
@@ -201,11 +217,29 @@ pub fn run(
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| DaemonError::Other(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(serve(config, config_path.to_path_buf(), db))
+        .map_err(DaemonError::Start)?;
+    rt.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Start)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Start)?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        };
+        serve(config, config_path.to_path_buf(), db, shutdown).await
+    })
 }
 
-async fn serve(config: Config, config_path: PathBuf, db: PathBuf) -> Result<(), DaemonError> {
+/// The service: tails the configured sources into `db` until `shutdown` completes, then
+/// drains what was read and commits it. SIGHUP reloads the configuration and policies.
+pub async fn serve(
+    config: Config,
+    config_path: PathBuf,
+    db: PathBuf,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
     let notifier = Arc::new(Notifier::from_env());
     let mut store = Store::open(&db)?;
     let checkpoints = store.checkpoints()?;
@@ -272,17 +306,14 @@ async fn serve(config: Config, config_path: PathBuf, db: PathBuf) -> Result<(), 
 
     // Signals.
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term =
-        signal(SignalKind::terminate()).map_err(|e| DaemonError::Other(e.to_string()))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| DaemonError::Other(e.to_string()))?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| DaemonError::Other(e.to_string()))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Start)?;
+    tokio::pin!(shutdown);
     let watchdog = Notifier::watchdog();
     let mut tick =
         tokio::time::interval(watchdog.map(|w| w / 2).unwrap_or(Duration::from_secs(10)));
     loop {
         tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            _ = &mut shutdown => break,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration and policies");
                 let _ = wake_tx.send(Wake::Reload);
@@ -302,12 +333,8 @@ async fn serve(config: Config, config_path: PathBuf, db: PathBuf) -> Result<(), 
     stop.store(true, Ordering::SeqCst);
     let _ = wake_tx.send(Wake::Stop);
     drop(watcher);
-    let tail_result = tailer
-        .await
-        .map_err(|e| DaemonError::Other(e.to_string()))?;
-    let write_result = writer
-        .await
-        .map_err(|e| DaemonError::Other(e.to_string()))?;
+    let tail_result = tailer.await.map_err(|e| DaemonError::Task(e.to_string()))?;
+    let write_result = writer.await.map_err(|e| DaemonError::Task(e.to_string()))?;
     write_result?;
     tail_result?;
     tracing::info!(
@@ -345,8 +372,8 @@ fn tailer(
     counters: &Counters,
     notifier: &Notifier,
 ) -> Result<(), DaemonError> {
-    let rules = Rules::embedded().map_err(|e| DaemonError::Other(e.to_string()))?;
-    let parser = Parser::new(&rules).map_err(|e| DaemonError::Other(e.to_string()))?;
+    let rules = Rules::embedded().map_err(|e| DaemonError::Rules(e.to_string()))?;
+    let parser = Parser::new(&rules).map_err(|e| DaemonError::Rules(e.to_string()))?;
     let mut tail = Tailer::new(specs(&config), checkpoints, limits(&config).max_line_bytes);
     let mut policies: Vec<(PathBuf, i64)> = Vec::new();
     let mut ready = false;
@@ -541,15 +568,17 @@ fn writer(
 ) -> Result<(), DaemonError> {
     let mut jsonl = match &output.jsonl {
         Some(p) => Some(
-            open_private_append(p)
-                .map_err(|e| DaemonError::Other(format!("{}: {e}", p.display())))?,
+            open_private_append(p).map_err(|source| DaemonError::Output {
+                path: p.clone(),
+                source,
+            })?,
         ),
         None => None,
     };
     let log_findings = output.log_findings.unwrap_or(true);
-    let rules = Rules::embedded().map_err(|e| DaemonError::Other(e.to_string()))?;
+    let rules = Rules::embedded().map_err(|e| DaemonError::Rules(e.to_string()))?;
     let suppressions = match &output.suppressions {
-        Some(p) => load_suppressions(p).map_err(DaemonError::Other)?,
+        Some(p) => load_suppressions(p).map_err(DaemonError::Suppressions)?,
         None => Vec::new(),
     };
     let mut pending: Option<Msg> = None;

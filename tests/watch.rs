@@ -641,3 +641,35 @@ fn a_source_format_decides_how_its_files_are_read() {
     );
     terminate(&mut child);
 }
+
+/// The service runs in-process until its shutdown future completes, and then drains and
+/// commits what it read: a test (or an embedding program) stops it without signals.
+#[test]
+fn serve_stops_when_its_shutdown_future_completes() {
+    let s = Service::new();
+    s.append("a.log", 0..3);
+    let config = whydenied::config::Config::load(&s.config).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let db = s.db.clone();
+    let service = rt.spawn(whydenied::daemon::serve(
+        config,
+        s.config.clone(),
+        db,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    assert_eq!(s.wait_for(3), 3, "the service stored the three denials");
+    stop.send(()).unwrap();
+    let result = rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(20), service).await })
+        .expect("the service stopped within 20 s")
+        .expect("the service task did not panic");
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(s.stored(), 3);
+}
