@@ -22,13 +22,14 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, SourceFormat, StartAt};
 use crate::evaluate::gather::PolicySource;
+use crate::finding::Evidence;
 use crate::ingest::tail::{Checkpoint, Spec, Tailer};
 use crate::ingest::{Limits, Position};
 use crate::parse::{Change, Parser};
 use crate::pipeline::{self, Env, Input};
 use crate::report::escape;
 use crate::rules::Rules;
-use crate::store::{Evidence, Query, Store, StoreError};
+use crate::store::{Query, Store, StoreError};
 use crate::suggest::Suggestion;
 
 /// What stops the service.
@@ -724,12 +725,12 @@ fn writer(
 }
 
 /// A suppression rules file: `[[suppress]]` tables.
-pub fn load_suppressions(path: &Path) -> Result<Vec<crate::store::Suppression>, String> {
+pub fn load_suppressions(path: &Path) -> Result<Vec<crate::finding::Suppression>, String> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct File {
         #[serde(default)]
-        suppress: Vec<crate::store::Suppression>,
+        suppress: Vec<crate::finding::Suppression>,
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let f: File = toml::from_str(&text)

@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod diagnose;
 pub mod evaluate;
+pub mod finding;
 pub mod import;
 pub mod ingest;
 pub mod parse;

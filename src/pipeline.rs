@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use crate::diagnose;
 use crate::evaluate::gather::PolicySource;
+use crate::finding::{self, Evidence, Finding};
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
 use crate::parse::{Change, Denial, ParseError, Parsed, Parser};
 use crate::report::escape;
 use crate::rules::Rules;
-use crate::store::{self, Evidence, Finding, RunCounters, Store, StoreError};
+use crate::store::{self, RunCounters, Store, StoreError};
 use crate::suggest::{self, Suggestion};
 
 /// How many diagnoses a worker gathers before handing them to the writer.
@@ -142,7 +143,7 @@ fn observe_keyed(
         line: pos.line,
         event_id: d.event_id.clone(),
         event_name: d.event_name.clone(),
-        time: d.time.map(|t| store::format_ms(t.as_millisecond())),
+        time: d.time.map(|t| finding::format_ms(t.as_millisecond())),
         function: d.function.clone(),
         key,
         legacy_key,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
 
-use crate::store::Finding;
+use crate::finding::Finding;
 
 /// Output formats of `report`, `replay` and `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

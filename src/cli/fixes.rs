@@ -6,12 +6,12 @@ use super::*;
 /// against each finding it covers on the stored policies.
 pub(super) fn merged_fixes(
     store: &Store,
-    findings: &[whydenied::store::Finding],
+    findings: &[whydenied::finding::Finding],
     output: Option<&std::path::Path>,
 ) -> Result<i32> {
     use whydenied::suggest::merged;
     let rules = Rules::embedded()?;
-    let covered: Vec<&whydenied::store::Finding> = findings
+    let covered: Vec<&whydenied::finding::Finding> = findings
         .iter()
         .filter(|f| {
             f.fix.target == Target::IdentityPolicy

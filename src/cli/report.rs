@@ -142,7 +142,7 @@ pub(super) fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
     };
     if !a.fixes && a.id.is_none() {
         // The table and Markdown views of the whole store, in bounded memory.
-        let mark = |f: &mut whydenied::store::Finding| {
+        let mark = |f: &mut whydenied::finding::Finding| {
             f.suppressed = rules_list.iter().find(|r| r.matches(f, now)).cloned();
             f.suppressed.is_none() || !hide_suppressed
         };
@@ -183,6 +183,6 @@ pub(super) fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
 /// A suppression rules file: `[[suppress]]` tables.
 pub(super) fn load_suppressions(
     path: &std::path::Path,
-) -> Result<Vec<whydenied::store::Suppression>> {
+) -> Result<Vec<whydenied::finding::Suppression>> {
     whydenied::daemon::load_suppressions(path).map_err(|e| anyhow!(e))
 }

@@ -38,7 +38,7 @@ pub(super) fn suppress(db: Option<PathBuf>, a: SuppressArgs) -> Result<i32> {
         ),
         None => None,
     };
-    let rule = whydenied::store::Suppression {
+    let rule = whydenied::finding::Suppression {
         principal: f.principal.clone(),
         action: f.action.clone(),
         resource: f.resource.clone(),

@@ -13,7 +13,7 @@ pub(super) fn stream_view(
     q: &Query,
     format: Format,
     style: out::Style,
-    keep: &dyn Fn(&mut whydenied::store::Finding) -> bool,
+    keep: &dyn Fn(&mut whydenied::finding::Finding) -> bool,
     filters: bool,
 ) -> Result<i32> {
     struct Out(std::io::BufWriter<std::io::StdoutLock<'static>>, bool);
@@ -62,7 +62,7 @@ pub(super) fn stream_view(
             add(
                 &h.id,
                 key,
-                h.last_seen_ms.map(whydenied::store::format_ms),
+                h.last_seen_ms.map(whydenied::finding::format_ms),
                 h.count,
             );
             ids.push(h.id);
@@ -134,7 +134,7 @@ pub(super) fn stream_view(
                 for f in &mut list {
                     keep(f);
                 }
-                let refs: Vec<&whydenied::store::Finding> = list.iter().collect();
+                let refs: Vec<&whydenied::finding::Finding> = list.iter().collect();
                 if i > 0 {
                     out.put("\n")?;
                 }
@@ -153,7 +153,7 @@ pub(super) fn stream_json(
     store: &Store,
     q: &Query,
     mut w: out::JsonWriter<std::io::BufWriter<std::io::StdoutLock<'_>>>,
-    keep: &mut dyn FnMut(&mut whydenied::store::Finding) -> bool,
+    keep: &mut dyn FnMut(&mut whydenied::finding::Finding) -> bool,
 ) -> Result<usize> {
     let mut n = 0usize;
     let mut failed: Option<std::io::Error> = None;

@@ -1,0 +1,153 @@
+//! Changes the logs showed (a role's policies, a user pool's triggers): kept once each, and the
+//! evidence a propagation finding is given.
+
+use rusqlite::OptionalExtension;
+use serde_json::Value;
+
+use super::*;
+use crate::parse::Change;
+
+/// (finding id, principal, first seen, last seen, explanation JSON).
+type PropagationRow = (String, String, Option<i64>, Option<i64>, String);
+
+/// How far from a denial a change to its role is taken as the reason for it.
+const PROPAGATION_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// Inserts changes inside an open transaction. A role change already stored is kept once; a
+/// user pool's triggers replace what is stored only when they are newer (an export imported
+/// later, or a later update in the logs, wins), so reading logs out of order changes nothing.
+pub(super) fn insert_role_changes(
+    tx: &rusqlite::Transaction<'_>,
+    changes: &[Change],
+    path: &std::path::Path,
+) -> Result<(), StoreError> {
+    let mut roles = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO role_changes (account, role_name, event_name, time, event_id, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(sq(path))?;
+    let mut pools = tx
+        .prepare_cached(
+            "INSERT INTO user_pools (id, arn, triggers, imported_at, source) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET triggers = excluded.triggers, imported_at = excluded.imported_at,
+                source = excluded.source, arn = COALESCE(user_pools.arn, excluded.arn)
+             WHERE excluded.imported_at > user_pools.imported_at",
+        )
+        .map_err(sq(path))?;
+    for c in changes {
+        match c {
+            Change::Role(c) => roles.execute(params![
+                c.account,
+                c.role_name,
+                c.event_name,
+                c.time.map(|t| t.as_millisecond()),
+                c.event_id,
+                c.detail
+            ]),
+            Change::UserPool(u) => {
+                let triggers: serde_json::Map<String, Value> = u
+                    .triggers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                let arn = match (&u.region, &u.account) {
+                    (Some(r), Some(a)) => Some(format!(
+                        "arn:aws:cognito-idp:{r}:{a}:userpool/{}",
+                        u.pool_id
+                    )),
+                    _ => None,
+                };
+                let source = format!("CloudTrail {}", u.event_id.as_deref().unwrap_or("event"));
+                pools.execute(params![
+                    u.pool_id,
+                    arn,
+                    Value::Object(triggers).to_string(),
+                    u.time.map_or(0, |t| t.as_millisecond()),
+                    source
+                ])
+            }
+        }
+        .map_err(sq(path))?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Stores successful role changes seen in the logs (once each).
+    pub fn record_changes(&mut self, changes: &[Change]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sq(&path))?;
+        insert_role_changes(&tx, changes, &path)?;
+        tx.commit().map_err(sq(&path))?;
+        Ok(())
+    }
+
+    /// Adds to each propagation finding the change to its role nearest its denials, when the
+    /// logs show one within minutes: the evidence that the grant was too recent.
+    pub fn annotate_propagation(&mut self) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let rows: Vec<PropagationRow> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT id, COALESCE(principal, ''), first_seen, last_seen, explanation FROM findings WHERE cause = 'propagation'")
+                .map_err(sq(&path))?;
+            let it = st
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .map_err(sq(&path))?;
+            it.filter_map(Result::ok).collect()
+        };
+        let mut n = 0;
+        for (id, principal, first, last, explanation) in rows {
+            let (Some(first), Some(last)) = (first, last) else {
+                continue;
+            };
+            let Some(role) = crate::policy::arn::role_name(&principal) else {
+                continue;
+            };
+            let change: Option<(String, i64, Option<String>)> = self.query_cached(
+                    "SELECT event_name, time, detail FROM role_changes WHERE role_name = ?1 AND time BETWEEN ?2 AND ?3
+                     ORDER BY ABS(time - ?4) LIMIT 1",
+                    params![role, first - PROPAGATION_WINDOW_MS, last + PROPAGATION_WINDOW_MS, first],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(sq(&path))?;
+            let Some((event, at, detail)) = change else {
+                continue;
+            };
+            let mut lines: Vec<String> = serde_json::from_str(&explanation).unwrap_or_default();
+            let secs = (at - first) / 1000;
+            let when = if secs >= 0 {
+                format!("{secs} s after the first denial: the grant came after it")
+            } else {
+                format!(
+                    "{} s before the first denial: IAM had not finished applying it",
+                    -secs
+                )
+            };
+            let line = format!(
+                "The logs show {event}{} on {role} at {} ({when}).",
+                detail.map(|d| format!(" ({d})")).unwrap_or_default(),
+                super::format_ms(at)
+            );
+            if lines.contains(&line) {
+                continue;
+            }
+            lines.push(line);
+            self.conn
+                .execute(
+                    "UPDATE findings SET explanation = ?1 WHERE id = ?2",
+                    params![serde_json::to_string(&lines).unwrap_or_default(), id],
+                )
+                .map_err(sq(&path))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}

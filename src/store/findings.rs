@@ -1,0 +1,349 @@
+//! Reading findings back: filters, the lean first pass of the table view, and the stored denial a
+//! finding is diagnosed again from after an import.
+
+use super::*;
+
+/// Filters of `report`.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub function: Option<String>,
+    pub role: Option<String>,
+    pub account: Option<String>,
+    pub cause: Option<Cause>,
+    pub id: Option<String>,
+    /// `open` or `resolved`; None for all.
+    pub status: Option<String>,
+    /// Only these findings (exact ids): what a replay touched, without reading the rest.
+    pub ids: Option<Vec<String>>,
+    /// Keep only the latest this-many pieces of evidence per finding (`count` still says how
+    /// many there are): for the service's per-update lines, which must not grow with a finding's
+    /// history.
+    pub evidence_limit: Option<usize>,
+    /// Only what a listing shows: no message or explanation, and of the fix its target,
+    /// managed policy, its statement's principal, and `verified` (read by SQLite from the
+    /// stored JSON, so a table of 100,000 findings does not decode 100,000 fixes).
+    pub lean: bool,
+}
+
+/// The few fields of a finding a view groups and orders by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heading {
+    pub id: String,
+    pub function: Option<String>,
+    pub principal: Option<String>,
+    pub last_seen_ms: Option<i64>,
+    pub count: u64,
+}
+
+impl Store {
+    /// The finding a stored piece of evidence belongs to.
+    pub fn finding_of_evidence(&self, key: &str) -> Option<String> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT finding_id FROM evidence WHERE ukey = ?1")
+            .ok()?;
+        rusqlite::OptionalExtension::optional(st.query_row(params![key], |r| r.get(0))).ok()?
+    }
+
+    /// Findings matching the query, newest first, with their evidence.
+    pub fn findings(&self, q: &Query) -> Result<Vec<Finding>, StoreError> {
+        let mut out = Vec::new();
+        self.each_finding(q, &mut |f| {
+            out.push(f);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The query's SQL for `columns` of the matching findings, newest first, and its arguments.
+    fn select(q: &Query, columns: &str) -> (String, Vec<rusqlite::types::Value>) {
+        let mut sql = String::from(columns);
+        sql.push_str(" FROM findings WHERE 1=1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut bind = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(s) = q.since_ms {
+            bind(&mut sql, " AND last_seen >= ?", s.into());
+        }
+        if let Some(u) = q.until_ms {
+            bind(&mut sql, " AND first_seen <= ?", u.into());
+        }
+        if let Some(f) = &q.function {
+            bind(&mut sql, " AND function = ?", f.clone().into());
+        }
+        if let Some(a) = &q.account {
+            bind(&mut sql, " AND account = ?", a.clone().into());
+        }
+        if let Some(c) = &q.cause {
+            bind(&mut sql, " AND cause = ?", c.as_str().to_string().into());
+        }
+        if let Some(id) = &q.id {
+            // A prefix of the id, compared as text (no LIKE: `_` and `%` are not patterns).
+            bind(
+                &mut sql,
+                " AND substr(id, 1, length(?)) = ?",
+                id.clone().into(),
+            );
+        }
+        if let Some(st) = &q.status {
+            bind(&mut sql, " AND status = ?", st.clone().into());
+        }
+        if let Some(ids) = &q.ids {
+            // One parameter whatever the number of ids: a JSON array, unpacked by SQLite.
+            let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+            bind(
+                &mut sql,
+                " AND id IN (SELECT value FROM json_each(?))",
+                list.into(),
+            );
+        }
+        if let Some(r) = &q.role {
+            if r.starts_with("arn:") {
+                bind(&mut sql, " AND principal = ?", r.clone().into());
+            } else {
+                // A role name, with or without its path: the principal is a role ARN ending
+                // in `/<name>`, compared as text (no LIKE: `_` and `%` are not patterns).
+                let tail = format!("/{}", r.trim_start_matches('/'));
+                bind(
+                    &mut sql,
+                    " AND instr(principal, ':role/') > 0 AND substr(principal, -length(?)) = ?",
+                    tail.into(),
+                );
+            }
+        }
+        sql.push_str(" ORDER BY last_seen IS NULL, last_seen DESC, count DESC, id");
+        (sql, args)
+    }
+
+    /// What a view groups and orders findings by, for those matching the query, newest first:
+    /// (id, function, principal, last seen in ms, count). Nothing else is read, so a first pass
+    /// over 100,000 findings reads a few columns, not every explanation and fix.
+    pub fn each_heading(
+        &self,
+        q: &Query,
+        visit: &mut dyn FnMut(Heading),
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let (sql, args) = Self::select(q, "SELECT id, function, principal, last_seen, count");
+        let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok(Heading {
+                    id: r.get(0)?,
+                    function: r.get(1)?,
+                    principal: r.get(2)?,
+                    last_seen_ms: r.get(3)?,
+                    count: r.get::<_, i64>(4)?.max(0) as u64,
+                })
+            })
+            .map_err(sq(&path))?;
+        for r in rows {
+            visit(r.map_err(sq(&path))?);
+        }
+        Ok(())
+    }
+
+    /// Hands the findings matching the query to `visit` one at a time, newest first, each with
+    /// its evidence, so that printing a large store holds one finding in memory, not all.
+    pub fn each_finding(
+        &self,
+        q: &Query,
+        visit: &mut dyn FnMut(Finding) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let (sql, args) = Self::select(
+            q,
+            if q.lean {
+                "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
+                    resource, '', policy_state, '[]',
+                    json_object('target', fix ->> '$.target', 'managed_policy_arn', fix ->> '$.managed_policy_arn',
+                        'statement', CASE WHEN json_type(fix, '$.statement') IN ('object', 'array')
+                            THEN json_object('Principal', json(fix -> '$.statement.Principal')) END,
+                        'commands', json('[]'), 'verified', json(fix -> '$.verified'), 'notes', json('[]')),
+                    status, resolved_at"
+            } else {
+                "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
+                    resource, message, policy_state, explanation, fix, status, resolved_at"
+            },
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let explanation: String = r.get(14)?;
+                let fix: String = r.get(15)?;
+                let first: Option<i64> = r.get(3)?;
+                let last: Option<i64> = r.get(4)?;
+                let count: i64 = r.get(5)?;
+                Ok(Finding {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    cause: r.get(2)?,
+                    first_seen: first.map(format_ms),
+                    last_seen: last.map(format_ms),
+                    count: count.max(0) as u64,
+                    account: r.get(6)?,
+                    region: r.get(7)?,
+                    principal: r.get(8)?,
+                    function: r.get(9)?,
+                    action: r.get(10)?,
+                    resource: r.get(11)?,
+                    message: r.get(12)?,
+                    evidence: Vec::new(),
+                    policy_state: r.get(13)?,
+                    explanation: serde_json::from_str(&explanation).unwrap_or_default(),
+                    fix: serde_json::from_str(&fix).unwrap_or_else(|_| Fix {
+                        target: Target::None,
+                        managed_policy_arn: None,
+                        statement: None,
+                        commands: Vec::new(),
+                        verified: None,
+                        notes: Vec::new(),
+                        all_statements: Vec::new(),
+                        account: None,
+                    }),
+                    status: r.get(16)?,
+                    resolved_at: r.get::<_, Option<i64>>(17)?.map(format_ms),
+                    suppressed: None,
+                })
+            })
+            .map_err(sq(&path))?;
+        // The latest `limit` rows, oldest first: taken newest-first, then put back in order.
+        let limit = q
+            .evidence_limit
+            .map_or(-1, |n| n.min(i64::MAX as usize) as i64);
+        let mut ev = self
+            .conn
+            .prepare_cached(
+                "SELECT * FROM (
+                    SELECT source, file, record, line, event_id, event_name, time_text, function, ukey, time, id
+                    FROM evidence WHERE finding_id = ?1
+                    ORDER BY time IS NOT NULL, time DESC, id DESC LIMIT ?2)
+                 ORDER BY time IS NULL, time, id",
+            )
+            .map_err(sq(&path))?;
+        for r in rows {
+            let mut f = r.map_err(sq(&path))?;
+            if limit == 0 {
+                visit(f)?;
+                continue;
+            }
+            let rows = ev
+                .query_map(params![f.id, limit], |r| {
+                    let record: i64 = r.get(2)?;
+                    let line: i64 = r.get(3)?;
+                    Ok(Evidence {
+                        source: r.get(0)?,
+                        file: r.get(1)?,
+                        record: record.max(0) as u64,
+                        line: line.max(0) as u64,
+                        event_id: r.get(4)?,
+                        event_name: r.get(5)?,
+                        time: r.get(6)?,
+                        function: r.get(7)?,
+                        key: r.get(8)?,
+                        time_ms: r.get(9)?,
+                        denial: None,
+                        legacy_key: None,
+                    })
+                })
+                .map_err(sq(&path))?;
+            for e in rows {
+                f.evidence.push(e.map_err(sq(&path))?);
+            }
+            visit(f)?;
+        }
+        Ok(())
+    }
+
+    /// Open findings that keep the denial they were last seen with: up to `limit` of them with
+    /// an id after `after`, in id order (so a caller can walk them all in bounded memory).
+    /// With `principal`, only the findings of that principal.
+    pub fn open_denials(
+        &self,
+        after: &str,
+        limit: usize,
+        principal: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let path = self.path.clone();
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, denial FROM findings WHERE status = 'open' AND denial IS NOT NULL AND id > ?1
+                    AND (?3 IS NULL OR principal = ?3) ORDER BY id LIMIT ?2",
+            )
+            .map_err(sq(&path))?;
+        let rows = st
+            .query_map(params![after, limit as i64, principal], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(sq(&path))?);
+        }
+        Ok(out)
+    }
+
+    /// Writes what a new diagnosis says of findings (principal, cause, state, explanation,
+    /// fix), keeping their ids, counts, evidence and status. Returns how many changed.
+    pub fn rediagnosed(&mut self, updates: &[(String, Suggestion)]) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let now = Timestamp::now().as_millisecond();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sq(&path))?;
+        let mut changed = 0u64;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "UPDATE findings SET principal = COALESCE(?2, principal), cause = ?3, policy_state = ?4,
+                        explanation = ?5, fix = ?6, resource = COALESCE(?7, resource),
+                        account = COALESCE(account, ?8), region = COALESCE(region, ?9),
+                        function = COALESCE(function, ?10), updated_at = ?11
+                     WHERE id = ?1 AND ((?2 IS NOT NULL AND principal IS NOT ?2) OR cause IS NOT ?3
+                        OR policy_state IS NOT ?4 OR explanation IS NOT ?5 OR fix IS NOT ?6
+                        OR (?7 IS NOT NULL AND resource IS NOT ?7))",
+                )
+                .map_err(sq(&path))?;
+            for (id, d) in updates {
+                let explanation =
+                    serde_json::to_string(&d.explanation).unwrap_or_else(|_| "[]".into());
+                let fix = serde_json::to_string(&d.fix).unwrap_or_else(|_| "{}".into());
+                changed += st
+                    .execute(params![
+                        id,
+                        d.principal,
+                        d.cause,
+                        d.policy_state,
+                        explanation,
+                        fix,
+                        d.resource,
+                        d.account,
+                        d.region,
+                        d.function,
+                        now
+                    ])
+                    .map_err(sq(&path))? as u64;
+            }
+        }
+        tx.commit().map_err(sq(&path))?;
+        Ok(changed)
+    }
+
+    /// Marks a finding resolved (its request is allowed by the policies imported since).
+    pub fn resolve(&mut self, id: &str) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute(
+                "UPDATE findings SET status = 'resolved', resolved_at = ?2 WHERE id = ?1 AND status = 'open'",
+                params![id, Timestamp::now().as_millisecond()],
+            )
+            .map_err(sq(&path))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,300 @@
+//! The database's schema, version by version: each migration takes a database one version up,
+//! inside the transaction that checks the version, so two processes never both apply one.
+
+use super::*;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 9;
+
+/// Migrations: entry `i` takes a database from version `i` to `i + 1`.
+pub(super) const MIGRATIONS: [&str; 9] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
+    SCHEMA_V9,
+];
+
+const SCHEMA_V1: &str = "
+CREATE TABLE findings (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    first_seen INTEGER,
+    last_seen INTEGER,
+    count INTEGER NOT NULL DEFAULT 0,
+    account TEXT,
+    region TEXT,
+    principal TEXT,
+    function TEXT,
+    action TEXT,
+    resource TEXT,
+    message TEXT NOT NULL,
+    policy_state TEXT NOT NULL,
+    explanation TEXT NOT NULL,
+    fix TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX findings_last_seen ON findings(last_seen);
+CREATE INDEX findings_function ON findings(function);
+CREATE TABLE evidence (
+    id INTEGER PRIMARY KEY,
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    ukey TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    file TEXT NOT NULL,
+    record INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    event_id TEXT,
+    event_name TEXT,
+    time INTEGER,
+    time_text TEXT,
+    function TEXT
+);
+CREATE INDEX evidence_finding ON evidence(finding_id);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    finished INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    denials INTEGER NOT NULL,
+    new_evidence INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+";
+
+const SCHEMA_V2: &str = "
+CREATE TABLE principals (
+    arn TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    account TEXT NOT NULL,
+    id TEXT,
+    trust TEXT,
+    boundary TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    groups TEXT NOT NULL DEFAULT '[]',
+    attached TEXT NOT NULL DEFAULT '[]',
+    inline TEXT NOT NULL DEFAULT '[]',
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX principals_name ON principals(account, kind, name);
+CREATE TABLE managed_policies (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    version TEXT,
+    document TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE resource_policies (
+    resource_arn TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    document TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE functions (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT,
+    kms_key TEXT,
+    vpc_subnets TEXT NOT NULL DEFAULT '[]',
+    tracing TEXT,
+    dead_letter TEXT,
+    log_group TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX functions_name ON functions(name);
+CREATE TABLE mappings (
+    uuid TEXT PRIMARY KEY,
+    function_arn TEXT,
+    source_arn TEXT,
+    state TEXT,
+    last_result TEXT,
+    kms_key TEXT,
+    on_failure TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE org_policies (
+    id TEXT PRIMARY KEY,
+    arn TEXT,
+    name TEXT,
+    kind TEXT NOT NULL,
+    document TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE org_targets (
+    policy_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (policy_id, target)
+);
+CREATE TABLE org_parents (
+    child TEXT PRIMARY KEY,
+    parent TEXT NOT NULL
+);
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL,
+    format TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+";
+
+const SCHEMA_V3: &str = "
+CREATE TABLE role_changes (
+    id INTEGER PRIMARY KEY,
+    account TEXT,
+    role_name TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    time INTEGER,
+    event_id TEXT UNIQUE,
+    detail TEXT
+);
+CREATE INDEX role_changes_role ON role_changes(role_name, time);
+";
+
+const SCHEMA_V4: &str = "
+CREATE TABLE checkpoints (
+    fingerprint TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    marker TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    skipping INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
+";
+
+/// Lifecycle and noise control: a finding is open or resolved; suppressions hide findings.
+const SCHEMA_V5: &str = "
+ALTER TABLE findings ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+ALTER TABLE findings ADD COLUMN resolved_at INTEGER;
+CREATE TABLE suppressions (
+    id INTEGER PRIMARY KEY,
+    principal TEXT,
+    action TEXT,
+    resource TEXT,
+    cause TEXT,
+    function TEXT,
+    reason TEXT NOT NULL,
+    until INTEGER,
+    created INTEGER NOT NULL
+);
+";
+
+/// The owner of each resource policy (an S3 bucket's ARN has no account), and the
+/// organization's id and management account.
+const SCHEMA_V6: &str = "
+ALTER TABLE resource_policies ADD COLUMN account TEXT;
+ALTER TABLE functions ADD COLUMN file_systems TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE organization (
+    id TEXT PRIMARY KEY,
+    management_account TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+";
+
+/// Files tailed are identified by device and inode, checked against a hash of their head;
+/// positions stored before keep their fingerprint and `dev = ino = 0` until a file claims them.
+const SCHEMA_V7: &str = "
+CREATE TABLE file_positions (
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    head_len INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    born INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    marker TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    skipping INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (dev, ino, fingerprint)
+);
+INSERT INTO file_positions
+    SELECT 0, 0, fingerprint, 0, '0000000000000000', '0000000000000000', 0, path, offset, line, marker, size, mtime, complete, skipping, updated
+    FROM checkpoints;
+DROP TABLE checkpoints;
+ALTER TABLE suppressions ADD COLUMN exact INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE suppressions ADD COLUMN finding TEXT;
+ALTER TABLE findings ADD COLUMN denial TEXT;
+";
+
+/// The non-default versions of managed policies: a permissions boundary whose newer version
+/// already allows a denied call is fixed by making that version the default.
+const SCHEMA_V8: &str = "
+CREATE TABLE managed_policy_versions (
+    arn TEXT NOT NULL,
+    version TEXT NOT NULL,
+    document TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    PRIMARY KEY (arn, version)
+);
+";
+
+/// Cognito user pools and their triggers (`describe-user-pool`): a trigger's failure names the
+/// trigger, not the function.
+const SCHEMA_V9: &str = "
+CREATE TABLE user_pools (
+    id TEXT PRIMARY KEY,
+    arn TEXT,
+    triggers TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+";
+
+impl Store {
+    pub(super) fn init(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(sq(&path))?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            )
+            .map_err(sq(&path))?;
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sq(&path))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { path, found });
+        }
+        // Each step reads the version inside its own write transaction: two processes opening
+        // a new database at once migrate it once.
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sq(&path))?;
+            let now: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(sq(&path))?;
+            let Some(sql) = MIGRATIONS.get(now.max(0) as usize) else {
+                break;
+            };
+            tx.execute_batch(sql).map_err(sq(&path))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", now + 1))
+                .map_err(sq(&path))?;
+            tx.commit().map_err(sq(&path))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! Run counters and the counts `whydenied stats` shows.
+
+use super::*;
+
+/// Counters of one replay, kept for `stats` and the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounters {
+    pub files: u64,
+    pub records: u64,
+    pub denials: u64,
+    pub new_evidence: u64,
+    pub errors: u64,
+    pub bytes: u64,
+}
+
+impl Store {
+    /// Records the counters of a finished replay.
+    pub fn record_run(
+        &mut self,
+        command: &str,
+        started_ms: i64,
+        c: &RunCounters,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute(
+                "INSERT INTO runs (command, started, finished, files, records, denials, new_evidence, errors, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    command,
+                    started_ms,
+                    Timestamp::now().as_millisecond(),
+                    c.files as i64,
+                    c.records as i64,
+                    c.denials as i64,
+                    c.new_evidence as i64,
+                    c.errors as i64,
+                    c.bytes as i64
+                ],
+            )
+            .map_err(sq(&path))?;
+        Ok(())
+    }
+
+    /// Counts for `stats`: (label, findings, denials) grouped by `column` of findings.
+    pub fn counts_by(&self, column: &str) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        let path = self.path.clone();
+        let col = match column {
+            "cause" | "kind" | "function" | "status" => column,
+            _ => "cause",
+        };
+        let sql = format!(
+            "SELECT COALESCE({col}, '-'), COUNT(*), SUM(count) FROM findings GROUP BY 1 ORDER BY 3 DESC, 1"
+        );
+        let mut st = self.conn.prepare(&sql).map_err(sq(&path))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (k, f, d) = r.map_err(sq(&path))?;
+            out.push((k, f.max(0) as u64, d.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    /// Denials per UTC day (from evidence times).
+    pub fn denials_by_day(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let path = self.path.clone();
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT COALESCE(strftime('%Y-%m-%d', time / 1000, 'unixepoch'), 'unknown'), COUNT(*) FROM evidence
+                 GROUP BY 1 ORDER BY 1",
+            )
+            .map_err(sq(&path))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(sq(&path))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (d, n) = r.map_err(sq(&path))?;
+            out.push((d, n.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    /// Ingest counters: totals of the recorded runs, and the service's unread bytes.
+    pub fn ingest_counters(&self) -> Result<serde_json::Value, StoreError> {
+        let path = self.path.clone();
+        let runs = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(files), 0), COALESCE(SUM(records), 0), COALESCE(SUM(denials), 0),
+                        COALESCE(SUM(errors), 0), COALESCE(SUM(bytes), 0), MAX(finished) FROM runs",
+                [],
+                |r| {
+                    Ok(serde_json::json!({
+                        "replays": r.get::<_, i64>(0)?,
+                        "files": r.get::<_, i64>(1)?,
+                        "records": r.get::<_, i64>(2)?,
+                        "denials": r.get::<_, i64>(3)?,
+                        "errors": r.get::<_, i64>(4)?,
+                        "bytes": r.get::<_, i64>(5)?,
+                        "last_replay": r.get::<_, Option<i64>>(6)?.map(format_ms),
+                    }))
+                },
+            )
+            .map_err(sq(&path))?;
+        let service = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(MAX(size - offset, 0)), 0), MAX(updated) FROM file_positions WHERE complete = 0",
+                [],
+                |r| {
+                    Ok(serde_json::json!({
+                        "files_tailed": r.get::<_, i64>(0)?,
+                        "lag_bytes": r.get::<_, i64>(1)?,
+                        "last_commit": r.get::<_, Option<i64>>(2)?.map(format_ms),
+                    }))
+                },
+            )
+            .map_err(sq(&path))?;
+        Ok(serde_json::json!({"replay": runs, "service": service}))
+    }
+}
