@@ -70,55 +70,7 @@ pub(super) fn simulate(db: Option<PathBuf>, a: SimulateArgs, rules: &Rules) -> R
     )?;
     match a.format {
         SimFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&verdict)?))?,
-        SimFormat::Table => print(&simulate_table(&verdict, &action, &a.resource))?,
+        SimFormat::Table => print(&out::verdict::table(&verdict, &action, &a.resource))?,
     }
     Ok(0)
-}
-
-pub(super) fn simulate_table(
-    v: &whydenied::evaluate::Verdict,
-    action: &str,
-    resource: &str,
-) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let decision = serde_json::to_value(v.decision)
-        .ok()
-        .and_then(|d| d.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "{}: {} on {}",
-        decision,
-        out::escape(action),
-        out::escape(resource)
-    );
-    for d in &v.deciding {
-        let _ = writeln!(
-            s,
-            "  {} statement {} in {} policy {}",
-            d.effect,
-            d.sid
-                .as_deref()
-                .map(|s| format!("{} (#{})", out::escape(s), d.index))
-                .unwrap_or_else(|| format!("#{}", d.index)),
-            d.kind.as_str(),
-            out::escape(&d.policy)
-        );
-    }
-    if !v.missing_allow.is_empty() {
-        let kinds: Vec<&str> = v.missing_allow.iter().map(|k| k.as_str()).collect();
-        let _ = writeln!(s, "  no statement allows it in: {}", kinds.join(", "));
-    }
-    if !v.missing_context_keys.is_empty() {
-        let _ = writeln!(
-            s,
-            "  undecided without: {}",
-            out::escape(&v.missing_context_keys.join(", "))
-        );
-    }
-    for n in &v.notes {
-        let _ = writeln!(s, "  note: {}", out::escape(n));
-    }
-    s
 }

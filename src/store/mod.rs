@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
-use serde::Serialize;
 
 mod changes;
 mod checkpoints;
@@ -32,7 +31,7 @@ pub use findings::{Heading, Query};
 pub(crate) use record::record_in;
 pub use record::{Prepared, prepare};
 pub use schema::SCHEMA_VERSION;
-pub use stats::RunCounters;
+pub use stats::{CountRow, Ingest, ReplayTotals, RunCounters, ServiceTotals, Stats};
 
 use crate::finding::{Evidence, Finding, Suppression, format_ms};
 use crate::policy::vocab::{Cause, Target};

@@ -1,5 +1,7 @@
 //! Run counters and the counts `whydenied stats` shows.
 
+use serde::Serialize;
+
 use super::*;
 
 /// Counters of one replay, kept for `stats` and the summary line.
@@ -92,24 +94,25 @@ impl Store {
     }
 
     /// Ingest counters: totals of the recorded runs, and the service's unread bytes.
-    pub fn ingest_counters(&self) -> Result<serde_json::Value, StoreError> {
+    pub fn ingest_counters(&self) -> Result<Ingest, StoreError> {
         let path = self.path.clone();
-        let runs = self
+        let n = |v: i64| v.max(0) as u64;
+        let replay = self
             .conn
             .query_row(
                 "SELECT COUNT(*), COALESCE(SUM(files), 0), COALESCE(SUM(records), 0), COALESCE(SUM(denials), 0),
                         COALESCE(SUM(errors), 0), COALESCE(SUM(bytes), 0), MAX(finished) FROM runs",
                 [],
                 |r| {
-                    Ok(serde_json::json!({
-                        "replays": r.get::<_, i64>(0)?,
-                        "files": r.get::<_, i64>(1)?,
-                        "records": r.get::<_, i64>(2)?,
-                        "denials": r.get::<_, i64>(3)?,
-                        "errors": r.get::<_, i64>(4)?,
-                        "bytes": r.get::<_, i64>(5)?,
-                        "last_replay": r.get::<_, Option<i64>>(6)?.map(format_ms),
-                    }))
+                    Ok(ReplayTotals {
+                        replays: n(r.get(0)?),
+                        files: n(r.get(1)?),
+                        records: n(r.get(2)?),
+                        denials: n(r.get(3)?),
+                        errors: n(r.get(4)?),
+                        bytes: n(r.get(5)?),
+                        last_replay: r.get::<_, Option<i64>>(6)?.map(format_ms),
+                    })
                 },
             )
             .map_err(sq(&path))?;
@@ -119,14 +122,68 @@ impl Store {
                 "SELECT COUNT(*), COALESCE(SUM(MAX(size - offset, 0)), 0), MAX(updated) FROM file_positions WHERE complete = 0",
                 [],
                 |r| {
-                    Ok(serde_json::json!({
-                        "files_tailed": r.get::<_, i64>(0)?,
-                        "lag_bytes": r.get::<_, i64>(1)?,
-                        "last_commit": r.get::<_, Option<i64>>(2)?.map(format_ms),
-                    }))
+                    Ok(ServiceTotals {
+                        files_tailed: n(r.get(0)?),
+                        lag_bytes: n(r.get(1)?),
+                        last_commit: r.get::<_, Option<i64>>(2)?.map(format_ms),
+                    })
                 },
             )
             .map_err(sq(&path))?;
-        Ok(serde_json::json!({"replay": runs, "service": service}))
+        Ok(Ingest { replay, service })
     }
+
+    /// Everything `whydenied stats` shows.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        Ok(Stats {
+            by_cause: self.counts_by("cause")?,
+            by_kind: self.counts_by("kind")?,
+            by_function: self.counts_by("function")?,
+            by_status: self.counts_by("status")?,
+            denials_by_day: self.denials_by_day()?,
+            ingest: self.ingest_counters()?,
+        })
+    }
+}
+
+/// Totals of every recorded replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplayTotals {
+    pub replays: u64,
+    pub files: u64,
+    pub records: u64,
+    pub denials: u64,
+    pub errors: u64,
+    pub bytes: u64,
+    pub last_replay: Option<String>,
+}
+
+/// The service's files and how far behind it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceTotals {
+    pub files_tailed: u64,
+    pub lag_bytes: u64,
+    pub last_commit: Option<String>,
+}
+
+/// What was read, by replays and by the service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Ingest {
+    pub replay: ReplayTotals,
+    pub service: ServiceTotals,
+}
+
+/// Findings and denials of one value of a column (a cause, a kind, a function, a status).
+pub type CountRow = (String, u64, u64);
+
+/// The counts `whydenied stats` shows, largest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub by_cause: Vec<CountRow>,
+    pub by_kind: Vec<CountRow>,
+    pub by_function: Vec<CountRow>,
+    pub by_status: Vec<CountRow>,
+    /// Denials per UTC day, oldest first.
+    pub denials_by_day: Vec<(String, u64)>,
+    pub ingest: Ingest,
 }

@@ -10,6 +10,14 @@ use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
 
 use crate::finding::Finding;
 
+pub mod stats;
+pub mod verdict;
+
+/// `1 finding`, `2 findings`: a count with its noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Output formats of `report`, `replay` and `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
