@@ -6,6 +6,8 @@
 //! JSON, markdown). `pipeline` wires them for `replay` and `explain`; `rules` holds the catalogs
 //! compiled in from `rules/`.
 
+#![deny(unsafe_code)]
+
 pub mod config;
 pub mod daemon;
 pub mod diagnose;

@@ -157,10 +157,7 @@ pub fn run() -> i32 {
     }
 }
 
-/// `1 finding`, `2 findings`: a count with its noun in the right number.
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+use out::count;
 
 /// An error and its causes, each said once: a cause whose text the message already holds (an
 /// OS error quoted by the error that wraps it) is not repeated.

@@ -12,7 +12,7 @@
 //! - A file's identity is a content fingerprint (hash of its first KiB), so a renamed or copied
 //!   file is recognised as the same.
 
-pub mod framer;
+pub mod frame;
 pub mod tail;
 pub mod text;
 
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::bufread::MultiGzDecoder;
 
-pub use framer::{Position, SkipReason};
+pub use frame::{Position, SkipReason};
 
 /// Size limits that keep memory bounded whatever the input.
 #[derive(Debug, Clone, Copy)]
@@ -491,9 +491,9 @@ fn read_stream<R: BufRead>(
     };
     let result = match shape {
         Shape::Json => {
-            framer::JsonFramer::new(limits.max_record_bytes).run(&mut counter, &mut |f| match f {
-                framer::Frame::Record(pos, bytes) => sink(Item::Json(pos, bytes)),
-                framer::Frame::Skipped(pos, reason) => {
+            frame::JsonFramer::new(limits.max_record_bytes).run(&mut counter, &mut |f| match f {
+                frame::Frame::Record(pos, bytes) => sink(Item::Json(pos, bytes)),
+                frame::Frame::Skipped(pos, reason) => {
                     sink(Item::Problem(Problem::Skipped { pos, reason }))
                 }
             })
@@ -501,15 +501,12 @@ fn read_stream<R: BufRead>(
         Shape::Text => {
             let mut asm = text::Assembler::new(limits.max_event_bytes);
             let r =
-                framer::LineFramer::new(limits.max_line_bytes).run(
-                    &mut counter,
-                    &mut |f| match f {
-                        framer::Frame::Record(pos, bytes) => asm.push_line(pos, bytes, sink),
-                        framer::Frame::Skipped(pos, reason) => {
-                            sink(Item::Problem(Problem::Skipped { pos, reason }))
-                        }
-                    },
-                );
+                frame::LineFramer::new(limits.max_line_bytes).run(&mut counter, &mut |f| match f {
+                    frame::Frame::Record(pos, bytes) => asm.push_line(pos, bytes, sink),
+                    frame::Frame::Skipped(pos, reason) => {
+                        sink(Item::Problem(Problem::Skipped { pos, reason }))
+                    }
+                });
             asm.finish(sink);
             r
         }

@@ -10,7 +10,7 @@
 //! Python traceback, or when it does not look like the start of a log event and either the file's
 //! lines carry timestamps (an export) or the current event is a traceback.
 
-use super::framer::Position;
+use super::frame::Position;
 use super::{Item, Problem};
 
 /// Joins lines into events and hands each finished event to the sink.

@@ -615,6 +615,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(unsafe_code, reason = "set_var in a test that alone reads NO_COLOR")]
     fn colour_only_on_a_terminal_and_never_with_no_color() {
         // SAFETY of the test: no other test in this binary reads NO_COLOR.
         assert_eq!(Style::detect(false), Style::Plain);
