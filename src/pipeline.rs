@@ -475,10 +475,7 @@ fn decompress_only(path: &Path) -> u64 {
     };
     let stored = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut raw = std::io::BufReader::with_capacity(256 * 1024, f);
-    let gz = raw
-        .fill_buf()
-        .map(|h| h.starts_with(&[0x1f, 0x8b]))
-        .unwrap_or(false);
+    let gz = raw.fill_buf().map(ingest::open::is_gzip).unwrap_or(false);
     let mut buf = vec![0u8; 256 * 1024];
     let mut reader: Box<dyn Read> = if gz {
         Box::new(flate2::bufread::MultiGzDecoder::new(raw))

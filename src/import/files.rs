@@ -27,7 +27,7 @@ use serde_json::Value;
 use super::Options;
 
 /// The manifest's file name.
-pub const MANIFEST: &str = "whydenied-import.toml";
+pub const MANIFEST: &str = crate::ingest::IMPORT_MANIFEST;
 
 /// The largest file `import` reads, also after decompression: an authorization-details export
 /// of a large account is tens of MB; past this it is not one.
@@ -87,10 +87,9 @@ pub fn read_json(path: &Path) -> Result<Value, FileError> {
     if raw.len() as u64 > MAX_IMPORT_BYTES {
         return Err(FileError::TooLarge { path: shown(path) });
     }
-    let text = if raw.starts_with(&[0x1f, 0x8b]) {
+    let text = if crate::ingest::open::is_gzip(&raw) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .take(MAX_IMPORT_BYTES + 1)
+        crate::ingest::open::gunzip_capped(&raw[..], MAX_IMPORT_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|source| FileError::Gzip {
                 path: shown(path),

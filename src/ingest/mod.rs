@@ -12,7 +12,9 @@
 //! - A file's identity is a content fingerprint (hash of its first KiB), so a renamed or copied
 //!   file is recognised as the same.
 
+pub mod fingerprint;
 pub mod frame;
+pub mod open;
 pub mod tail;
 pub mod text;
 
@@ -21,9 +23,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use flate2::bufread::MultiGzDecoder;
-
 pub use frame::{Position, SkipReason};
+
+/// The import manifest a policy directory may hold (`whydenied-import.toml`): never a log.
+pub const IMPORT_MANIFEST: &str = "whydenied-import.toml";
 
 /// Size limits that keep memory bounded whatever the input.
 #[derive(Debug, Clone, Copy)]
@@ -245,12 +248,10 @@ impl Walk<'_> {
         }
         // Documentation beside logs (a README in an export folder) is not a log, nor is an
         // import manifest beside policy exports.
-        let doc = p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
-            || p.file_name()
-                .is_some_and(|n| n == crate::import::files::MANIFEST);
+        let doc =
+            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown")
+            }) || p.file_name().is_some_and(|n| n == IMPORT_MANIFEST);
         if doc && !explicit {
             return true;
         }
@@ -331,14 +332,7 @@ impl Walk<'_> {
     }
 }
 
-/// Computes the content fingerprint of a stream from its head: the first line (at most 1 KiB).
-/// A gzip archive's is that of its decompressed content, so a file and its compressed copy
-/// (logrotate's `compress`) agree; `watch` and `replay` agree too, so evidence keys match
-/// whichever read a file.
-pub fn fingerprint(head: &[u8]) -> u64 {
-    let first = head.get(..1024).unwrap_or(head);
-    tail::fingerprint_of(head).unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(first))
-}
+pub use fingerprint::fingerprint;
 
 /// Reads one file and hands every item to `sink`. Returns what was learnt of the file, or the
 /// error that stopped reading it (items already handed over stay valid).
@@ -369,9 +363,9 @@ fn read_opened<R: Read>(
 ) -> Result<FileInfo, IngestError> {
     let mut raw = BufReader::with_capacity(256 * 1024, reader);
     let stored_head = raw.fill_buf()?;
-    let gzip = stored_head.starts_with(&[0x1f, 0x8b]);
+    let gzip = open::is_gzip(stored_head);
     let legacy = if gzip {
-        xxhash_rust::xxh3::xxh3_64(stored_head.get(..1024).unwrap_or(stored_head))
+        fingerprint::legacy(stored_head)
     } else {
         0
     };
@@ -399,45 +393,15 @@ fn read_gzip<R: BufRead>(
     sink: &mut dyn FnMut(Item<'_>),
     info: &mut FileInfo,
 ) -> Result<(), IngestError> {
-    let capped = Capped {
-        inner: MultiGzDecoder::new(raw),
-        left: limits.max_decompressed_bytes,
-        hit: false,
-    };
+    let capped = open::gunzip_capped(raw, limits.max_decompressed_bytes);
     let mut dec = BufReader::with_capacity(256 * 1024, capped);
     let r = read_stream(&mut dec, limits, sink, info, true);
-    if dec.get_ref().hit {
+    if dec.get_ref().hit() {
         return Err(IngestError::DecompressedLimit {
             limit: limits.max_decompressed_bytes,
         });
     }
     r
-}
-
-/// A reader that ends after `left` bytes and remembers whether there was more.
-struct Capped<R: Read> {
-    inner: R,
-    left: u64,
-    hit: bool,
-}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 {
-            // Probe for one more byte so an input of exactly the limit is not reported.
-            let mut one = [0u8; 1];
-            if !self.hit && self.inner.read(&mut one)? > 0 {
-                self.hit = true;
-            }
-            return Ok(0);
-        }
-        let want = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let n = self.inner.read(buf.get_mut(..want).unwrap_or_default())?;
-        self.left -= n as u64;
-        Ok(n)
-    }
 }
 
 fn read_stream<R: BufRead>(

@@ -160,19 +160,6 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The fingerprint of a file: its first line (at most 1 KiB), or None while that line is not
-/// complete and shorter than 1 KiB.
-pub fn fingerprint_of(head: &[u8]) -> Option<u64> {
-    let limit = head.len().min(1024);
-    let window = head.get(..limit)?;
-    let end = match memchr::memchr(b'\n', window) {
-        Some(i) => i + 1,
-        None if limit == 1024 => 1024,
-        None => return None,
-    };
-    Some(xxhash_rust::xxh3::xxh3_64(window.get(..end)?))
-}
-
 fn marker(file: &mut File, offset: u64) -> std::io::Result<u64> {
     let start = offset.saturating_sub(MARKER_BYTES);
     file.seek(SeekFrom::Start(start))?;
@@ -321,13 +308,13 @@ impl Tailer {
         let mtime = mtime_ms(&meta);
         let mut head = vec![0u8; HEAD_MAX.min(size as usize)];
         file.read_exact(&mut head)?;
-        let gzip = head.starts_with(&[0x1f, 0x8b]);
+        let gzip = super::open::is_gzip(&head);
         let idle = now_ms() - mtime >= self.idle_ms;
         // The content fingerprint: a gzip archive's is taken by the reader from its content.
         let fp = if gzip {
             0
         } else {
-            match fingerprint_of(&head) {
+            match super::fingerprint::of_complete_line(&head) {
                 Some(fp) => fp,
                 // The first line is not complete yet: wait for it, or for the file to go idle.
                 None if idle && size > 0 => xxhash_rust::xxh3::xxh3_64(&head),
