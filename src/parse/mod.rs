@@ -13,6 +13,7 @@
 //!   where the message's ARN is redacted or scrambled.
 
 mod change;
+mod gateway;
 pub mod message;
 mod record;
 
@@ -22,6 +23,7 @@ use jiff::Timestamp;
 
 use crate::policy::arn;
 pub use change::{Change, RoleChange, UserPoolChange};
+pub use gateway::GatewayRequests;
 pub use message::{Family, Grammar, LambdaError, Message, PolicyKind, Reason};
 
 use crate::ingest::SourceKind;

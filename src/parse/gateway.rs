@@ -1,0 +1,154 @@
+//! API Gateway execution logs: the line that names a request's function and the line where the
+//! same request fails are joined, so the failure's denial names the function and its source.
+
+use super::Denial;
+
+/// API Gateway execution logs name the function in one line (`(<request id>) Endpoint request
+/// URI: .../functions/<function ARN>/invocations`) and fail in another of the same request
+/// (`(<request id>) Execution failed due to configuration error: Invalid permissions on Lambda
+/// function`). This joins the two within one file; memory is bounded.
+pub struct GatewayRequests {
+    by_request: std::collections::HashMap<String, GatewayRequest>,
+    /// The REST API id, from a log group named `API-Gateway-Execution-Logs_<id>/<stage>`.
+    api_id: Option<String>,
+}
+
+const GATEWAY_REQUESTS_MAX: usize = 10_000;
+
+/// What one request's execution-log lines said.
+#[derive(Debug, Default)]
+struct GatewayRequest {
+    function_arn: Option<String>,
+    /// `X-Amz-Source-Arn=arn:aws:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>`.
+    source_arn: Option<String>,
+    /// `API Stage: <api>/<stage>`.
+    api: Option<String>,
+    /// `HTTP Method: POST, Resource Path: /orders`.
+    method_path: Option<(String, String)>,
+}
+
+/// The token after `marker`, up to white space, a comma or a closing brace.
+fn token_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let i = text.find(marker)?;
+    let rest = text.get(i + marker.len()..)?.trim_start();
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == ',' || c == '}')
+        .unwrap_or(rest.len());
+    let t = rest.get(..end)?;
+    (!t.is_empty()).then_some(t)
+}
+
+impl GatewayRequests {
+    pub fn new(display: &str) -> Self {
+        let api_id = display
+            .split("API-Gateway-Execution-Logs_")
+            .nth(1)
+            .and_then(|r| {
+                let id: String = r
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                (!id.is_empty()).then_some(id)
+            });
+        GatewayRequests {
+            by_request: std::collections::HashMap::new(),
+            api_id,
+        }
+    }
+
+    /// `(<id>) ...` at the start of the message (after any timestamp prefix).
+    fn request_id(text: &str) -> Option<&str> {
+        let open = text.find('(')?;
+        let rest = text.get(open + 1..)?;
+        let close = rest.find(')')?;
+        let id = rest.get(..close)?;
+        (id.len() >= 8 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')).then_some(id)
+    }
+
+    pub fn observe(&mut self, text: &str) {
+        const MARKERS: [&str; 4] = [
+            "Endpoint request URI:",
+            "X-Amz-Source-Arn=",
+            "API Stage:",
+            "HTTP Method:",
+        ];
+        if !MARKERS.iter().any(|m| text.contains(m)) {
+            return;
+        }
+        let Some(id) = Self::request_id(text) else {
+            return;
+        };
+        if self.by_request.len() >= GATEWAY_REQUESTS_MAX && !self.by_request.contains_key(id) {
+            self.by_request.clear();
+        }
+        let r = self.by_request.entry(id.to_string()).or_default();
+        if let Some(i) = text.find("Endpoint request URI:") {
+            let uri = text.get(i..).unwrap_or_default();
+            if let Some(start) = uri.find("arn:aws") {
+                let arn: String = uri
+                    .get(start..)
+                    .unwrap_or_default()
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '/')
+                    .collect();
+                r.function_arn = Some(arn);
+            }
+        }
+        if let Some(src) = token_after(text, "X-Amz-Source-Arn=") {
+            r.source_arn = Some(src.to_string());
+        }
+        if let Some(stage) = token_after(text, "API Stage:") {
+            r.api = Some(stage.to_string());
+        }
+        if let (Some(m), Some(p)) = (
+            token_after(text, "HTTP Method:"),
+            token_after(text, "Resource Path:"),
+        ) {
+            r.method_path = Some((m.to_string(), p.to_string()));
+        }
+    }
+
+    pub fn correlate(&self, d: &mut Denial, text: &str) {
+        if d.message.family
+            != crate::parse::Family::Lambda(crate::parse::LambdaError::ApiGatewayInvoke)
+        {
+            return;
+        }
+        if d.request.api_id.is_none() {
+            d.request.api_id = self.api_id.clone();
+        }
+        let Some(r) = Self::request_id(text).and_then(|id| self.by_request.get(id)) else {
+            return;
+        };
+        if let Some(arn) = &r.function_arn {
+            if let Some(a) = crate::policy::arn::Arn::parse(arn) {
+                d.region.get_or_insert_with(|| a.region.to_string());
+                d.account.get_or_insert_with(|| a.account.to_string());
+            }
+            d.function = crate::policy::arn::function_name(arn);
+            d.request.function_arn = Some(arn.clone());
+            d.resource = Some(arn.clone());
+        }
+        if let Some(api) = r.api.as_deref().and_then(|a| a.split('/').next()) {
+            d.request.api_id = Some(api.to_string());
+        }
+        // The source the permission must name, for any stage (as the console grants it); an
+        // authorizer's source (`<api>/authorizers/<id>`) has no stage and is kept as it is.
+        d.request.source_arn = match (&r.source_arn, &d.request.api_id, &r.method_path) {
+            (Some(src), _, _) => {
+                let mut parts: Vec<&str> = src.splitn(4, '/').collect();
+                if let Some(stage) = parts.get_mut(1).filter(|s| **s != "authorizers") {
+                    *stage = "*";
+                }
+                Some(parts.join("/"))
+            }
+            (None, Some(api), Some((m, p))) => match (&d.region, &d.account) {
+                (Some(region), Some(account)) => Some(format!(
+                    "arn:aws:execute-api:{region}:{account}:{api}/*/{m}{p}"
+                )),
+                _ => None,
+            },
+            _ => None,
+        };
+    }
+}

@@ -1,0 +1,77 @@
+//! After an import: open findings diagnosed again against the policies now stored, and those
+//! whose request the stored policies now allow resolved.
+
+use super::*;
+
+/// After an import: every open finding is diagnosed again from the denial it was last seen
+/// with, against the policies now stored (its principal, cause, state, explanation and fix
+/// change in place; its id, counts and evidence stay). Returns how many changed.
+pub fn rediagnose_open(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    rediagnose_open_of(store, rules, None)
+}
+
+/// [`rediagnose_open`] for the findings of one principal only: after a replay whose logs
+/// changed a configuration only that principal's diagnoses read (a user pool's triggers are
+/// read for `cognito-idp.amazonaws.com` alone).
+pub fn rediagnose_open_of(
+    store: &mut Store,
+    rules: &Rules,
+    principal: Option<&str>,
+) -> Result<u64, StoreError> {
+    const BATCH: usize = 500;
+    let mut after = String::new();
+    let mut changed = 0u64;
+    loop {
+        let batch = store.open_denials(&after, BATCH, principal)?;
+        let Some((last, _)) = batch.last() else {
+            break;
+        };
+        after = last.clone();
+        let updates: Vec<(String, Suggestion)> = {
+            let memo = crate::evaluate::gather::Memo::new(&*store);
+            batch
+                .into_iter()
+                .filter_map(|(id, json)| {
+                    let d: Denial = serde_json::from_str(&json).ok()?;
+                    Some((id, suggest::analyse(&d, rules, Some(&memo))))
+                })
+                .collect()
+        };
+        changed += store.rediagnosed(&updates)?;
+    }
+    Ok(changed)
+}
+
+/// After an import: every open finding whose request the stored policies now allow is resolved
+/// (its fix was applied). New evidence reopens it. Returns how many were resolved.
+pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    use crate::evaluate::{Decision, gather};
+    let open = store.findings(&store::Query {
+        status: Some("open".into()),
+        ..store::Query::default()
+    })?;
+    let mut fixed = Vec::new();
+    for f in &open {
+        let (Some(principal), Some(action)) = (&f.principal, &f.action) else {
+            continue;
+        };
+        let Some((caller, resource)) =
+            diagnose::party(f.kind, f.cause, principal, f.resource.as_deref())
+        else {
+            continue;
+        };
+        let Some((v, set)) = gather::evaluate_now(&*store, rules, caller, action, &resource, None)
+        else {
+            continue;
+        };
+        // AWS stated why it denied: an allow of the stored policies resolves the finding only
+        // when they hold that policy (an SCP imported without --target applies to nothing).
+        if v.decision == Decision::Allow && diagnose::stated_policy_known(f.cause, &set) {
+            fixed.push(f.id.clone());
+        }
+    }
+    for id in &fixed {
+        store.resolve(id)?;
+    }
+    Ok(fixed.len() as u64)
+}
