@@ -16,6 +16,7 @@ mod change;
 mod gateway;
 pub mod message;
 mod record;
+mod request;
 
 use std::borrow::Cow;
 
