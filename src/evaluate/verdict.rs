@@ -1,0 +1,100 @@
+//! What an evaluation answers: the decision with its reasons (the statements that decided, the
+//! policy kinds with no Allow, the keys an undecided verdict needs, the Allows a condition
+//! kept out), so that every sentence of an explanation can name its policy and statement.
+
+use serde::Serialize;
+
+use super::PolicyKind;
+
+/// The outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Allow,
+    ImplicitDeny,
+    ExplicitDeny,
+    Unknown,
+}
+
+/// One statement that decided a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementRef {
+    pub policy: String,
+    pub kind: PolicyKind,
+    pub sid: Option<String>,
+    pub index: usize,
+    pub effect: &'static str,
+}
+
+/// A decision with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// The statements that decided: the denying ones for an explicit deny, the allowing ones for
+    /// an allow; for an implicit deny, may be empty.
+    pub deciding: Vec<StatementRef>,
+    /// The policy kinds in which no statement allowed the request.
+    pub missing_allow: Vec<PolicyKind>,
+    /// Condition keys whose values were needed and not known.
+    pub missing_context_keys: Vec<String>,
+    /// What the evaluation assumed (SCPs not imported...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// For a request across accounts, how each side answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_account: Option<CrossAccount>,
+    /// Allow statements that matched the request but for a condition on a tag (ABAC): the
+    /// statement and the tag keys whose test failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag_conditions_failed: Vec<TagMiss>,
+    /// Allow statements that matched the request but for a condition on another key
+    /// (`aws:SourceArn` naming another user pool, bucket or rule): the statement and the keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions_failed: Vec<TagMiss>,
+    /// Deny statements that apply unless a condition whose key is not known says otherwise:
+    /// the statements an explicit deny the log reports most likely came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecided_denies: Vec<StatementRef>,
+}
+
+/// An Allow that a tag condition kept from applying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagMiss {
+    pub statement: StatementRef,
+    /// The condition keys (`aws:PrincipalTag/team`) whose test failed.
+    pub keys: Vec<String>,
+    /// The values the failing conditions test for, key by key, when they are literals.
+    pub wanted: Vec<(String, Vec<String>)>,
+}
+
+/// Whether a condition key tests a tag (attribute-based access control).
+pub(super) fn is_tag_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["aws:principaltag/", "aws:resourcetag/", "aws:requesttag/"]
+        .iter()
+        .any(|p| k.starts_with(p))
+        || k.ends_with("existingobjecttag")
+        || k.contains(":resourcetag/")
+}
+
+/// Both sides of a request across accounts: each must allow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrossAccount {
+    pub principal_account: String,
+    pub resource_account: String,
+    /// The caller's side: identity policies, boundary, session policies, SCPs.
+    pub identity_side: Side,
+    /// The owner's side: the resource's policy and the RCPs above its account.
+    pub resource_side: Side,
+    /// The sides that did not allow: `identity`, `resource`.
+    pub denied_by: Vec<&'static str>,
+}
+
+/// How one side of a cross-account request answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Side {
+    pub decision: Decision,
+    /// The denying statements of this side, or the allowing ones.
+    pub deciding: Vec<StatementRef>,
+    pub missing_allow: Vec<PolicyKind>,
+}
