@@ -751,7 +751,7 @@ fn suppressions_hide_but_keep_counting_and_expire() {
     );
     let all = json(&run(&db, &["report", "--format", "json"]));
     let s3 = all.iter().find(|f| f["action"] == "s3:GetObject").unwrap();
-    let id = s3["id"].as_str().unwrap()[..8].to_string();
+    let id = s3["id"].as_str().unwrap().get(..8).unwrap().to_string();
     let out = run(
         &db,
         &[
@@ -916,7 +916,7 @@ fn show_and_stats() {
         &db,
         &[
             "show",
-            &sqs["id"].as_str().unwrap()[..10],
+            sqs["id"].as_str().unwrap().get(..10).unwrap(),
             "--format",
             "table",
         ],

@@ -310,7 +310,7 @@ fn role_and_id_filters_match_exactly() {
         assert_eq!(out.status.code(), Some(2), "show {id:?}: {}", text(&out));
     }
     let id = findings(&db)[0]["id"].as_str().unwrap().to_string();
-    let out = run(&db, &["show", "--format", "json", &id[..6]]);
+    let out = run(&db, &["show", "--format", "json", id.get(..6).unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 

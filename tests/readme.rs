@@ -80,8 +80,8 @@ fn line_matches(pattern: &str, line: &str) -> bool {
         } else if i == parts.len() - 1 {
             return rest.ends_with(p);
         } else {
-            match rest.find(p) {
-                Some(at) => rest = &rest[at + p.len()..],
+            match rest.split_once(p) {
+                Some((_, after)) => rest = after,
                 None => return false,
             }
         }

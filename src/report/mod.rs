@@ -678,19 +678,17 @@ mod tests {
             let stripped: String = {
                 let mut t = String::new();
                 let mut rest = out.as_str();
-                while let Some(i) = rest.find('\x1b') {
-                    t.push_str(&rest[..i]);
-                    let after = &rest[i..];
-                    let end = after
-                        .find('m')
+                while let Some((before, after)) = rest.split_once('\x1b') {
+                    t.push_str(before);
+                    let (params, tail) = after
+                        .strip_prefix('[')
+                        .and_then(|a| a.split_once('m'))
                         .unwrap_or_else(|| panic!("cut sequence: {out:?}"));
                     assert!(
-                        after[2..end]
-                            .chars()
-                            .all(|c| c.is_ascii_digit() || c == ';'),
+                        params.chars().all(|c| c.is_ascii_digit() || c == ';'),
                         "{out:?}"
                     );
-                    rest = &after[end + 1..];
+                    rest = tail;
                 }
                 t.push_str(rest);
                 t

@@ -35,11 +35,11 @@ pub fn command(rules: &Rules, arn: &str, doc: &serde_json::Value, trust: bool) -
     for t in template {
         let mut out = String::new();
         let mut rest = t.as_str();
-        while let Some(open) = rest.find('{') {
-            let close = rest[open..].find('}')? + open;
-            out.push_str(&rest[..open]);
-            out.push_str(value(&rest[open + 1..close])?);
-            rest = &rest[close + 1..];
+        while let Some((before, after)) = rest.split_once('{') {
+            let (name, tail) = after.split_once('}')?;
+            out.push_str(before);
+            out.push_str(value(name)?);
+            rest = tail;
         }
         out.push_str(rest);
         args.push(out);

@@ -201,7 +201,7 @@ pub fn action_patterns(g: &mut Gen, w: &World) -> Value {
             let a = g.pick(acts);
             let name = a.split(':').nth(1).unwrap();
             let cut = 1 + g.rng.usize(..name.len().min(4));
-            one(format!("{svc}:{}*", &name[..cut]))
+            one(format!("{svc}:{}*", name.get(..cut).unwrap()))
         }
         3 => json!([g.pick(acts), g.pick(acts)]),
         _ => one("*".into()),
