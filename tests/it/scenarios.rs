@@ -40,8 +40,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-#[path = "common/lint.rs"]
-mod lint;
+use crate::lint;
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -19,6 +19,13 @@
 //!
 //! Any other finding fails the test that collected the document.
 #![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+#![allow(
     dead_code,
     reason = "each test binary that includes this module uses only part of it"
 )]

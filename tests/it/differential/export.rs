@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use whydenied::import::files;
 
-use crate::world::*;
+use super::world::*;
 
 pub fn doc(statements: &[Value]) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})

@@ -237,11 +237,10 @@ fn raw_excerpts_replay_and_yield_their_denials() {
     }
 }
 
-#[path = "common/lint.rs"]
-mod lint;
+use crate::lint;
 
 /// Every fix suggested for the corpus (CloudTrail records, the raw excerpts and the pasted
-/// messages) lints clean with Parliament, but for the accepted findings `common/lint.rs` lists.
+/// messages) lints clean with Parliament, but for the accepted findings `lint.rs` lists.
 #[test]
 fn every_fix_of_the_corpus_lints_clean() {
     let Some(corpus) = corpus() else { return };

@@ -10,8 +10,7 @@
     reason = "tests fail by panicking"
 )]
 
-#[path = "common/lint.rs"]
-mod lint;
+use crate::lint;
 
 use whydenied::parse::Parser;
 use whydenied::rules::Rules;
