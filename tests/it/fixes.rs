@@ -14,20 +14,14 @@
 )]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
 const A: &str = "111122223333";
 
 fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whydenied"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("WHYDENIED_DB")
-        .output()
-        .unwrap()
+    crate::util::whydenied(db, args, None)
 }
 
 fn ok(out: &Output) -> String {

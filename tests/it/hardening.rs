@@ -16,15 +16,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::util::gzip;
+
 fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whydenied"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("WHYDENIED_DB")
-        .env("COLUMNS", "100")
-        .output()
-        .unwrap()
+    crate::util::whydenied(db, args, Some("100"))
 }
 
 fn text(out: &Output) -> String {
@@ -57,12 +52,6 @@ fn lambda_log(param: &str, request: &str) -> String {
          [ERROR] ClientError: An error occurred (AccessDeniedException) when calling the GetParameter operation: User: arn:aws:sts::111122223333:assumed-role/geo-role/geo-lookup is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:111122223333:parameter/{param} because no identity-based policy allows the ssm:GetParameter action\n\
          END RequestId: {request}\n"
     )
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 fn replay(db: &Path, path: &Path) -> Output {

@@ -17,4 +17,5 @@ mod readme;
 mod scenarios;
 mod simulate;
 mod snapshots;
+mod util;
 mod watch;

@@ -36,7 +36,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -49,14 +49,7 @@ fn scenarios_dir() -> PathBuf {
 }
 
 fn run(db: &Path, args: &[OsString]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whydenied"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("WHYDENIED_DB")
-        .env("COLUMNS", "120")
-        .output()
-        .unwrap()
+    crate::util::whydenied(db, args, Some("120"))
 }
 
 fn read_json(path: &Path) -> Value {

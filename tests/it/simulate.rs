@@ -11,7 +11,7 @@
 )]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
@@ -20,13 +20,7 @@ const B: &str = "444455556666";
 const MGMT: &str = "999988887777";
 
 fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whydenied"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("WHYDENIED_DB")
-        .output()
-        .unwrap()
+    crate::util::whydenied(db, args, None)
 }
 
 fn ok(out: &Output) -> String {
