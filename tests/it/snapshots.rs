@@ -1,6 +1,7 @@
-//! Snapshot tests of the people-facing views on the bundled samples: the table at 80 columns and
-//! the markdown report. Set `UPDATE_SNAPSHOTS=1` to rewrite them after an intended change, and
-//! review the diff.
+//! Snapshot tests (insta) of the people-facing views on the bundled samples: the table at 80 and
+//! 120 columns, the markdown report and `show`. After an intended change,
+//! `INSTA_UPDATE=always cargo test --test it snapshots` rewrites `tests/snapshots/*.snap`;
+//! review the diff before committing it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -34,16 +35,10 @@ fn output(db: &Path, args: &[&str], columns: &str) -> String {
 }
 
 fn check(name: &str, got: &str) {
-    let path = root().join("tests/snapshots").join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
-        std::fs::write(&path, got).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(
-        got, want,
-        "{name} differs from its snapshot (UPDATE_SNAPSHOTS=1 rewrites it)"
-    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, got));
 }
 
 fn replayed() -> (tempfile::TempDir, PathBuf) {
@@ -82,14 +77,14 @@ fn table_at_80_columns() {
     for line in text.lines() {
         assert!(line.chars().count() <= 80, "{line}");
     }
-    check("samples.table.txt", &text);
+    check("samples-table", &text);
 }
 
 #[test]
 fn table_at_120_columns() {
     let (_dir, db) = replayed();
     check(
-        "samples.table-120.txt",
+        "samples-table-120",
         &output(&db, &["report", "--format", "table"], "120"),
     );
 }
@@ -98,7 +93,7 @@ fn table_at_120_columns() {
 fn markdown_report() {
     let (_dir, db) = replayed();
     check(
-        "samples.md",
+        "samples-markdown",
         &output(&db, &["report", "--format", "markdown"], "80"),
     );
 }
@@ -109,5 +104,5 @@ fn detail_view() {
     let text = output(&db, &["show", "81d085cc", "--format", "table"], "80");
     // Evidence paths depend on where the checkout is: keep the file name only.
     let root = root().display().to_string();
-    check("samples.show.txt", &text.replace(&root, "<root>"));
+    check("samples-show", &text.replace(&root, "<root>"));
 }
