@@ -11,13 +11,23 @@ use serde::Deserialize;
 /// What a config file could not be.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read (missing, not permitted, or not UTF-8).
     #[error("{path}: cannot read: {source}")]
     Read {
+        /// The config file that was given (`--config`).
         path: PathBuf,
+        /// Why reading it failed.
         source: std::io::Error,
     },
+    /// The file is not valid TOML, has an unknown key or a bad value, or fails a check (no source,
+    /// an empty or malformed glob); `message` names the key and its line.
     #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    Invalid {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong, with the key.
+        message: String,
+    },
 }
 
 /// How a source's files are read.
@@ -27,8 +37,12 @@ pub enum SourceFormat {
     /// Told by content, as `replay` does.
     #[default]
     Auto,
+    /// Read as JSON (S3 delivery files, record arrays, wrappers, one event per line).
     Cloudtrail,
+    /// CloudWatch Logs exports: told by content like [`SourceFormat::Auto`], since an export is
+    /// text lines and `filter-log-events` output is JSON.
     Cloudwatch,
+    /// Read as text lines, for a function whose logger prints JSON objects among its text.
     LambdaText,
 }
 
@@ -36,8 +50,10 @@ pub enum SourceFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum StartAt {
+    /// Read a new file from its first byte.
     #[default]
     Beginning,
+    /// Skip what a new file already holds and read only what is appended from now on.
     End,
 }
 
@@ -47,8 +63,10 @@ pub enum StartAt {
 pub struct Source {
     /// A glob (`/var/log/aws/cloudtrail/**/*.json.gz`).
     pub path: String,
+    /// What the files hold (`auto` unless given).
     #[serde(default)]
     pub format: SourceFormat,
+    /// Where a file without a checkpoint starts at the first start (`beginning` unless given).
     #[serde(default)]
     pub start_at: StartAt,
     /// Follow symbolic links that lead out of the source's directory.
@@ -96,13 +114,19 @@ pub struct Service {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The SQLite database; `--db` overrides it, and without either it is the default path
+    /// (systemd's `StateDirectory` under the unit).
     pub database: Option<PathBuf>,
+    /// The `[[source]]` tables: the files to tail. At least one is required.
     #[serde(default, rename = "source")]
     pub sources: Vec<Source>,
+    /// The policy exports to import, `[policies]`.
     #[serde(default)]
     pub policies: Policies,
+    /// Where new findings go besides the database, `[output]`.
     #[serde(default)]
     pub output: Output,
+    /// Timing and limits, `[service]`.
     #[serde(default)]
     pub service: Service,
 }

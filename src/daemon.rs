@@ -35,8 +35,10 @@ use crate::suggest::Suggestion;
 /// What stops the service.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
+    /// The config file could not be read or is invalid at start (a bad reload keeps the old one).
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The database could not be opened, read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The async runtime or a signal handler could not be set up.
@@ -48,7 +50,9 @@ pub enum DaemonError {
     /// The findings output file cannot be opened.
     #[error("{path}: {source}")]
     Output {
+        /// The `[output] jsonl` file.
         path: PathBuf,
+        /// Why it could not be opened for appending.
         source: std::io::Error,
     },
     /// The suppressions file cannot be read.

@@ -7,6 +7,7 @@
 //! compiled in from `rules/`.
 
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod daemon;

@@ -3,6 +3,10 @@
 use super::*;
 
 /// The cause a verdict shows.
+///
+/// An explicit deny is the first denying statement's kind. For an implicit deny a guard (SCP,
+/// RCP, boundary, session, endpoint, trust) comes before the identity and resource sides; None
+/// for an allow or an undecided verdict, where the message's cause stands.
 fn cause_of_verdict(v: &Verdict) -> Option<Cause> {
     match v.decision {
         Decision::ExplicitDeny => v.deciding.first().map(|s| Cause::explicit_deny(s.kind)),
@@ -28,6 +32,7 @@ fn cause_of_verdict(v: &Verdict) -> Option<Cause> {
     }
 }
 
+/// Names a statement for an explanation: its `Sid` (or index), its policy and the policy's kind.
 pub fn describe_statement(s: &StatementRef) -> String {
     let which = match &s.sid {
         Some(sid) => format!("statement {sid:?} (#{})", s.index),
@@ -37,6 +42,8 @@ pub fn describe_statement(s: &StatementRef) -> String {
 }
 
 /// Who is judged for a diagnosis: the service for invoke permissions and trust, else the role.
+/// The session is kept only when the log's caller is a session of that very role, so that a
+/// resource policy naming the session ARN matches it.
 fn caller_of(diag: &Diagnosis, d: &Denial) -> Option<(Caller, String)> {
     let principal = diag.principal.as_deref()?;
     let (mut caller, resource) = party(diag.kind, diag.cause, principal, diag.resource.as_deref())?;
@@ -91,6 +98,12 @@ fn needed(
 
 /// Evaluates the denial against the stored policies: policy state, explanation, the cause where
 /// the message did not give one, and whether the fix would work.
+///
+/// Every action the feature needs is asked separately, the denied one first, and the finding
+/// reports the first one still denied: a trigger that failed on one action and lacks another is
+/// then fixed in one go. Without the principal's policies (or, for a service, the resource's) it
+/// concludes nothing. An allow is propagation only when the policies were imported after the
+/// denial; before it, what denied is not in the store, and the state is unknown.
 pub(super) fn correlate(diag: &mut Diagnosis, d: &Denial, src: &dyn PolicySource, rules: &Rules) {
     let Some(action) = diag.action.clone() else {
         return;

@@ -14,9 +14,12 @@ use crate::rules::{Integration, Party};
 /// Actions one party needs on one resource, and the condition the statement carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grant {
+    /// The actions, as the catalog lists them.
     pub actions: Vec<String>,
     /// None when the log and the store do not say.
     pub resource: Option<String>,
+    /// A condition block the statement carries (`aws:SourceArn`...), placeholders expanded; None
+    /// when the catalog gives none, or gives it only for another event source.
     pub condition: Option<Value>,
 }
 
@@ -39,12 +42,18 @@ pub(super) struct Resolved {
 
 /// The values templates may name, for one denial.
 struct Fields<'a> {
+    /// The denial the templates read: its request parameters, message captures, region, account.
     d: &'a Denial,
+    /// The imported configuration of the function the failure is about, once it is known.
     config: Option<FunctionRow>,
+    /// The store, for what only an import says (a user pool's triggers).
     src: Option<&'a dyn PolicySource>,
 }
 
 impl Fields<'_> {
+    /// The value of one template field (see the catalog's `_about`): `request.<path>` (request
+    /// parameters), `message.<group>` (a capture of the matching text), or a named fact of the
+    /// record, the store or the function's configuration. None when neither log nor store says.
     fn field(&self, name: &str) -> Option<String> {
         let d = self.d;
         if let Some(path) = name.strip_prefix("request.") {
@@ -200,6 +209,7 @@ impl Fields<'_> {
     }
 }
 
+/// The catalog's `kind`; a word it does not know reads as a denial at run time.
 fn kind_of(s: &str) -> Kind {
     Kind::parse(s).unwrap_or(Kind::AccessDenied)
 }
@@ -213,6 +223,11 @@ fn is_callers_own(d: &Denial, function: &str) -> bool {
 }
 
 /// Resolves a denial the catalog knows.
+///
+/// The function comes first, since its configuration names the execution role and key: the
+/// catalog's template, else the one the request names (for a service, never the caller's own).
+/// The resource is the first need's unless that is `*`, else, when the caller itself (or its
+/// VPC endpoint) was checked, the denial's own.
 pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource>) -> Resolved {
     let mut fields = Fields {
         d,

@@ -34,16 +34,30 @@ use explain::explain_message;
 /// and what the fix must do ([`Need`], [`Remedy`]), which `suggest` builds from.
 #[derive(Debug, Clone)]
 pub struct Diagnosis {
+    /// What was observed: a call denied at run time, a setup check, an invoke permission, KMS.
     pub kind: Kind,
+    /// Why: the reason the message states, or the stored policies' verdict once they are imported.
     pub cause: Cause,
+    /// The account the denial happened in: the log's, else the principal ARN's account field.
     pub account: Option<String>,
+    /// The region: the log's, else the resource ARN's.
     pub region: Option<String>,
+    /// The role, user or service principal whose permissions are missing: the execution role for
+    /// setup and KMS errors, the service for invoke permissions; None for an unsigned request.
     pub principal: Option<String>,
+    /// The Lambda function's name (not its ARN), when one can be told.
     pub function: Option<String>,
+    /// The denied IAM action in canonical case (`sqs:ReceiveMessage`); the first, where the message
+    /// names several.
     pub action: Option<String>,
+    /// The resource the action was denied on: for a setup error the queue, stream or dead-letter
+    /// target rather than the function being configured; `*` for actions granted only on `*`.
     pub resource: Option<String>,
+    /// The message as AWS wrote it.
     pub message: String,
+    /// What the stored policies say today: denied, allowed now, or unknown when never imported.
     pub policy_state: PolicyState,
+    /// Human sentences on why, each naming the policies and statements that decided.
     pub explanation: Vec<String>,
     /// What the fix must grant, and to whom.
     pub need: Need,

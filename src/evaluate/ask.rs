@@ -13,6 +13,7 @@ use crate::rules::Rules;
 pub struct Question<'a> {
     /// A role, user, `assumed-role` session or federated-user ARN, or a service principal.
     pub principal: &'a str,
+    /// The IAM action (`s3:GetObject`, any case); it must be one the service reference lists.
     pub action: &'a str,
     /// `*` when the action takes no resource.
     pub resource: &'a str,

@@ -122,7 +122,9 @@ impl Vars for AsVars<'_> {
 /// A three-valued result: a condition holds, does not, or cannot be decided for want of a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tri {
+    /// The condition holds.
     True,
+    /// The condition does not hold.
     False,
     /// Undecided: these keys were needed and are not known.
     Unknown(Vec<String>),

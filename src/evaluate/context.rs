@@ -26,6 +26,7 @@ pub struct Facts<'a> {
     pub principal_tags: Option<&'a [(String, String)]>,
     /// For service principals: the source resource and account.
     pub source_arn: Option<&'a str>,
+    /// The source's account (`aws:SourceAccount`).
     pub source_account: Option<&'a str>,
     /// Keys given explicitly (`--context KEY=VALUE`); they override what is derived.
     pub given: &'a [(String, String)],

@@ -297,9 +297,13 @@ pub fn membership(src: &dyn PolicySource, account: &str) -> Option<Membership> {
 /// the caller and the resource belong to, and the resource's owner.
 #[derive(Debug, Clone, Default)]
 pub struct StoreFacts {
+    /// The principal's imported tags (`aws:PrincipalTag/*`); None when not imported, or a service.
     pub principal_tags: Option<Vec<(String, String)>>,
+    /// The caller's organization and path (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`).
     pub principal_org: Option<Membership>,
+    /// The resource account's organization and path (`aws:ResourceOrgID`, `aws:ResourceOrgPaths`).
     pub resource_org: Option<Membership>,
+    /// The account that owns the resource, as gathering decided it (`aws:ResourceAccount`).
     pub resource_account: Option<String>,
 }
 

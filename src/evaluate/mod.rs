@@ -50,7 +50,9 @@ pub struct NamedPolicy {
     /// ARN of a managed policy, `<role or user ARN>#<inline name>` for inline policies, or the
     /// resource ARN for resource policies.
     pub name: String,
+    /// Which part of the evaluation the policy takes (identity, resource, boundary, SCP...).
     pub kind: PolicyKind,
+    /// The parsed policy, shared by every set that includes it.
     pub policy: std::sync::Arc<Policy>,
 }
 
@@ -60,8 +62,11 @@ pub enum Caller {
     /// An IAM role, role session, user or root: its ARN as resolved (`arn:aws:iam::1:role/r`)
     /// and, for sessions, the session ARN.
     Iam {
+        /// The role, user or root ARN whose policies apply (a session resolved to its role).
         arn: String,
+        /// The `assumed-role` session ARN, for a session: a resource policy may name it.
         session_arn: Option<String>,
+        /// The caller's account, compared with the resource's to tell a cross-account request.
         account: String,
     },
     /// An AWS service principal (`s3.amazonaws.com`).
@@ -113,9 +118,13 @@ pub struct PolicySet {
 /// The request being judged.
 #[derive(Clone)]
 pub struct Request<'a> {
+    /// Who makes the request.
     pub caller: Caller,
+    /// The IAM action (`sqs:ReceiveMessage`).
     pub action: &'a str,
+    /// The resource ARN, or `*` for an action that takes no resource.
     pub resource: &'a str,
+    /// The condition keys and policy variables the request carries.
     pub context: &'a dyn Lookup,
 }
 

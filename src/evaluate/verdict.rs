@@ -10,25 +10,36 @@ use super::PolicyKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
+    /// An applicable statement allows it, and nothing denies it.
     Allow,
+    /// No statement denies it, but a policy kind that must allow does not.
     ImplicitDeny,
+    /// A `Deny` statement applies: it wins over every Allow.
     ExplicitDeny,
+    /// Undecided: a statement that could change the outcome needs a condition key nobody gave.
     Unknown,
 }
 
 /// One statement that decided a verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatementRef {
+    /// The policy's name: a managed policy's ARN, `<principal ARN>#<inline name>`, or the resource
+    /// ARN of a resource policy.
     pub policy: String,
+    /// The kind of policy it belongs to.
     pub kind: PolicyKind,
+    /// The statement's `Sid`, when it has one.
     pub sid: Option<String>,
+    /// The statement's position in the policy's `Statement` list, from 0.
     pub index: usize,
+    /// `Allow` or `Deny`.
     pub effect: &'static str,
 }
 
 /// A decision with its reasons.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
+    /// Allow, implicit deny, explicit deny, or unknown.
     pub decision: Decision,
     /// The statements that decided: the denying ones for an explicit deny, the allowing ones for
     /// an allow; for an implicit deny, may be empty.
@@ -60,6 +71,7 @@ pub struct Verdict {
 /// An Allow that a tag condition kept from applying.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TagMiss {
+    /// The Allow statement the tag condition kept from applying.
     pub statement: StatementRef,
     /// The condition keys (`aws:PrincipalTag/team`) whose test failed.
     pub keys: Vec<String>,
@@ -80,7 +92,9 @@ pub(super) fn is_tag_key(key: &str) -> bool {
 /// Both sides of a request across accounts: each must allow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CrossAccount {
+    /// The caller's account.
     pub principal_account: String,
+    /// The account that owns the resource.
     pub resource_account: String,
     /// The caller's side: identity policies, boundary, session policies, SCPs.
     pub identity_side: Side,
@@ -93,8 +107,10 @@ pub struct CrossAccount {
 /// How one side of a cross-account request answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Side {
+    /// What this side decided on its own.
     pub decision: Decision,
     /// The denying statements of this side, or the allowing ones.
     pub deciding: Vec<StatementRef>,
+    /// The policy kinds of this side in which no statement allowed the request.
     pub missing_allow: Vec<PolicyKind>,
 }

@@ -36,31 +36,56 @@ pub const MAX_IMPORT_BYTES: u64 = 1 << 30;
 /// Why a file could not be read for import.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
+    /// The file, a directory being walked or a manifest could not be opened or read.
     #[error("cannot read {path}: {source}")]
     Io {
+        /// The path, as given or found.
         path: String,
+        /// Why reading it failed.
         source: std::io::Error,
     },
     /// A FIFO, a device, a socket: reading it could hang or never end.
     #[error("{path}: not a regular file")]
-    NotRegular { path: String },
+    NotRegular {
+        /// The path as given, escaped.
+        path: String,
+    },
+    /// The file, or what it decompresses to, is larger than [`MAX_IMPORT_BYTES`]; `path` names it.
     #[error("{path}: larger than the {MAX_IMPORT_BYTES}-byte import limit")]
-    TooLarge { path: String },
+    TooLarge {
+        /// The path as given, escaped.
+        path: String,
+    },
+    /// The file starts like gzip but does not decompress.
     #[error("{path}: bad gzip data: {source}")]
     Gzip {
+        /// The gzip file.
         path: String,
+        /// What the decompressor reported.
         source: std::io::Error,
     },
+    /// The (decompressed) content of `path` is not UTF-8, so it cannot be AWS CLI JSON output.
     #[error("{path}: not UTF-8 text")]
-    NotUtf8 { path: String },
+    NotUtf8 {
+        /// The path as given, escaped.
+        path: String,
+    },
+    /// The content is not one JSON document.
     #[error("{path}: not JSON: {source}")]
     NotJson {
+        /// The file that does not parse.
         path: String,
+        /// The JSON parser's error, with its line and column.
         source: serde_json::Error,
     },
     /// A manifest that does not parse, or names a bad value.
     #[error("{path}: {what}")]
-    Manifest { path: String, what: String },
+    Manifest {
+        /// The manifest file, escaped.
+        path: String,
+        /// What is wrong in it.
+        what: String,
+    },
 }
 
 fn shown(p: &Path) -> String {
@@ -232,7 +257,10 @@ pub fn options_for_file(file: &Path, base: &Options) -> Result<Vec<Options>, Fil
 /// One file to import, with its options.
 #[derive(Debug, Clone)]
 pub struct Planned {
+    /// The export file to read.
     pub path: PathBuf,
+    /// The options for it: the command line's, overridden by the nearest manifest entry (one
+    /// planned file per target when the entry lists several).
     pub opts: Options,
     /// Named on the command line (an unrecognised file is an error), rather than found in a
     /// directory (an unrecognised file is skipped with a note).

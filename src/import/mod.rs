@@ -29,7 +29,9 @@ pub enum ImportError {
     /// A policy document inside the file is malformed.
     #[error("{context}: {source}")]
     Policy {
+        /// Where in the file the document was (`policy version of <ARN>`, an inline policy...).
         context: String,
+        /// What is wrong with the document.
         source: PolicyError,
     },
 }
@@ -54,28 +56,43 @@ use crate::policy::snapshot::{
 /// One fact a file holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fact {
+    /// A role, user or group, with its policies, boundary and tags.
     Principal(PrincipalRow),
+    /// A managed policy's default version.
     Managed(ManagedRow),
+    /// A Lambda function's configuration (execution role, KMS key, VPC, dead-letter target...).
     Function(FunctionRow),
+    /// An event source mapping (function, source, state, last processing result).
     Mapping(MappingRow),
+    /// A resource's own policy (a bucket, queue, topic, key, secret or function policy).
     ResourcePolicy(ResourcePolicyRow),
+    /// A Cognito user pool and the functions its triggers invoke.
     UserPool(UserPoolRow),
     /// A version of a managed policy that is not its default (`get-policy-version`).
     ManagedVersion {
+        /// The managed policy's ARN (the `--resource` given: the output does not name it).
         arn: String,
+        /// The `VersionId` (`v2`...).
         version: String,
+        /// The version's policy document, decoded.
         document: Value,
     },
+    /// An SCP or RCP (`aws organizations describe-policy`).
     OrgPolicy(OrgPolicyRow),
+    /// The organization's id and management account (`describe-organization`).
     Organization(OrganizationRow),
     /// An organization policy applies to an account, OU or root.
     OrgTarget {
+        /// The organization policy's id (`p-...`).
         policy_id: String,
+        /// The account id, OU id (`ou-...`) or root id (`r-...`) it is attached to.
         target: String,
     },
     /// An account or OU sits under a parent OU or root.
     OrgParent {
+        /// The account or OU id.
         child: String,
+        /// The OU or root id it sits directly under.
         parent: String,
     },
 }
@@ -85,6 +102,7 @@ pub enum Fact {
 pub struct Imported {
     /// What the file was recognised as (`aws iam get-account-authorization-details`...).
     pub format: &'static str,
+    /// Every fact recognised in the file; the store writes them in one transaction.
     pub facts: Vec<Fact>,
     /// Things not imported, each with a reason.
     pub skipped: Vec<String>,

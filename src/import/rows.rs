@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// A role's row, from `get-role` (`full` false) or authorization details (`full`). `get-role`
+/// prints no policies, so its row leaves the attached and inline lists unknown and the stored
+/// ones stay; a missing `PermissionsBoundary` means none in both outputs. A trust policy that
+/// does not decode fails the row with the reason.
 pub(super) fn role_row(r: &Value, full: bool) -> Result<PrincipalRow, ImportError> {
     let arn = s(r, "Arn").unwrap_or_default();
     let name = s(r, "RoleName").unwrap_or_default();
@@ -33,6 +37,7 @@ pub(super) fn role_row(r: &Value, full: bool) -> Result<PrincipalRow, ImportErro
     Ok(row)
 }
 
+/// The ARNs of `AttachedManagedPolicies`: documents are looked up by ARN, the names are not needed.
 pub(super) fn attached(v: &Value) -> Vec<String> {
     list(v, "AttachedManagedPolicies")
         .into_iter()
@@ -40,6 +45,9 @@ pub(super) fn attached(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The inline policies under `key` (`RolePolicyList`, `UserPolicyList`, `GroupPolicyList`), each
+/// decoded from whichever encoding the CLI printed. One that does not decode fails them all, so
+/// that a principal is never judged on part of its policies.
 pub(super) fn inline(
     v: &Value,
     key: &str,
@@ -56,6 +64,10 @@ pub(super) fn inline(
     Ok(out)
 }
 
+/// `aws iam get-account-authorization-details`: every role, user, group and managed policy. A
+/// principal or policy that does not decode is skipped with the reason; the rest is imported.
+/// A managed policy's document is its default version (the first listed, should none be
+/// flagged); its other versions are kept apart, since they grant nothing.
 pub(super) fn authorization_details(v: &Value) -> Result<Imported, ImportError> {
     let mut out = Imported {
         format: "aws iam get-account-authorization-details",
@@ -159,6 +171,8 @@ pub(super) fn authorization_details(v: &Value) -> Result<Imported, ImportError> 
     Ok(out)
 }
 
+/// `aws iam get-policy-version`, which does not name its policy: `--resource` must. The default
+/// version becomes the policy's document; any other is stored apart.
 pub(super) fn policy_version(pv: &Value, opts: &Options) -> Result<Imported, ImportError> {
     let arn = opts
         .resource
@@ -218,6 +232,9 @@ pub(super) fn user_pool_row(pool: &Value) -> UserPoolRow {
     }
 }
 
+/// A function's configuration, as `get-function-configuration`, `get-function`'s `Configuration`
+/// and `list-functions` print it. A field the output leaves out stays empty rather than failing
+/// the row: AWS omits the configuration a function does not use.
 pub(super) fn function_row(f: &Value) -> FunctionRow {
     FunctionRow {
         name: s(f, "FunctionName").unwrap_or_default(),
@@ -244,6 +261,9 @@ pub(super) fn function_row(f: &Value) -> FunctionRow {
     }
 }
 
+/// An event source mapping, as `list-event-source-mappings` and `get-event-source-mapping` print
+/// it: what explains a mapping's failure (its source, state, last result) and the on-failure
+/// destination the execution role must be allowed to send to.
 pub(super) fn mapping_row(m: &Value) -> MappingRow {
     MappingRow {
         uuid: s(m, "UUID").unwrap_or_default(),
@@ -259,6 +279,8 @@ pub(super) fn mapping_row(m: &Value) -> MappingRow {
     }
 }
 
+/// `scp` or `rcp` from a policy summary's `Type`: anything but `RESOURCE_CONTROL_POLICY` is taken
+/// as a service control policy.
 pub(super) fn org_kind(t: &str) -> &'static str {
     if t.eq_ignore_ascii_case("RESOURCE_CONTROL_POLICY") {
         "rcp"
@@ -267,6 +289,9 @@ pub(super) fn org_kind(t: &str) -> &'static str {
     }
 }
 
+/// `aws organizations describe-policy`: an SCP or RCP with its document. The output does not
+/// say where the policy is attached, so `--target` does; without it the policy is stored but
+/// applies to nothing, and a skipped note says so.
 pub(super) fn org_policy(p: &Value, opts: &Options) -> Result<Imported, ImportError> {
     let summary = p.get("PolicySummary").unwrap_or(&Value::Null);
     let id = s(summary, "Id").unwrap_or_default();
@@ -296,6 +321,9 @@ pub(super) fn org_policy(p: &Value, opts: &Options) -> Result<Imported, ImportEr
     Ok(out)
 }
 
+/// `aws organizations list-policies-for-target`: the policies attached to `--target`, which the
+/// output does not name. It holds only summaries: a policy whose document was never imported
+/// (`describe-policy`) is known to be attached but cannot be evaluated.
 pub(super) fn policies_for_target(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
     let target = opts.target.clone().ok_or(ImportError::NeedsResource(
         "aws organizations list-policies-for-target (give the target with --target ID)",
@@ -321,6 +349,9 @@ pub(super) fn policies_for_target(v: &Value, opts: &Options) -> Result<Imported,
     Ok(out)
 }
 
+/// `aws sqs get-queue-attributes` or `aws sns get-topic-attributes`: the `Policy` attribute, a
+/// JSON string. The resource is `--resource`, else the queue's or topic's own ARN when the output
+/// includes it (`QueueArn` must be asked for), else the one resource the statements name.
 pub(super) fn attribute_policy(attrs: &Value, opts: &Options) -> Result<Imported, ImportError> {
     let (format, service, own) = if let Some(q) = s(attrs, "QueueArn") {
         ("aws sqs get-queue-attributes", "sqs", Some(q))
@@ -403,6 +434,10 @@ pub(super) fn base_resource(r: &str) -> Option<String> {
     }
 }
 
+/// A bare `{"Policy": ...}`, which `lambda get-policy`, `s3api get-bucket-policy` and
+/// `kms get-key-policy` all print, told apart by the resource's service. A key policy's statements
+/// name `*`, so a key needs `--resource`, as does a bucket policy that names several buckets;
+/// `get-key-policy` also prints `PolicyName`, which lets the error name the right command.
 pub(super) fn resource_policy(
     p: &Value,
     whole: &Value,

@@ -97,6 +97,7 @@ impl SourceKind {
 pub enum Item<'a> {
     /// The file is open: its content fingerprint, before any record.
     Opened {
+        /// The content fingerprint (first line, at most 1 KiB, decompressed) of evidence keys.
         fingerprint: u64,
         /// The fingerprint older builds gave this file (a gzip archive's compressed first KiB),
         /// whose evidence keys a store may already hold.
@@ -114,9 +115,17 @@ pub enum Item<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// A record or line skipped by the framer.
-    Skipped { pos: Position, reason: SkipReason },
+    Skipped {
+        /// Where the skipped record or line starts.
+        pos: Position,
+        /// Why it was skipped.
+        reason: SkipReason,
+    },
     /// A line with bytes that are not UTF-8 (kept with replacement characters).
-    InvalidUtf8 { line: u64 },
+    InvalidUtf8 {
+        /// The 1-based line.
+        line: u64,
+    },
 }
 
 impl std::fmt::Display for Problem {
@@ -147,7 +156,12 @@ pub enum IngestError {
     Io(#[from] io::Error),
     /// The gzip stream ended early or is corrupt; records before that point were kept.
     #[error("gzip data is truncated or corrupt after {bytes} decompressed bytes: {source}")]
-    Gzip { bytes: u64, source: io::Error },
+    Gzip {
+        /// Decompressed bytes read before the error.
+        bytes: u64,
+        /// The decompressor's error.
+        source: io::Error,
+    },
     /// The content is binary or otherwise not a log format.
     #[error("not a log format: {0}")]
     Unrecognised(String),
@@ -155,12 +169,20 @@ pub enum IngestError {
     #[error(
         "JSON input ends inside a value at byte {bytes} (line {line}); records before it were kept"
     )]
-    TruncatedJson { bytes: u64, line: u64 },
+    TruncatedJson {
+        /// Bytes read when the input ended.
+        bytes: u64,
+        /// The line the cut-off value starts on.
+        line: u64,
+    },
     /// The gzip stream inflates past `max_decompressed_bytes` (a gzip bomb, or not a log file).
     #[error(
         "gzip data decompresses to more than {limit} bytes (max_decompressed_bytes); reading stopped there, records before it were kept"
     )]
-    DecompressedLimit { limit: u64 },
+    DecompressedLimit {
+        /// The limit in bytes (`--max-decompressed-bytes`).
+        limit: u64,
+    },
 }
 
 /// What reading one file produced.

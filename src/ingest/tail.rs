@@ -37,11 +37,13 @@ pub type FileId = (u64, u64);
 /// Where one file stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// The file's device and inode.
     pub id: FileId,
     /// The content fingerprint (first line, at most 1 KiB) evidence keys are made of.
     pub fingerprint: u64,
     /// How many of the file's first bytes `head_hash` covers, and their hash.
     pub head_len: u64,
+    /// The hash of the first `head_len` bytes: a file rewritten in place no longer matches it.
     pub head_hash: u64,
     /// When the file was created (nanoseconds; 0 where the filesystem does not say): an inode
     /// reused for a new file has a new birth time.
@@ -51,6 +53,7 @@ pub struct Checkpoint {
     pub prefix: u64,
     /// A checkpoint of the older kind (by fingerprint) this one takes the place of.
     pub replaces: Option<u64>,
+    /// The path the file was last seen at (it follows a rename).
     pub path: PathBuf,
     /// Bytes fully processed (after the last complete line).
     pub offset: u64,
@@ -60,6 +63,7 @@ pub struct Checkpoint {
     pub marker: u64,
     /// Size and modification time when last seen.
     pub size: u64,
+    /// The modification time, in epoch milliseconds: with `size`, whether the file changed at all.
     pub mtime_ms: i64,
     /// A gzip archive read to its end.
     pub complete: bool,
@@ -70,9 +74,11 @@ pub struct Checkpoint {
 /// One unit of reading.
 #[derive(Debug)]
 pub struct Work {
+    /// The file the chunk was read from.
     pub path: PathBuf,
     /// Complete lines read from `before.offset` (empty for a gzip archive, read from `path`).
     pub data: Vec<u8>,
+    /// A gzip archive, read whole from `path` by the reader rather than handed over in `data`.
     pub gzip: bool,
     /// Where the chunk starts.
     pub before: Checkpoint,
@@ -87,9 +93,11 @@ pub struct Work {
 /// How a source is read at first start.
 #[derive(Debug, Clone)]
 pub struct Spec {
+    /// The glob of `[[source]] path`.
     pub pattern: String,
     /// Files without a checkpoint at first start begin at their end.
     pub from_end: bool,
+    /// Follow symbolic links that lead out of the glob's fixed base directory (`follow_symlinks`).
     pub follow_symlinks: bool,
     /// The shape its files hold (`[[source]] format`), or None to tell by content.
     pub shape: Option<super::Shape>,

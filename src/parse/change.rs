@@ -16,10 +16,15 @@ use super::parse_time;
 /// `UpdateAssumeRolePolicy`...): a denial just after one is often propagation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleChange {
+    /// The account the change was made in (`recipientAccountId`).
     pub account: Option<String>,
+    /// The role's name, as the request names it (`roleName`: no path, no ARN).
     pub role_name: String,
+    /// The IAM call (`AttachRolePolicy`, `PutRolePolicy`...).
     pub event_name: String,
+    /// When the change was made (`eventTime`).
     pub time: Option<Timestamp>,
+    /// The CloudTrail `eventID`.
     pub event_id: Option<String>,
     /// The policy attached or put, when the request names it.
     pub detail: Option<String>,
@@ -30,19 +35,26 @@ pub struct RoleChange {
 /// `lambdaConfig` leaves the pool without triggers: the list is the whole configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserPoolChange {
+    /// The account the pool belongs to (`recipientAccountId`).
     pub account: Option<String>,
+    /// The pool's region (`awsRegion`).
     pub region: Option<String>,
+    /// The pool's id (`us-east-2_M3mbRs9Qx`), from the request, or the response for a creation.
     pub pool_id: String,
     /// (`lambdaConfig` key as CloudTrail writes it, `preSignUp`; function ARN).
     pub triggers: Vec<(String, String)>,
+    /// When the change was made (`eventTime`).
     pub time: Option<Timestamp>,
+    /// The CloudTrail `eventID`.
     pub event_id: Option<String>,
 }
 
 /// A change worth remembering.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
+    /// An IAM call that changed what a role may do.
     Role(RoleChange),
+    /// A user pool created or updated, with its whole trigger list.
     UserPool(UserPoolChange),
 }
 

@@ -39,6 +39,8 @@ fn token_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
 }
 
 impl GatewayRequests {
+    /// An empty join for one file; `display` is the file's name, whose log group
+    /// (`API-Gateway-Execution-Logs_<api id>/...`) names the API.
     pub fn new(display: &str) -> Self {
         let api_id = display
             .split("API-Gateway-Execution-Logs_")
@@ -65,6 +67,9 @@ impl GatewayRequests {
         (id.len() >= 8 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')).then_some(id)
     }
 
+    /// Remembers what one execution-log line says of its request: the function ARN, the source ARN,
+    /// the stage, the method and path. Lines without a request id or a known marker are ignored;
+    /// past `GATEWAY_REQUESTS_MAX` requests the map starts afresh, so memory stays bounded.
     pub fn observe(&mut self, text: &str) {
         const MARKERS: [&str; 4] = [
             "Endpoint request URI:",
@@ -108,6 +113,9 @@ impl GatewayRequests {
         }
     }
 
+    /// Completes an API Gateway `Invalid permissions on Lambda function` denial from the lines seen
+    /// before it of the same request: the function, its account and region, and the `--source-arn`
+    /// for any stage. Other denials are left as they are.
     pub fn correlate(&self, d: &mut Denial, text: &str) {
         if d.message.family
             != crate::parse::Family::Lambda(crate::parse::LambdaError::ApiGatewayInvoke)

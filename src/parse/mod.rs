@@ -63,6 +63,7 @@ pub struct Request {
     /// S3 bucket and key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
+    /// The S3 object key (`key` request parameter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Dead-letter or destination target.
@@ -71,6 +72,7 @@ pub struct Request {
     /// Functions and queues named as S3 notification destinations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lambda_targets: Vec<String>,
+    /// The queues named as S3 notification destinations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queue_targets: Vec<String>,
     /// A KMS key named in the request.
@@ -116,11 +118,15 @@ pub struct Denial {
     /// The resource, from the message or the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// Where the denial was read: CloudTrail, CloudWatch Logs, Lambda text, a mapping's state.
     pub source: SourceKind,
+    /// When the event happened, when the source says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Timestamp>,
+    /// The account: CloudTrail's `recipientAccountId`, else the caller's account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The region the call went to (`awsRegion`), when the source says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The identity that made the call, as logged (a session ARN for assumed roles).
@@ -138,13 +144,16 @@ pub struct Denial {
     /// A key that identifies the event itself across files and deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
+    /// The API call that failed (CloudTrail `eventName`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_name: Option<String>,
+    /// The service the call went to (CloudTrail `eventSource`, `sqs.amazonaws.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_source: Option<String>,
     /// The record's error code (CloudTrail `errorCode`, a log's `errorType`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// What the request's parameters name: function, role, event source, bucket, targets...
     pub request: Request,
     /// A CloudWatch Logs event id, when the source gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +185,7 @@ pub struct Parser<'r> {
 pub enum Parsed {
     /// Neither a denial nor a change we track.
     Nothing,
+    /// A denial, boxed: it is much larger than the other variants.
     Denial(Box<Denial>),
     /// A successful change to an IAM role or a user pool's triggers.
     Change(Change),

@@ -21,9 +21,11 @@ use crate::policy::arn;
 pub(crate) struct Lenient<'a>(pub Option<Cow<'a, str>>);
 
 impl<'a> Lenient<'a> {
+    /// The text; an empty string counts as absent, as a missing field does.
     fn get(&self) -> Option<&str> {
         self.0.as_deref().filter(|s| !s.is_empty())
     }
+    /// The text, owned, for a denial's fields.
     fn owned(&self) -> Option<String> {
         self.get().map(str::to_string)
     }
@@ -85,12 +87,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
 pub(crate) struct Obj<T>(pub Option<T>);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    /// Takes the value whole (borrowed, not copied) and tries `T` on it, so that a value of another
+    /// type is absent rather than an error that would reject the record.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw: &'de RawValue = <&RawValue>::deserialize(d)?;
         Ok(Obj(T::deserialize(raw).ok()))
     }
 }
 
+/// `userIdentity.sessionContext.sessionIssuer`: the role or user behind a session, with the path
+/// that the session ARN drops.
 #[derive(Debug, Default, Deserialize)]
 struct Issuer<'a> {
     #[serde(borrow, default)]
@@ -99,12 +105,15 @@ struct Issuer<'a> {
     account_id: Lenient<'a>,
 }
 
+/// `userIdentity.sessionContext`; only the issuer is read.
 #[derive(Debug, Default, Deserialize)]
 struct SessionContext<'a> {
     #[serde(borrow, default, rename = "sessionIssuer")]
     session_issuer: Obj<Issuer<'a>>,
 }
 
+/// CloudTrail's `userIdentity`: who made the call. Its `type` tells an AWS service (`AWSService`,
+/// named by `invokedBy`) and an unsigned request (`Anonymous`) from an IAM identity.
 #[derive(Debug, Default, Deserialize)]
 struct UserIdentity<'a> {
     #[serde(borrow, default, rename = "type")]
@@ -149,8 +158,10 @@ struct JsonRecord<'a> {
     vpc_endpoint_id: Lenient<'a>,
     #[serde(borrow, default, rename = "userIdentity")]
     user_identity: Obj<UserIdentity<'a>>,
+    /// Kept raw: it is parsed only once the record is known to be a denial.
     #[serde(borrow, default, rename = "requestParameters")]
     request_parameters: Option<&'a RawValue>,
+    /// Data events list the resources they touched with their owners' accounts.
     #[serde(borrow, default)]
     resources: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "@timestamp")]
@@ -163,10 +174,12 @@ struct JsonRecord<'a> {
     // CloudWatch Logs events and Lambda JSON logs
     #[serde(borrow, default)]
     message: Lenient<'a>,
+    /// A log event's time: epoch milliseconds (CloudWatch Logs) or RFC 3339 (Lambda JSON logs).
     #[serde(borrow, default)]
     timestamp: Lenient<'a>,
     #[serde(borrow, default, rename = "eventId")]
     log_event_id: Lenient<'a>,
+    /// A subscription payload's `logEvents[].id`.
     #[serde(borrow, default)]
     id: Lenient<'a>,
     #[serde(borrow, default, rename = "logStreamName")]
@@ -175,6 +188,7 @@ struct JsonRecord<'a> {
     error_type: Lenient<'a>,
     #[serde(borrow, default)]
     time: Lenient<'a>,
+    /// A Lambda telemetry record's `type` (`platform.start`...): never a denial.
     #[serde(borrow, default, rename = "type")]
     kind: Lenient<'a>,
     // An event source mapping (`list-event-source-mappings`)
@@ -196,15 +210,25 @@ struct JsonRecord<'a> {
 }
 
 impl JsonRecord<'_> {
+    /// CloudTrail events carry `eventName` with `eventSource` or `eventVersion`; a CloudWatch or
+    /// Lambda JSON record has neither pair, and an EventBridge envelope holds the event in
+    /// `detail`.
     fn is_cloudtrail(&self) -> bool {
         self.event_name.get().is_some()
             && (self.event_source.get().is_some() || self.event_version.get().is_some())
     }
 }
 
+/// How many wrappers deep a record is unwrapped (`detail`, `CloudTrailEvent`): real exports nest
+/// once or twice, and the bound keeps a crafted chain from recursing at will.
 const MAX_NESTING: u8 = 3;
 
 /// Entry point for one JSON record.
+///
+/// Most records are not denials, so the work goes from cheap to dear: a substring search for
+/// `errorCode` first; without it a CloudTrail record is done (an IAM or Cognito one may still be
+/// a change worth remembering), and any other must hold a phrase of the message grammar before
+/// any JSON is parsed.
 pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<super::Parsed, ParseError> {
     use super::Parsed;
     // Cheap skip: no error field and no denial wording means nothing to do.
@@ -237,6 +261,10 @@ pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<super::Parsed, ParseE
     Ok(json_value(p, bytes, 0)?.map_or(Parsed::Nothing, |d| Parsed::Denial(Box::new(d))))
 }
 
+/// Reads one record by its shape: CloudTrail, then its wrappers (EventBridge `detail`, a
+/// lookup-events `CloudTrailEvent` string) up to [`MAX_NESTING`] deep, Lambda telemetry, an event
+/// source mapping, a CloudWatch Logs event (whose message is a log line of its own), a Lambda
+/// JSON log record. An `errorCode` in none of these shapes is reported, not silently dropped.
 fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>, ParseError> {
     let rec: JsonRecord<'_> = serde_json::from_slice(bytes)?;
     if rec.is_cloudtrail() {
@@ -366,6 +394,7 @@ fn mapping(p: &Parser<'_>, rec: &JsonRecord<'_>, bytes: &[u8]) -> Option<Denial>
     Some(d)
 }
 
+/// The first keys of an object, for the error that says what an unknown shape looked like.
 fn keys_of(bytes: &[u8]) -> String {
     let map: Result<std::collections::BTreeMap<&str, IgnoredAny>, _> =
         serde_json::from_slice(bytes);
@@ -385,6 +414,9 @@ pub(crate) fn is_denied_code(code: &str) -> bool {
         || l == "authorizationerrorexception"
 }
 
+/// The message of a record whose code says denied but whose text the grammar does not read (or
+/// is empty): a `Bare` message with the code kept, so the denial still counts; the code stands
+/// in for an empty text.
 fn bare_message(p: &Parser<'_>, msg: &str, code: &str) -> super::Message {
     let text = if msg.trim().is_empty() { code } else { msg };
     let mut m = p
@@ -415,6 +447,10 @@ fn bare_message(p: &Parser<'_>, msg: &str, code: &str) -> super::Message {
     m
 }
 
+/// A CloudTrail event with an error, as a denial. A denied code counts with any message; other
+/// codes count only with a permission error the grammar or the catalog knows. The structured
+/// fields (identity, request parameters, resources, region, account) complete what the message
+/// says; the caller comes from the identity, since the message may be redacted.
 fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Denial> {
     let code = rec.error_code.get();
     let msg = rec.error_message.get().unwrap_or_default();
@@ -578,6 +614,9 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
 }
 
 /// Parses one text log event. `time_hint` is the event time from a JSON wrapper (ms or RFC 3339).
+///
+/// The time is the line's own timestamp, else the wrapper's, else that of an embedded JSON
+/// record, else the one inside a Python error line.
 pub(super) fn text(
     p: &Parser<'_>,
     event: &str,

@@ -34,6 +34,7 @@ const FLUSH_AFTER: Duration = Duration::from_millis(1000);
 /// Options of a replay.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// Size limits for records, lines and decompressed gzip data (`--max-*-bytes`).
     pub limits: Limits,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
@@ -48,6 +49,7 @@ pub struct Options {
 /// What a replay did.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// Files, records, denials, new evidence and errors of the run: the summary line and `stats`.
     pub counters: RunCounters,
     /// Ids of the findings the replayed input belongs to.
     pub finding_ids: HashSet<String>,
@@ -159,13 +161,18 @@ fn observe_keyed(
 
 /// What to read: a file, or an open stream (standard input).
 pub enum Input<'a> {
+    /// A path to open and read, gzip or not.
     Path(&'a Path),
+    /// An open stream, read to its end.
     Reader(&'a mut dyn std::io::Read),
     /// Complete lines of a tailed file: its fingerprint and where the chunk starts, so that
     /// positions and evidence keys are those a full read of the file gives.
     Chunk {
+        /// The complete lines read.
         data: &'a [u8],
+        /// The file's content fingerprint, as a read of the whole file takes it.
         fingerprint: u64,
+        /// The position of the chunk's first byte in the file (offset, line, record index).
         base: Position,
     },
 }
@@ -174,9 +181,13 @@ pub enum Input<'a> {
 /// any) and the size limits.
 #[derive(Clone, Copy)]
 pub struct Env<'a> {
+    /// The message grammar and record parser.
     pub parser: &'a Parser<'a>,
+    /// The built-in catalogs (actions, managed policies, Lambda setups, integrations).
     pub rules: &'a Rules,
+    /// The imported policies and facts denials are evaluated against, when there are any.
     pub src: Option<&'a dyn PolicySource>,
+    /// Size limits for records, lines and decompressed gzip data.
     pub limits: &'a Limits,
     /// The store, read before a denial is diagnosed: one whose evidence is stored already is
     /// handed to `seen` with its finding's id instead (a replay of files read before costs

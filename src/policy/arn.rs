@@ -3,10 +3,15 @@
 /// An ARN split into its six fields. Borrowed from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arn<'a> {
+    /// The partition: `aws`, `aws-cn`, `aws-us-gov`...
     pub partition: &'a str,
+    /// The service namespace (`s3`, `iam`, `lambda`).
     pub service: &'a str,
+    /// The region; empty for global services (IAM, S3 buckets).
     pub region: &'a str,
+    /// The account id; empty where the ARN carries none (an S3 bucket or object).
     pub account: &'a str,
+    /// Everything after the fifth colon (`role/path/name`, `function:name:alias`), colons included.
     pub resource: &'a str,
 }
 
@@ -38,8 +43,11 @@ impl<'a> Arn<'a> {
 /// An IAM principal as written in a log: a user, a role, an assumed-role session, or other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal<'a> {
+    /// The ARN's partition (`aws`...).
     pub partition: &'a str,
+    /// The account the principal belongs to.
     pub account: &'a str,
+    /// Role, user, session, federated user, root, or something else.
     pub kind: PrincipalKind,
     /// Role or user name (without path), or the whole resource part for other kinds.
     pub name: &'a str,
@@ -52,11 +60,17 @@ pub struct Principal<'a> {
 /// What kind of principal an ARN names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalKind {
+    /// An IAM role (`role/<path>/<name>`).
     Role,
+    /// An IAM user (`user/<path>/<name>`).
     User,
+    /// An STS session of a role (`assumed-role/<role>/<session>`), as a Lambda function calls AWS.
     AssumedRole,
+    /// An STS federated user (`federated-user/<name>`, from `GetFederationToken`).
     FederatedUser,
+    /// The account's root user (`arn:aws:iam::<account>:root`).
     Root,
+    /// Any other resource; not a principal whose policies can be looked up.
     Other,
 }
 

@@ -8,24 +8,43 @@ use serde_json::Value;
 /// The comparison an operator makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Base {
+    /// Exact, case-sensitive string match (`StringEquals`, negated: `StringNotEquals`).
     StringEquals,
+    /// String match ignoring case (`StringEqualsIgnoreCase`, `StringNotEqualsIgnoreCase`).
     StringEqualsIgnoreCase,
+    /// Case-sensitive match with `*` and `?` wildcards (`StringLike`, `StringNotLike`).
     StringLike,
+    /// Numbers equal (`NumericEquals`, `NumericNotEquals`).
     NumericEquals,
+    /// The key's number is less than the value's.
     NumericLessThan,
+    /// The key's number is less than or equal to the value's.
     NumericLessThanEquals,
+    /// The key's number is greater than the value's.
     NumericGreaterThan,
+    /// The key's number is greater than or equal to the value's.
     NumericGreaterThanEquals,
+    /// The same instant (`DateEquals`, `DateNotEquals`); ISO 8601 dates or epoch seconds.
     DateEquals,
+    /// The key's time is before the value's.
     DateLessThan,
+    /// The key's time is before or at the value's.
     DateLessThanEquals,
+    /// The key's time is after the value's.
     DateGreaterThan,
+    /// The key's time is at or after the value's.
     DateGreaterThanEquals,
+    /// `true` or `false` (`aws:SecureTransport`...).
     Bool,
+    /// Base64-encoded bytes equal.
     BinaryEquals,
+    /// The address lies in one of the CIDR ranges (`IpAddress`, `NotIpAddress`).
     IpAddress,
+    /// `ArnEquals`, `ArnNotEquals`: AWS matches these exactly like [`Base::ArnLike`].
     ArnEquals,
+    /// Case-sensitive ARN match, `*` and `?` wildcards within each colon-separated field.
     ArnLike,
+    /// Whether the key is absent (`"true"`) or present (`"false"`).
     Null,
     /// An operator AWS does not define: never decided.
     Unsupported,
@@ -34,17 +53,26 @@ pub enum Base {
 /// `ForAllValues:` or `ForAnyValue:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetOp {
+    /// Every value of the request's key must match one of the condition's values; true when the key
+    /// is missing or empty.
     ForAllValues,
+    /// At least one value of the request's key must match one of the condition's values; false
+    /// when the key is missing or empty.
     ForAnyValue,
 }
 
 /// A parsed operator name (`ForAnyValue:StringNotLikeIfExists`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {
+    /// The operator as written in the policy, for explanations.
     pub name: String,
+    /// The comparison, with the `Not`, `IfExists` and set parts taken off.
     pub base: Base,
+    /// A `Not` operator (`StringNotEquals`, `NotIpAddress`...): the comparison inverted.
     pub negated: bool,
+    /// `...IfExists`: a key the request does not have makes the condition hold.
     pub if_exists: bool,
+    /// The `ForAllValues:` or `ForAnyValue:` qualifier, for multi-valued keys.
     pub set: Option<SetOp>,
 }
 
@@ -106,8 +134,11 @@ impl Operator {
 /// One operator applied to one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
+    /// The operator.
     pub op: Operator,
+    /// The condition key as written (`aws:SourceArn`); keys compare case-insensitively.
     pub key: String,
+    /// The values to compare with, as strings (numbers and booleans as text); any may match.
     pub values: Vec<String>,
 }
 

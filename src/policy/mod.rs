@@ -29,13 +29,20 @@ pub enum PolicyError {
     NoStatement,
     /// A statement element is malformed.
     #[error("statement {index}: {what}")]
-    Statement { index: usize, what: String },
+    Statement {
+        /// The statement's 0-based index.
+        index: usize,
+        /// What is malformed.
+        what: String,
+    },
 }
 
 /// Allow or Deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
+    /// The statement grants what it matches, unless a Deny also applies.
     Allow,
+    /// The statement refuses what it matches, whatever any Allow says.
     Deny,
 }
 
@@ -44,45 +51,62 @@ pub enum Effect {
 pub struct Matcher {
     /// True for `NotAction` / `NotResource` / `NotPrincipal`.
     pub not: bool,
+    /// The patterns as written, wildcards and policy variables (`${aws:username}`) kept.
     pub patterns: Vec<String>,
 }
 
 /// The kinds of principal a `Principal` element names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrincipalType {
+    /// `"AWS"`: an account id, an account's `root`, a role or user ARN, or `*`.
     Aws,
+    /// `"Service"`: a service principal (`s3.amazonaws.com`).
     Service,
+    /// `"Federated"`: an identity provider (`cognito-identity.amazonaws.com`, a SAML provider ARN).
     Federated,
+    /// `"CanonicalUser"`: an S3 canonical user id.
     CanonicalUser,
 }
 
 /// A `Principal` or `NotPrincipal` element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principals {
+    /// True for `NotPrincipal`: the statement applies to everyone but the entries.
     pub not: bool,
     /// `"Principal": "*"`.
     pub any: bool,
+    /// Each principal named, with the key it was listed under.
     pub entries: Vec<(PrincipalType, String)>,
 }
 
 /// One statement, with its position in the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
+    /// The statement's `Sid`, when it has one.
     pub sid: Option<String>,
     /// 0-based position in the document.
     pub index: usize,
+    /// `Allow` or `Deny`.
     pub effect: Effect,
+    /// `Action` or `NotAction`; None when the statement has neither (it then matches no action).
     pub action: Option<Matcher>,
+    /// `Resource` or `NotResource`; None when the statement has neither (trust and some resource
+    /// policies): it then covers the policy's own resource.
     pub resource: Option<Matcher>,
+    /// `Principal` or `NotPrincipal`; only resource and trust policies have one.
     pub principal: Option<Principals>,
+    /// The `Condition` block, one entry per (operator, key); empty when there is none.
     pub conditions: Vec<Condition>,
 }
 
 /// A parsed policy document.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Policy {
+    /// The `Version`; any other than `2012-10-17` (or none) makes `${...}` literal text.
     pub version: Option<String>,
+    /// The document's `Id`, when it has one.
     pub id: Option<String>,
+    /// The statements, in document order (a single statement object becomes a list of one).
     pub statements: Vec<Statement>,
 }
 

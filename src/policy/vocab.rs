@@ -89,20 +89,28 @@ named!(Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyKind {
+    /// The principal's own policies: inline, attached managed, and its groups'.
     #[serde(alias = "Identity")]
     Identity,
+    /// The resource's own policy (a bucket, queue, topic, key, secret or function policy).
     #[serde(alias = "Resource")]
     Resource,
+    /// The managed policy set as the principal's permissions boundary: the most it may be granted.
     #[serde(alias = "Boundary")]
     PermissionsBoundary,
+    /// Service control policies: the most an organization lets its accounts' principals do.
     #[serde(alias = "Scp")]
     Scp,
+    /// Resource control policies: the most an organization lets be done to its accounts' resources.
     #[serde(alias = "Rcp")]
     Rcp,
+    /// Policies passed when a session was assumed or federated (not in the logs).
     #[serde(alias = "Session")]
     Session,
+    /// The policy of the VPC endpoint a request went through.
     #[serde(alias = "VpcEndpoint")]
     VpcEndpoint,
+    /// A role's trust policy, which decides who may assume it.
     #[serde(alias = "Trust")]
     Trust,
 }
@@ -138,28 +146,46 @@ impl PolicyKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
+    /// No identity-based policy allows the action.
     NoIdentityAllow,
+    /// No resource-based policy allows it, where one must (across accounts, for a service).
     NoResourceAllow,
+    /// The permissions boundary does not allow the action.
     NoBoundaryAllow,
+    /// A service control policy at some level above the account does not allow the action.
     NoScpAllow,
+    /// A resource control policy above the resource's account does not allow the action.
     NoRcpAllow,
+    /// The session policy does not allow the action.
     NoSessionAllow,
+    /// The VPC endpoint's policy does not allow the action.
     NoVpcEndpointAllow,
+    /// A `Deny` in an identity-based policy.
     ExplicitDenyIdentity,
+    /// A `Deny` in the resource's policy.
     ExplicitDenyResource,
+    /// A `Deny` in the permissions boundary.
     ExplicitDenyBoundary,
+    /// A `Deny` in a service control policy.
     ExplicitDenyScp,
+    /// A `Deny` in a resource control policy.
     ExplicitDenyRcp,
+    /// A `Deny` in a session policy.
     ExplicitDenySession,
+    /// A `Deny` in the VPC endpoint's policy.
     ExplicitDenyVpcEndpoint,
     /// An explicit deny whose policy the message does not name.
     ExplicitDeny,
+    /// The role's trust policy does not let the service (Lambda) assume it.
     TrustPolicy,
+    /// The stored policies allow it now: the grant was too recent, or credentials were stale.
     Propagation,
+    /// The function's KMS key is disabled: no policy change helps.
     KeyDisabled,
     /// The message gives no reason and nothing imported decides one.
     #[default]
     Unknown,
+    /// A reason other than a policy (S3's SSE-C or Block Public Access...), as the message says.
     OtherCondition,
 }
 
@@ -270,17 +296,29 @@ impl Cause {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
+    /// The denied role's or user's identity policy (attach a managed policy, or put an inline one).
     IdentityPolicy,
+    /// A bucket, queue, topic or secret policy, put back whole with the statement merged.
     ResourcePolicy,
+    /// The role's trust policy (`aws iam update-assume-role-policy`).
     TrustPolicy,
+    /// The permissions boundary, changed by its administrator (a new default policy version).
     PermissionsBoundary,
+    /// A service control policy, changed from the organization's management account.
     Scp,
+    /// A resource control policy, changed from the organization's management account.
     Rcp,
+    /// A KMS key's policy (`aws kms put-key-policy`).
     KeyPolicy,
+    /// The function's resource policy (`aws lambda add-permission`).
     FunctionPolicy,
+    /// A layer version's policy, changed by the layer's owner (`add-layer-version-permission`).
     LayerPolicy,
+    /// An ECR repository's policy, changed by its owner (`aws ecr set-repository-policy`).
     RepositoryPolicy,
+    /// The policy of the VPC endpoint the request went through (`aws ec2 modify-vpc-endpoint`).
     VpcEndpointPolicy,
+    /// The principal's tags, which an attribute-based condition tests (`aws iam tag-role`).
     PrincipalTags,
     /// Nothing to change: propagation, a disabled key, an unsigned request.
     None,

@@ -10,6 +10,7 @@
 /// A policy variable's value, as the request context knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Var<'a> {
+    /// The variable's value in the request; it is inserted into the pattern as literal text.
     Value(&'a str),
     /// Certainly not in the request.
     Absent,

@@ -21,9 +21,13 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 /// Output formats of `report`, `replay` and `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// The triage view: findings grouped by function, role or user, fitted to the width.
     Table,
+    /// One JSON array of findings: the default when standard output is not a terminal.
     Json,
+    /// One finding per line, as JSON.
     Jsonl,
+    /// Markdown, with text from the logs escaped.
     Markdown,
 }
 
@@ -54,6 +58,9 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Non-ASCII characters a terminal would not show as themselves: format characters (bidi
+/// overrides, zero-width spaces, tag characters), line and paragraph separators, and unassigned,
+/// private-use and surrogate code points, whose rendering no one can predict.
 fn invisible(c: char) -> bool {
     use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     !c.is_ascii()
@@ -88,7 +95,9 @@ pub fn render(findings: &[Finding], format: Format, width: u16) -> String {
 /// Whether terminal output may use colours: only on a terminal, and never with `NO_COLOR` set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
+    /// No escape codes.
     Plain,
+    /// ANSI colours; escape codes count for no width, so the table wraps as a plain one does.
     Color,
 }
 
@@ -103,6 +112,7 @@ impl Style {
         }
     }
 
+    /// `text` in the SGR colour `code` (`1;31`...), reset after it; plain text as it is.
     fn paint(self, code: &str, text: &str) -> String {
         match self {
             Style::Plain => text.to_string(),
@@ -136,6 +146,9 @@ pub fn render_styled(findings: &[Finding], format: Format, width: u16, style: St
 
 /// Writes findings one at a time in the `json` or `jsonl` shape that [`render`] gives, so that
 /// a large output is never held whole in memory.
+///
+/// Each element is printed as `serde_json` prints it inside a pretty array, so the output is
+/// what [`render`] gives for the same findings.
 pub struct JsonWriter<W: std::io::Write> {
     out: W,
     lines: bool,
@@ -271,6 +284,8 @@ pub fn order_groups<T>(groups: &mut [(String, Option<String>, u64, T)]) {
     groups.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
 }
 
+/// The triage view of `findings`: grouped by [`group_key`], the group seen most recently first,
+/// each group laid out by [`triage_group`].
 fn triage(findings: &[Finding], width: u16, style: Style) -> String {
     if findings.is_empty() {
         return "No findings.\n".to_string();
@@ -495,6 +510,7 @@ pub fn detail(f: &Finding, style: Style) -> String {
     s
 }
 
+/// The Markdown report: the summary table first, then a section per finding.
 fn markdown(findings: &[Finding]) -> String {
     let mut s = markdown_header(findings.is_empty());
     for f in findings {
@@ -572,6 +588,8 @@ pub fn markdown_detail(f: &Finding) -> String {
     s
 }
 
+/// The longest run of backticks in `s`: a code fence one longer can hold `s` without closing
+/// early, whatever a log put in it.
 fn longest_backtick_run(s: &str) -> usize {
     let (mut best, mut cur) = (0, 0);
     for c in s.chars() {

@@ -37,10 +37,13 @@ pub struct Text {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Match {
+    /// The failure's wordings, each a case-insensitive regular expression with its source.
     #[serde(default)]
     pub texts: Vec<Text>,
+    /// Error codes that identify it (CloudTrail `errorCode`), matched exactly.
     #[serde(default)]
     pub error_codes: Vec<String>,
+    /// Denied actions that identify it, matched case-insensitively.
     #[serde(default)]
     pub actions: Vec<String>,
     /// With `actions`: the resource must contain this.
@@ -60,6 +63,7 @@ pub struct Match {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NeedSpec {
+    /// The actions, in canonical case.
     pub actions: Vec<String>,
     /// A template (see the catalog's `_about`); `*` for actions without resource types.
     pub resource: String,
@@ -75,27 +79,34 @@ pub struct NeedSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Integration {
+    /// A stable name (`kafka-authorization`) denials and tests refer to it by.
     pub id: String,
+    /// The Lambda feature in words, which explanations and notes name.
     pub feature: String,
     /// The finding's `kind`.
     pub kind: String,
+    /// Whose permission AWS checked.
     pub party: Party,
     /// The service principal that acts (for service principals and resource owners whose
     /// policy must name one).
     #[serde(default)]
     pub service_principal: Option<String>,
+    /// How the failure is recognised (`match` in the file).
     #[serde(rename = "match")]
     pub matching: Match,
     /// The denied action when the text names none.
     #[serde(default)]
     pub action: Option<String>,
+    /// Everything the party needs, one entry per resource.
     #[serde(default)]
     pub needs: Vec<NeedSpec>,
     /// The function the failure is about (a template).
     #[serde(default)]
     pub function: Option<String>,
+    /// The source a service principal acts for, for `aws:SourceArn` (a template).
     #[serde(default)]
     pub source_arn: Option<String>,
+    /// The source's account, for `aws:SourceAccount` (a template).
     #[serde(default)]
     pub source_account: Option<String>,
     /// The cause the text states.
@@ -105,8 +116,10 @@ pub struct Integration {
     /// The account that must run the fix, when not the denied principal's (a template).
     #[serde(default)]
     pub fix_account: Option<String>,
+    /// A sentence added to the explanation, after the feature's name.
     #[serde(default)]
     pub note: Option<String>,
+    /// The public documents the needed permissions come from.
     #[serde(default)]
     pub sources: Vec<String>,
 }

@@ -36,14 +36,19 @@ pub enum RulesError {
     /// A JSON catalog did not match its schema.
     #[error("rules/{file}: {source}")]
     Json {
+        /// The catalog file, under `rules/`.
         file: &'static str,
+        /// Where and why it failed to match its schema.
         source: serde_json::Error,
     },
     /// A line of a text catalog is malformed.
     #[error("rules/{file} line {line}: {what}")]
     Line {
+        /// The catalog file, under `rules/`.
         file: &'static str,
+        /// The 1-based line number.
         line: usize,
+        /// What is wrong with the line.
         what: &'static str,
     },
 }
@@ -51,18 +56,26 @@ pub enum RulesError {
 /// IAM access level of an action, from the service reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccessLevel {
+    /// Reads data (`R` in `actions.txt`): `s3:GetObject`.
     Read,
+    /// Lists resources (`L`): `s3:ListBucket`.
     List,
+    /// Creates, changes or deletes (`W`): `sqs:SendMessage`.
     Write,
+    /// Changes permissions (`P`): `iam:PutRolePolicy`.
     Permissions,
+    /// Changes tags only (`T`): `lambda:TagResource`.
     Tagging,
 }
 
 /// An AWS managed policy as shipped in `rules/managed_policies.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ManagedPolicy {
+    /// The policy's name (`AWSLambdaSQSQueueExecutionRole`).
     pub name: String,
+    /// The policy's ARN, as `fix.managed_policy_arn` names it.
     pub arn: String,
+    /// The default version the shipped document is (`v1`...).
     pub version: String,
     /// What Lambda feature it is made for.
     pub feature: String,
@@ -118,6 +131,7 @@ impl ManagedPolicy {
 /// One grant of a setup fix: actions on a resource.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Grant {
+    /// The actions, in canonical case.
     pub actions: Vec<String>,
     /// `event_source`, `consumer`, `target`, `key`, `star`, or a template containing `{source}`.
     pub resource: String,
@@ -165,12 +179,17 @@ impl Grant {
 /// A Lambda feature whose setup checks the execution role.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Setup {
+    /// The feature in words (`SQS event source mapping`), for notes.
     pub feature: String,
     /// Actions a message may name for this feature.
     pub when: Vec<String>,
+    /// The statements of the least-privilege fix.
     pub grants: Vec<Grant>,
+    /// The AWS managed policy made for the feature, when one grants every action of `grants`.
     #[serde(default)]
     pub managed_policy: Option<String>,
+    /// The source may be encrypted with a customer managed key: the role then also needs
+    /// `kms:Decrypt` on it (granted when the key is known, else said in a note).
     #[serde(default)]
     pub kms_when_encrypted: bool,
 }

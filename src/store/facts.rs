@@ -15,24 +15,41 @@ use crate::policy::snapshot::{FunctionRow, OrganizationRow, PrincipalRow};
 /// What one import stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportCounts {
+    /// Roles stored (authorization details, `get-role`).
     pub roles: u64,
+    /// Users stored.
     pub users: u64,
+    /// Groups stored.
     pub groups: u64,
+    /// Managed policies stored (their default versions).
     pub managed_policies: u64,
+    /// Resource policies stored (bucket, queue, topic, key, secret, function...).
     pub resource_policies: u64,
+    /// Function configurations stored.
     pub functions: u64,
+    /// Event source mappings stored.
     pub mappings: u64,
+    /// SCPs and RCPs stored (with or without a document).
     pub org_policies: u64,
+    /// Organization facts stored: the organization itself, policy attachments and parent links.
     pub org_links: u64,
+    /// Cognito user pools stored.
     pub user_pools: u64,
 }
 
+/// A value as the JSON text a column stores. Serialising these rows cannot fail; `null` stands
+/// in should it ever, so that one value never stops an import.
 pub(super) fn json_text<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
 impl Store {
     /// Stores the facts of one file in one transaction.
+    ///
+    /// The transaction is `IMMEDIATE`: it takes the write lock before reading what is stored, so a
+    /// concurrent writer makes it wait (the busy timeout) rather than fail it at its first write.
+    /// A principal keeps what this file does not carry (`get-role` lists no policies): its attached
+    /// and inline policies, and a boundary, tags or groups the row leaves unknown.
     pub fn import(&mut self, imp: &Imported, file: &str) -> Result<ImportCounts, StoreError> {
         let path = self.path.clone();
         let now = jiff::Timestamp::now().as_millisecond();
@@ -225,6 +242,9 @@ impl Store {
         .flatten()
     }
 
+    /// One `principals` row that `sql` (over [`PRINCIPAL_COLUMNS`]) selects. A list column that
+    /// does not decode reads as unknown rather than failing the lookup; the boundary reads back as
+    /// known (`Some`), a NULL column meaning none.
     fn principal_row(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Option<PrincipalRow> {
         self.query_cached(sql, args, |r| {
             let kind: String = r.get(1)?;
@@ -256,6 +276,7 @@ impl Store {
     }
 }
 
+/// The columns `principal_row` reads, in the order it reads them by index.
 const PRINCIPAL_COLUMNS: &str = "SELECT arn, kind, name, path, account, id, trust, boundary, tags, groups, attached, inline FROM principals";
 
 impl Store {
@@ -287,6 +308,8 @@ impl Store {
 }
 
 impl PolicySource for Store {
+    /// By exact ARN first; else a role, session or user ARN by account, kind and name, since
+    /// session ARNs and many logs drop the path that the stored ARN has.
     fn principal(&self, arn: &str) -> Option<Arc<PrincipalRow>> {
         if let Some(p) = self.principal_row(&format!("{PRINCIPAL_COLUMNS} WHERE arn = ?1"), &[&arn])
         {
@@ -307,6 +330,7 @@ impl PolicySource for Store {
         .map(Arc::new)
     }
 
+    /// By name: a user's `GroupList` names its groups without path or ARN.
     fn group(&self, account: &str, name: &str) -> Option<Arc<PrincipalRow>> {
         self.principal_row(
             &format!("{PRINCIPAL_COLUMNS} WHERE account = ?1 AND kind = 'group' AND name = ?2"),
@@ -319,6 +343,7 @@ impl PolicySource for Store {
         self.document("SELECT document FROM managed_policies WHERE arn = ?1", arn)
     }
 
+    /// Distinct and sorted, so a queue that several functions read gives the same answer every run.
     fn mapping_functions(&self, source_arn: &str) -> Vec<String> {
         let Ok(mut st) = self.conn.prepare_cached(
             "SELECT DISTINCT function_arn FROM mappings WHERE source_arn = ?1 AND function_arn IS NOT NULL ORDER BY function_arn",
@@ -380,6 +405,8 @@ impl PolicySource for Store {
         self.last_import_ms()
     }
 
+    /// The owner recorded at import (`--owner`, else the ARN's account field); None also for a
+    /// bucket policy imported without `--owner`, whose ARN names no account.
     fn resource_owner(&self, resource_arn: &str) -> Option<String> {
         self.query_cached(
             "SELECT account FROM resource_policies WHERE resource_arn = ?1",
@@ -392,6 +419,7 @@ impl PolicySource for Store {
         .flatten()
     }
 
+    /// The latest imported organization, should exports of several have been imported.
     fn organization(&self) -> Option<OrganizationRow> {
         self.query_cached(
             "SELECT id, management_account FROM organization ORDER BY imported_at DESC LIMIT 1",
@@ -408,6 +436,9 @@ impl PolicySource for Store {
         .flatten()
     }
 
+    /// (name, kind, document) of each policy attached to `target`, the name being its ARN when
+    /// known. A policy known only by its summary (`list-policies-for-target`) comes with a null
+    /// document, which gathering cannot parse and leaves out.
     fn org_policies_for(&self, target: &str) -> Vec<(String, String, Value)> {
         let Ok(mut st) = self.conn.prepare_cached(
             "SELECT p.id, COALESCE(p.arn, p.id), p.kind, p.document FROM org_targets t JOIN org_policies p ON p.id = t.policy_id
@@ -445,6 +476,8 @@ impl PolicySource for Store {
         .flatten()
     }
 
+    /// Attachments decide, not policies: an SCP imported without `--target` applies to nothing, so
+    /// with only such policies SCPs are still taken as absent.
     fn has_org_policies(&self) -> bool {
         self.query_cached("SELECT EXISTS (SELECT 1 FROM org_targets)", [], |r| {
             r.get::<_, bool>(0)
@@ -452,6 +485,8 @@ impl PolicySource for Store {
         .unwrap_or(false)
     }
 
+    /// By ARN or name; where several rows match (one name in two regions or accounts) the latest
+    /// import wins.
     fn function(&self, name_or_arn: &str) -> Option<FunctionRow> {
         let sql = "SELECT arn, name, role, kms_key, vpc_subnets, tracing, dead_letter, log_group, file_systems FROM functions WHERE arn = ?1 OR name = ?1 ORDER BY imported_at DESC LIMIT 1";
         self.query_cached(sql, params![name_or_arn], |r| {
@@ -474,6 +509,8 @@ impl PolicySource for Store {
     }
 }
 
+/// Stores a version of a managed policy other than its default. It grants nothing; it is kept so
+/// that a boundary fix can say when making it the default would already allow the call.
 fn insert_version(
     tx: &rusqlite::Transaction<'_>,
     arn: &str,

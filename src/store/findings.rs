@@ -6,12 +6,20 @@ use super::*;
 /// Filters of `report`.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
+    /// Only findings last seen at or after this time (epoch ms): `--since`.
     pub since_ms: Option<i64>,
+    /// Only findings first seen at or before this time (epoch ms): `--until`.
     pub until_ms: Option<i64>,
+    /// Only this function, by exact name: `--function`.
     pub function: Option<String>,
+    /// Only this role: an ARN exactly, or a name (with or without its path) that the role ARN ends
+    /// with: `--role`.
     pub role: Option<String>,
+    /// Only this account id: `--account`.
     pub account: Option<String>,
+    /// Only this cause: `--cause`.
     pub cause: Option<Cause>,
+    /// Only ids that begin with this text: `--id`.
     pub id: Option<String>,
     /// `open` or `resolved`; None for all.
     pub status: Option<String>,
@@ -30,10 +38,15 @@ pub struct Query {
 /// The few fields of a finding a view groups and orders by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Heading {
+    /// The finding's id.
     pub id: String,
+    /// The function's name, when known: what the table groups by first.
     pub function: Option<String>,
+    /// The principal, which groups findings that name no function.
     pub principal: Option<String>,
+    /// When it was last seen (epoch ms): groups and findings are shown newest first.
     pub last_seen_ms: Option<i64>,
+    /// How many pieces of evidence it has.
     pub count: u64,
 }
 

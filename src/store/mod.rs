@@ -49,28 +49,55 @@ pub enum StoreError {
     /// chains would print it twice.
     #[error("database {path}: {error}")]
     Sqlite {
+        /// The database file.
         path: PathBuf,
+        /// SQLite's error (busy, corrupt, full disk...).
         error: rusqlite::Error,
     },
+    /// The database file or its directory could not be created private.
     #[error("database {path}: cannot create: {source}")]
     Io {
+        /// The database file.
         path: PathBuf,
+        /// Why creating it failed.
         source: std::io::Error,
     },
+    /// A newer whydenied wrote the database (schema version `found`): it is never downgraded.
     #[error(
         "database {path} has schema version {found}, newer than this whydenied ({SCHEMA_VERSION}); upgrade whydenied"
     )]
-    TooNew { path: PathBuf, found: i64 },
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The schema version it has.
+        found: i64,
+    },
+    /// The database or its write-ahead log is writable by group or others: a planted database would
+    /// show its own "fix" commands.
     #[error("database {path} is writable by other users; refusing to use it (chmod 600)")]
-    WorldWritable { path: PathBuf },
+    WorldWritable {
+        /// The file others may write.
+        path: PathBuf,
+    },
+    /// The database's directory is writable by others without the sticky bit: the file could be
+    /// replaced.
     #[error(
         "the directory {dir} of the database is writable by other users, who could replace it; refusing to use it (chmod 700, or the sticky bit)"
     )]
-    DirectoryOpen { dir: PathBuf },
+    DirectoryOpen {
+        /// The directory others may change.
+        dir: PathBuf,
+    },
+    /// `--db` is a symbolic link to nothing: opening it would create the file wherever it points.
     #[error(
         "database {path} is a symbolic link to {target}, which does not exist; refusing to create it there"
     )]
-    DanglingLink { path: PathBuf, target: PathBuf },
+    DanglingLink {
+        /// The link given as `--db`.
+        path: PathBuf,
+        /// Where it points.
+        target: PathBuf,
+    },
 }
 
 impl StoreError {

@@ -7,11 +7,17 @@ use super::*;
 /// Counters of one replay, kept for `stats` and the summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RunCounters {
+    /// Files read to their end (or to the error that stopped them).
     pub files: u64,
+    /// Records and log events read, denials or not.
     pub records: u64,
+    /// Denials found.
     pub denials: u64,
+    /// Pieces of evidence not stored before: a second replay of the same files adds none.
     pub new_evidence: u64,
+    /// Files, records and lines that could not be read or parsed (each named on stderr).
     pub errors: u64,
+    /// Bytes of the files as stored (compressed size for gzip), for the throughput.
     pub bytes: u64,
 }
 
@@ -149,27 +155,39 @@ impl Store {
 /// Totals of every recorded replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReplayTotals {
+    /// How many replays were recorded.
     pub replays: u64,
+    /// Files read, over every replay.
     pub files: u64,
+    /// Records read, over every replay.
     pub records: u64,
+    /// Denials found, over every replay.
     pub denials: u64,
+    /// Errors, over every replay.
     pub errors: u64,
+    /// Stored bytes read, over every replay.
     pub bytes: u64,
+    /// When the last replay finished (RFC 3339), if any.
     pub last_replay: Option<String>,
 }
 
 /// The service's files and how far behind it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceTotals {
+    /// Files the service reads that are not complete gzip archives.
     pub files_tailed: u64,
+    /// Bytes those files hold beyond the service's positions: how far behind it is.
     pub lag_bytes: u64,
+    /// When the service last committed a position in one of those files (RFC 3339), if ever.
     pub last_commit: Option<String>,
 }
 
 /// What was read, by replays and by the service.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Ingest {
+    /// What `replay` read.
     pub replay: ReplayTotals,
+    /// What the service (`watch`) reads.
     pub service: ServiceTotals,
 }
 
@@ -179,11 +197,16 @@ pub type CountRow = (String, u64, u64);
 /// The counts `whydenied stats` shows, largest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Findings and denials by cause.
     pub by_cause: Vec<CountRow>,
+    /// Findings and denials by kind.
     pub by_kind: Vec<CountRow>,
+    /// Findings and denials by function (`-` for findings that name none).
     pub by_function: Vec<CountRow>,
+    /// Findings and denials by status (`open`, `resolved`).
     pub by_status: Vec<CountRow>,
     /// Denials per UTC day, oldest first.
     pub denials_by_day: Vec<(String, u64)>,
+    /// The ingest counters.
     pub ingest: Ingest,
 }

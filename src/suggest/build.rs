@@ -17,7 +17,9 @@ use crate::evaluate::gather::PolicySource;
 /// spent building the fix and are empty here.
 #[derive(Debug, Clone)]
 pub struct Suggestion {
+    /// What the denial was and why; its need and remedy are spent.
     pub diagnosis: Diagnosis,
+    /// The fix built from that diagnosis.
     pub fix: Fix,
 }
 

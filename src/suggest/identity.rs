@@ -2,6 +2,8 @@
 
 use super::*;
 
+/// The name of an inline fix policy, `whydenied-<function>-<service>` (`fix` without a function),
+/// kept to the characters and the 128-character length IAM allows in a policy name.
 fn inline_name(need: &Need, actions: &[String]) -> String {
     let svc = actions
         .first()
@@ -15,7 +17,6 @@ fn inline_name(need: &Need, actions: &[String]) -> String {
         .collect()
 }
 
-/// Builds the statements of an identity-policy fix: one per resource group.
 /// The statements of an identity-policy fix, valid against the Service Authorization Reference.
 fn identity_statements(need: &Need, rules: &Rules) -> (Vec<Value>, Vec<String>, Vec<String>) {
     let (stmts, actions, mut notes) = raw_identity_statements(need, rules);
@@ -113,6 +114,11 @@ fn raw_identity_statements(need: &Need, rules: &Rules) -> (Vec<Value>, Vec<Strin
     (stmts, all_actions, notes)
 }
 
+/// The fix in the denied principal's own identity policy. A function's execution role gets the
+/// smallest AWS managed policy made for the feature, when one grants every action
+/// (`attach-role-policy`); otherwise the statements go in an inline policy. A principal whose
+/// policies cannot be edited where it is (an Identity Center role, a service-linked role, root,
+/// a federated user) gets the statement and a note on where it goes instead, but no command.
 pub(super) fn identity_fix(need: &Need, rules: &Rules) -> Fix {
     let (stmts, actions, mut notes) = identity_statements(need, rules);
     if stmts.is_empty() {
@@ -262,7 +268,9 @@ fn permission_set(role: &str) -> Option<&str> {
 /// of a role or user together, and one managed policy.
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>
 pub const INLINE_ROLE_CHARS: usize = 10_240;
+/// All inline policies of a user together.
 pub const INLINE_USER_CHARS: usize = 2_048;
+/// One managed policy (each of its versions).
 pub const MANAGED_CHARS: usize = 6_144;
 
 /// A document's size as IAM counts it: characters outside white space.

@@ -14,7 +14,9 @@ pub const ATTACHED_DEFAULT_QUOTA: usize = 10;
 /// One policy to create or put.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
+    /// The policy's name: [`NAME`], numbered (`whydenied-fixes-1`...) when split into managed ones.
     pub name: String,
+    /// The policy document, statements merged by resource.
     pub document: Value,
     /// A managed policy to create and attach, rather than an inline one.
     pub managed: bool,

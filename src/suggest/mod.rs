@@ -33,11 +33,20 @@ use resource::{deny_fix, guard_fix, resource_fix, trust_fix};
 /// The fix of a finding, as CONTRACT.md shapes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fix {
+    /// Whose policy (or what) must change, which decides the commands.
     pub target: Target,
+    /// The AWS managed policy made for the Lambda feature, when it grants every action the fix
+    /// needs without unrelated ones (the one with the fewest actions among several).
     pub managed_policy_arn: Option<String>,
+    /// The least-privilege statement, with the concrete resource ARN (and `SourceArn` and
+    /// `SourceAccount` conditions for a service principal); None when nothing is to be granted.
     pub statement: Option<Value>,
+    /// AWS CLI commands that apply the fix, every argument shell-quoted.
     pub commands: Vec<String>,
+    /// Whether re-evaluating the stored policies with the fix applied allows the request; None when
+    /// the principal's policies are unknown.
     pub verified: Option<bool>,
+    /// What else to know: propagation delays, refreshing running functions, who must act.
     pub notes: Vec<String>,
     /// Every statement of the fix when there are several (`statement` is the first): a stream
     /// mapping needs `ListStreams` on `*` beside the stream's own actions.

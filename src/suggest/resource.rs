@@ -1,7 +1,19 @@
 //! Fixes to resource, trust, guard-rail and denying policies.
+//!
+//! Each is built from the need alone and leaves `verified` unset: applying the fix to the
+//! stored policies and evaluating again, and the commands that put a merged document back,
+//! are `verify`'s.
 
 use super::*;
 
+/// The fix for a resource policy that does not allow the request (`no_resource_allow`).
+///
+/// A service principal invoking a function gets `aws lambda add-permission`, conditioned on
+/// `aws:SourceArn` and `aws:SourceAccount` so that no other bucket, API or account can use the
+/// grant (the confused-deputy guard AWS recommends); its statement id comes from the service,
+/// source and function, so that grants for two sources do not replace each other. An IAM
+/// principal gets a statement naming it, never one for everyone; in a key policy its `Resource`
+/// is `*`, which there means the key itself.
 pub(super) fn resource_fix(need: &Need, rules: &Rules) -> Fix {
     let action = need
         .actions
@@ -209,6 +221,10 @@ pub(super) fn trust_fix(need: &Need, rules: &Rules) -> Fix {
     }
 }
 
+/// The fix for a guard rail without an Allow (`no_boundary_allow`, `no_scp_allow`,
+/// `no_rcp_allow`): the statement the identity policy would get, for the administrator who owns
+/// the boundary or the organization's policies. Its command needs the current document to merge
+/// into, so `verify` adds it where that document was imported.
 pub(super) fn guard_fix(need: &Need, rules: &Rules) -> Fix {
     let (target, who) = match need.cause {
         Cause::NoBoundaryAllow => (
@@ -253,6 +269,10 @@ pub(super) fn guard_fix(need: &Need, rules: &Rules) -> Fix {
     }
 }
 
+/// The fix for an explicit deny. No Allow overrides a Deny, so it starts as advice to narrow the
+/// denying statement, with the command that shows the policy when the message names it; where
+/// the stored policies show the statement, `deny::narrow_deny` narrows it. The target follows the
+/// kind of policy that denied (a resource policy's deny on a KMS action is the key policy's).
 pub(super) fn deny_fix(need: &Need) -> Fix {
     let target = match need.cause {
         Cause::ExplicitDenyIdentity => Target::IdentityPolicy,

@@ -1,4 +1,10 @@
 //! Fixes applied to the stored policies: merged documents and re-evaluation.
+//!
+//! A fix is verified by adding its statements to a copy of the gathered policy set where
+//! applying it would put them (the identity policies, the boundary's document, every SCP or
+//! RCP level, the resource's or trust policy) and evaluating the request again: the evaluator
+//! that found the denial decides whether the fix ends it. The copy shares every policy the fix
+//! leaves alone; `Arc::make_mut` copies only the one it changes.
 
 use super::*;
 use crate::evaluate::gather::PolicySource;
@@ -7,6 +13,10 @@ use crate::policy::Policy;
 
 /// Where the current resource or trust policy is known, the command that applies the fix puts
 /// the whole merged document back (these APIs replace the policy, they do not append).
+///
+/// Invoke permissions are left as they are: `add-permission` adds one statement, there is nothing
+/// to merge. Boundaries and organization policies get their own commands (a new default version,
+/// `update-policy`). Once the command merges, the notes asking the reader to merge by hand go.
 pub(super) fn merged_commands(
     fix: &mut Fix,
     kind: Kind,
@@ -77,6 +87,8 @@ pub(super) fn merged_commands(
 
 /// Whether the policy a fix changes was imported, so that applying the fix to it proves
 /// something: `Err` says what is missing.
+/// A managed policy to attach is verifiable whenever the identity side is known, whatever the
+/// target: attaching adds it to the principal's policies.
 pub(super) fn verifiable(fix: &Fix, set: &PolicySet) -> Result<(), String> {
     let ok = match fix.target {
         Target::IdentityPolicy => set.identity_known,
@@ -104,6 +116,10 @@ pub(super) fn verifiable(fix: &Fix, set: &PolicySet) -> Result<(), String> {
 
 /// Applies the fix to the stored policies and re-evaluates every action it grants; returns the
 /// first verdict that is still not an allow (None: the fix works).
+///
+/// Every SCP or RCP level gets the statements, since each level on the path must allow. A
+/// resource or trust fix without an imported policy becomes that resource's only policy. Actions
+/// with wildcards are not asked about: they stand for no one request.
 pub(super) fn verify(
     fix: &Fix,
     req: &Request<'_>,
@@ -249,6 +265,9 @@ pub(super) fn verify(
 }
 
 /// Removes unique ids (`AROA...`, `AIDA...`) from a statement's `Principal`, collecting them.
+/// Only role (`AROA`) and user (`AIDA`) ids: IAM shows a deleted principal in a policy by its
+/// unique id and refuses to save a policy that names one. A statement whose `Principal` is left
+/// empty is then dropped by the caller.
 fn drop_unique_ids(st: &mut serde_json::Value, dropped: &mut Vec<String>) {
     let is_id = |v: &str| {
         (v.starts_with("AROA") || v.starts_with("AIDA"))

@@ -15,6 +15,7 @@ const WRAPPER_KEYS: [&[u8]; 5] = [
     b"EventSourceMappings",
 ];
 
+/// Where the framer stands in the input's top-level structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// Between top-level values.
@@ -34,28 +35,39 @@ enum Mode {
 /// Splits JSON input into record objects. See the module documentation.
 #[derive(Debug)]
 pub struct JsonFramer {
+    /// The largest record kept, in bytes.
     max_record: usize,
+    /// The current record's bytes, stitched together across reads.
     buf: Vec<u8>,
     mode: Mode,
+    /// Bracket depth, counting only brackets outside strings.
     depth: u32,
+    /// Inside a string: brackets and braces there are text.
     in_str: bool,
+    /// The previous byte was a backslash inside a string, so a quote now does not end it.
     escape: bool,
     /// Depth at which record elements start when unwrapping (1 for `[...]`, 3 for `{"Records":[...]}`).
     elem_depth: u32,
     /// Depth of the wrapper array (elements live one deeper).
     wrap_depth: u32,
+    /// Inside one element of the array being unwrapped.
     in_elem: bool,
     /// For top-level objects: the last key string seen at depth 1, and whether we await its value.
     key: Vec<u8>,
     key_open: bool,
     expect_key: bool,
     await_value: bool,
+    /// Where the current record started.
     pos: Position,
+    /// Bytes consumed before the current chunk.
     offset: u64,
+    /// The current line, 1-based.
     line: u64,
+    /// Records (and skipped records) handed out so far: the next one's index.
     index: u64,
     /// Mode to return to after a skipped element ends.
     skip_return: Mode,
+    /// The depth at which the skipped value closes.
     skip_depth: u32,
     /// The previous byte was a newline (a `{` here at depth > 0 starts a new JSON line).
     col0: bool,
@@ -95,6 +107,9 @@ impl JsonFramer {
     }
 
     /// Reads `input` to its end, calling `emit` for each record or skip.
+    ///
+    /// The tail says whether the input ended inside a value (a truncated file) and how much of it
+    /// was read; garbage left open at the end is not counted as truncation.
     pub fn run<R: BufRead>(
         mut self,
         input: &mut R,
@@ -121,6 +136,8 @@ impl JsonFramer {
         })
     }
 
+    /// Whether the bytes being read belong to a record and are copied: the whole of a top-level
+    /// value, or one element of an unwrapped array, never the wrapper around them.
     fn capturing(&self) -> bool {
         match self.mode {
             Mode::Whole => true,
@@ -129,6 +146,8 @@ impl JsonFramer {
         }
     }
 
+    /// Frames one chunk. State carries across chunks, so a record split over two reads is stitched
+    /// in `buf`; bytes are copied a span at a time, not byte by byte.
     fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Frame<'_>)) {
         let mut i = 0usize;
         // Start of the span of `chunk` still to be copied into `buf` when capturing.
@@ -426,6 +445,7 @@ impl JsonFramer {
         self.offset += chunk.len() as u64;
     }
 
+    /// The position of a record starting at byte `offset` of the input, on the current line.
     fn position(&self, offset: u64) -> Position {
         Position {
             offset,
@@ -434,12 +454,15 @@ impl JsonFramer {
         }
     }
 
+    /// Collects the key being read, to at most 32 bytes: the wrapper keys are short, and a longer
+    /// key need only be told apart from them.
     fn push_key(&mut self, b: u8) {
         if self.key.len() < 32 {
             self.key.push(b);
         }
     }
 
+    /// Whether the key just read names an array of records (`Records`, `events`...).
     fn is_wrapper_key(&self) -> bool {
         WRAPPER_KEYS.contains(&self.key.as_slice())
     }
@@ -453,6 +476,7 @@ impl JsonFramer {
         true
     }
 
+    /// Skips to the end of the value that closes at `depth`, then goes back to `ret`.
     fn begin_skip(&mut self, ret: Mode, depth: u32) {
         self.skip_return = ret;
         self.skip_depth = depth;

@@ -45,7 +45,10 @@ pub enum Frame<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
     /// Longer than the configured limit.
-    TooLarge { limit: usize },
+    TooLarge {
+        /// The limit in bytes it exceeded.
+        limit: usize,
+    },
     /// A JSON value where a record object was expected.
     NotAnObject,
     /// Unbalanced JSON: a closing bracket with nothing open.

@@ -38,10 +38,17 @@ pub enum Reason {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LambdaError {
     /// `The provided execution role does not have permissions to call <Op> on <Svc>`.
-    RoleLacks { operation: String, service: String },
+    RoleLacks {
+        /// The API the role may not call (`ReceiveMessage`).
+        operation: String,
+        /// The service as the message names it (`SQS`).
+        service: String,
+    },
     /// `Cannot access stream <arn>. Please ensure the role can perform the A, B, and C Actions`.
     CannotAccessStream {
+        /// The stream's ARN, when the message names it.
         stream: Option<String>,
+        /// The operations the role must be able to perform, as the message lists them.
         operations: Vec<String>,
     },
     /// `The role defined for the function cannot be assumed by Lambda.` / `Please add Lambda as a
@@ -49,11 +56,17 @@ pub enum LambdaError {
     TrustLambda,
     /// S3 `Unable to validate the following destination configurations` (`sqs` when the text
     /// says the destination queue does not allow S3).
-    S3Destination { queue: bool },
+    S3Destination {
+        /// The destination is a queue (else a function).
+        queue: bool,
+    },
     /// API Gateway `Invalid permissions on Lambda function`.
     ApiGatewayInvoke,
     /// `elasticloadbalancing principal does not have permission to invoke <arn>`.
-    ElbInvoke { function_arn: Option<String> },
+    ElbInvoke {
+        /// The function the message names, when it does.
+        function_arn: Option<String>,
+    },
     /// `Lambda was unable to decrypt the environment variables because KMS access was denied`.
     KmsEnvDenied,
     /// `... because the KMS key used is disabled`.
@@ -79,6 +92,7 @@ pub enum Family {
 /// One parsed denial message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
+    /// Which kind of sentence it is: an authorization error, a Lambda setup error, a bare one...
     pub family: Family,
     /// The principal as the message names it (an ARN, or `anonymous`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,6 +106,7 @@ pub struct Message {
     /// The resource as written, quotes removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// Why the message says it was denied.
     pub reason: Reason,
     /// `transitively through a <type>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +138,7 @@ pub struct Message {
     /// The integration of the catalog whose wording the text has, and its named groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration: Option<String>,
+    /// The named groups the integration's pattern captured (`trigger`, `function`...), by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub captures: Vec<(String, String)>,
     /// The message text, white space folded.

@@ -10,6 +10,7 @@ use nom::{IResult, Parser};
 
 use super::*;
 
+/// Capture group `i` of a match, empty when the group took no part in it.
 pub(super) fn cap(c: &regex::Captures<'_>, i: usize) -> String {
     c.get(i).map(|x| x.as_str().to_string()).unwrap_or_default()
 }
@@ -32,6 +33,9 @@ pub fn fold_ws(s: &str) -> String {
     out
 }
 
+/// A message of `family` with nothing parsed yet but what the text shows on its face: an attached
+/// `Encoded authorization failure message` (EC2), and a cut at the end (`...`), as CloudTrail
+/// makes at about 1 KiB.
 pub(super) fn empty(family: Family, t: &str) -> Message {
     Message {
         family,
@@ -55,16 +59,21 @@ pub(super) fn empty(family: Family, t: &str) -> Message {
     }
 }
 
+/// A message without detail (`Access Denied`): the text and what [`empty`] sees in it.
 pub(super) fn bare(t: &str) -> Message {
     empty(Family::Bare, t)
 }
 
+/// A Lambda setup or invoke sentence. These state no policy reason: the cause comes from the
+/// sentence's family, the catalog or the stored policies.
 pub(super) fn lambda_msg(t: &str, e: LambdaError) -> Message {
     let mut m = empty(Family::Lambda(e), t);
     m.reason = Reason::Unstated;
     m
 }
 
+/// The text after the first occurrence of `needle`, ignoring ASCII case. A position found in the
+/// lower-cased copy holds in the original, since ASCII lower-casing moves no byte.
 pub(super) fn after<'a>(t: &'a str, needle: &str) -> Option<&'a str> {
     let l = t.to_ascii_lowercase();
     l.find(&needle.to_ascii_lowercase())
@@ -87,6 +96,9 @@ pub(super) fn token(s: &str) -> Option<String> {
     }
 }
 
+/// The policy type a reason names, in each spelling AWS has used (`identity-based` and
+/// `identity based`, `sessions policy`). The phrase `permissions boundary policy` is tried
+/// first: `alt` takes the first that matches, and the rest of the sentence must follow it.
 pub(super) fn policy_type(i: &str) -> IResult<&str, PolicyKind> {
     alt((
         value(PolicyKind::Identity, tag_no_case("identity-based policy")),
@@ -112,6 +124,7 @@ pub(super) fn policy_type(i: &str) -> IResult<&str, PolicyKind> {
     .parse(i)
 }
 
+/// `a`, `an` or `the` before a policy type: AWS's messages use each.
 pub(super) fn article(i: &str) -> IResult<&str, &str> {
     alt((tag_no_case("an "), tag_no_case("a "), tag_no_case("the "))).parse(i)
 }
@@ -264,6 +277,8 @@ pub(super) fn authorization(t: &str) -> Option<Message> {
     Some(m)
 }
 
+/// Takes the policy ARN that may follow a reason, unless it is cut (`...`): a partial ARN would
+/// name some other policy.
 pub(super) fn rest_suffix(r: &str, m: &mut Message) {
     if let Ok((_, arn)) = policy_arn(r) {
         let arn = arn.trim_end_matches(['.', ',', ';']);
