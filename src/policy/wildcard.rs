@@ -279,29 +279,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn glob_agrees_with_the_naive_reference() {
-        // A deterministic sweep of short patterns and strings over a small alphabet.
-        let alphabet = [b'a', b'A', b'b', b'*', b'?', b':'];
-        let mut seed = 0x2545F4914F6CDD1Du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..20_000 {
-            let plen = (next() % 7) as usize;
-            let slen = (next() % 8) as usize;
-            let p: Vec<u8> = (0..plen).map(|_| alphabet[(next() % 6) as usize]).collect();
-            let s: Vec<u8> = (0..slen).map(|_| alphabet[(next() % 3) as usize]).collect();
-            let ps = String::from_utf8(p.clone()).unwrap();
-            let ss = String::from_utf8(s.clone()).unwrap();
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// Short patterns and strings over a small alphabet, so that stars, question marks and
+        /// case meet often; a failure shrinks to the smallest pair that disagrees.
+        #[test]
+        fn glob_agrees_with_the_naive_reference(
+            ps in "[aAb*?:]{0,6}",
+            ss in "[aAb]{0,7}",
+        ) {
             for fold in [false, true] {
-                assert_eq!(
+                proptest::prop_assert_eq!(
                     matches(&ps, &ss, fold),
-                    naive(&p, &s, fold),
-                    "{ps:?} vs {ss:?} fold={fold}"
+                    naive(ps.as_bytes(), ss.as_bytes(), fold),
+                    "{:?} vs {:?} fold={}", ps, ss, fold
                 );
             }
         }
@@ -322,9 +314,10 @@ mod tests {
             .all(|(a, b)| naive(a.as_bytes(), b.as_bytes(), false))
     }
 
-    #[test]
-    fn arn_matching_agrees_with_the_naive_reference() {
-        let fields = [
+    /// The ARN fields a generated pattern or value is made of: every field alone, wildcards
+    /// within and across fields, colons in the resource.
+    fn arn_fields() -> [&'static [&'static str]; 6] {
+        [
             &["arn"][..],
             &["aws", "aws-cn", "*"][..],
             &["s3", "iam", "sqs", "*", "s?s"][..],
@@ -340,26 +333,29 @@ mod tests {
                 "function:f:PROD",
                 "b?cket/*",
             ][..],
-        ];
-        let mut seed = 0x9E3779B97F4A7C15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let mut pick = |f: &[&str]| f[(next() % f.len() as u64) as usize].to_string();
-        for _ in 0..20_000 {
-            let p: Vec<String> = fields.iter().map(|f| pick(f)).collect();
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// A failure shrinks towards the first choice of each field.
+        #[test]
+        fn arn_matching_agrees_with_the_naive_reference(
+            pick in proptest::collection::vec((0usize..16, 0usize..16), 6),
+        ) {
+            let fields = arn_fields();
+            let p: Vec<&str> = fields.iter().zip(&pick).map(|(f, (i, _))| f[i % f.len()]).collect();
             let v: Vec<String> = fields
                 .iter()
-                .map(|f| pick(f).replace(['*', '?'], "x"))
+                .zip(&pick)
+                .map(|(f, (_, j))| f[j % f.len()].replace(['*', '?'], "x"))
                 .collect();
             let (p, v) = (p.join(":"), v.join(":"));
-            assert_eq!(
+            proptest::prop_assert_eq!(
                 arn_matches(&p, &v, None).unwrap(),
                 naive_arn(&p, &v),
-                "{p} vs {v}"
+                "{} vs {}", p, v
             );
         }
     }

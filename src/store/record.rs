@@ -54,7 +54,8 @@ struct Group {
     action: Option<String>,
     resource: Option<String>,
     first_message: String,
-    // From the event with the latest time (the first when none has one): what the finding
+    // From the event with the latest time (the first read of that time, the first when none
+    // has one, so that a record read again never changes it): what the finding
     // says after successive upserts.
     cause: Cause,
     policy_state: PolicyState,
@@ -110,7 +111,7 @@ pub fn prepare(batch: &[(Suggestion, Evidence)]) -> Prepared {
         let id = d.id();
         if let Some(f) = fold_of.get(&id).and_then(|&i| folds.get_mut(i)) {
             if let Some(t) = e.time_ms {
-                if f.max_ms.is_none_or(|m| t >= m) {
+                if f.max_ms.is_none_or(|m| t > m) {
                     f.max_ms = Some(t);
                     f.latest = d;
                     f.denial = e.denial.as_ref().or(f.denial);
@@ -217,10 +218,10 @@ pub(crate) fn record_prepared(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?20)
              ON CONFLICT(id) DO UPDATE SET
                 principal = COALESCE(excluded.principal, principal),
-                cause = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.cause ELSE cause END,
-                policy_state = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.policy_state ELSE policy_state END,
+                cause = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 > last_seen) THEN excluded.cause ELSE cause END,
+                policy_state = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 > last_seen) THEN excluded.policy_state ELSE policy_state END,
                 resource = COALESCE(excluded.resource, resource),
-                denial = CASE WHEN ?20 IS NOT NULL AND ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN ?20
+                denial = CASE WHEN ?20 IS NOT NULL AND ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 > last_seen) THEN ?20
                     ELSE COALESCE(denial, ?20) END,
                 count = count + excluded.count,
                 status = 'open',
@@ -230,9 +231,9 @@ pub(crate) fn record_prepared(
                 account = COALESCE(account, excluded.account),
                 region = COALESCE(region, excluded.region),
                 function = COALESCE(function, excluded.function),
-                message = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN ?19 ELSE message END,
-                explanation = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.explanation ELSE explanation END,
-                fix = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 >= last_seen) THEN excluded.fix ELSE fix END,
+                message = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 > last_seen) THEN ?19 ELSE message END,
+                explanation = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 > last_seen) THEN excluded.explanation ELSE explanation END,
+                fix = CASE WHEN ?6 IS NOT NULL AND (last_seen IS NULL OR ?6 > last_seen) THEN excluded.fix ELSE fix END,
                 updated_at = excluded.updated_at",
         )
         .map_err(sq(&path))?;

@@ -332,62 +332,72 @@ mod scan_tests {
     use super::*;
     use crate::ingest::frame::{Frame, JsonFramer};
 
-    /// Random records with nasty strings, split at random chunk sizes: the framer must return
-    /// exactly the records serde_json sees in the array.
-    #[test]
-    fn fast_scan_agrees_with_serde_on_random_records() {
-        let mut seed = 0x1234_5678_9ABC_DEF1u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let pieces = [
-            "a", "\\\\", "\\\"", "{", "}", "[", "]", "\\n", "x y", "\\\\\\\"", "é", "\\u0041",
-        ];
-        for round in 0..300 {
-            let mut records = Vec::new();
-            for _ in 0..1 + next() % 6 {
-                let mut s = String::new();
-                for _ in 0..next() % 8 {
-                    s.push_str(pieces[(next() % pieces.len() as u64) as usize]);
-                }
-                let nested = if next() % 2 == 0 {
+    const PIECES: [&str; 12] = [
+        "a", "\\\\", "\\\"", "{", "}", "[", "]", "\\n", "x y", "\\\\\\\"", "é", "\\u0041",
+    ];
+
+    /// A record whose strings are made of `PIECES` (escapes, braces, brackets, multi-byte
+    /// characters), nested or not.
+    fn record() -> impl proptest::strategy::Strategy<Value = String> {
+        (
+            proptest::collection::vec(0..PIECES.len(), 0..8),
+            proptest::bool::ANY,
+        )
+            .prop_map(|(idx, nested)| {
+                let s: String = idx.iter().map(|&i| PIECES[i]).collect();
+                let nested = if nested {
                     format!(r#","n":{{"m":[1,{{"k":"{s}"}}]}}"#)
                 } else {
                     String::new()
                 };
-                records.push(format!(r#"{{"a":"{s}","b":[{{}},"{s}"]{nested}}}"#));
-            }
+                format!(r#"{{"a":"{s}","b":[{{}},"{s}"]{nested}}}"#)
+            })
+    }
+
+    /// A block of 64 bytes drawn from `alphabet`.
+    fn block_of(alphabet: &'static [u8]) -> impl proptest::strategy::Strategy<Value = [u8; 64]> {
+        proptest::collection::vec(proptest::sample::select(alphabet), 64).prop_map(|v| {
+            let mut b = [0u8; 64];
+            b.copy_from_slice(&v);
+            b
+        })
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Random records with nasty strings, split at random chunk sizes: the framer must
+        /// return exactly the records serde_json sees in the array.
+        #[test]
+        fn fast_scan_agrees_with_serde_on_random_records(
+            records in proptest::collection::vec(record(), 1..7),
+            cap in 1usize..98,
+        ) {
             let file = format!("{{\"Records\":[{}]}}", records.join(","));
             let parsed: serde_json::Value = serde_json::from_str(&file).unwrap();
-            assert_eq!(parsed["Records"].as_array().unwrap().len(), records.len());
-            let cap = 1 + (next() % 97) as usize;
+            proptest::prop_assert_eq!(parsed["Records"].as_array().unwrap().len(), records.len());
             let mut got = Vec::new();
+            let mut skipped = None;
             let mut r = std::io::BufReader::with_capacity(cap, file.as_bytes());
             JsonFramer::new(1 << 20)
                 .run(&mut r, &mut |f| match f {
                     Frame::Record(_, b) => got.push(String::from_utf8(b.to_vec()).unwrap()),
-                    Frame::Skipped(_, why) => panic!("round {round}: skipped {why}"),
+                    Frame::Skipped(_, why) => skipped = Some(why.to_string()),
                 })
                 .unwrap();
-            assert_eq!(got, records, "round {round}, chunk {cap}");
+            proptest::prop_assert_eq!(skipped, None);
+            proptest::prop_assert_eq!(got, records, "chunk {}", cap);
         }
     }
 
-    /// Every classifier agrees with a plain byte loop.
-    #[test]
-    fn classifiers_agree() {
-        let mut seed = 0xDEAD_BEEF_u64;
-        for _ in 0..2000 {
-            let mut block = [0u8; 64];
-            for b in block.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                *b = b"\"\\{}\nax"[(seed % 7) as usize];
-            }
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Every classifier agrees with a plain byte loop.
+        #[test]
+        fn classifiers_agree(block in block_of(b"\"\\{}\nax")) {
             let mut want = Masks::default();
             for (i, &b) in block.iter().enumerate() {
                 let bit = 1u64 << i;
@@ -421,7 +431,7 @@ mod scan_tests {
                 // SAFETY: checked just above.
                 assert!(same(unsafe { classify_avx512(&block) }));
             }
-        }
+    }
     }
 
     /// The carry-less prefix-xor equals the shift ladder.
@@ -431,49 +441,42 @@ mod scan_tests {
         if !std::arch::is_x86_feature_detected!("pclmulqdq") {
             return;
         }
-        let mut seed = 0x0123_4567_89AB_CDEFu64;
-        for _ in 0..10_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+        proptest::proptest!(|(x in proptest::num::u64::ANY)| {
             // SAFETY: checked just above.
-            assert_eq!(unsafe { prefix_xor_clmul(seed) }, prefix_xor(seed));
-        }
+            proptest::prop_assert_eq!(unsafe { prefix_xor_clmul(x) }, prefix_xor(x));
+        });
         // SAFETY: as above.
         assert_eq!(unsafe { prefix_xor_clmul(0) }, 0);
         // SAFETY: as above.
         assert_eq!(unsafe { prefix_xor_clmul(1 << 63) }, 1 << 63);
     }
 
-    /// The portable scanner and the dispatched one (AVX2 where the CPU has it) find the same
-    /// ends with the same state, from every start, on random nasty records.
-    #[test]
-    fn portable_and_dispatched_scanners_agree() {
-        let mut seed = 0xFEED_F00D_u64;
-        let alphabet = b"\"\\{}[]\nax";
-        for _ in 0..3000 {
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// The portable scanner and the dispatched one (AVX2 where the CPU has it) find the same
+        /// ends with the same state, from every start, on random nasty records.
+        #[test]
+        fn portable_and_dispatched_scanners_agree(
+            body in proptest::collection::vec(proptest::sample::select(&b"\"\\{}[]\nax"[..]), 0..300),
+            start in 1usize..4,
+            depth in 1u32..5,
+            in_string in proptest::bool::ANY,
+            prev_escaped in 0u64..2,
+        ) {
             let mut rec = vec![b'{'];
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            for _ in 0..(seed % 300) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                rec.push(alphabet[(seed % alphabet.len() as u64) as usize]);
-            }
-            let start = 1 + (seed % 3) as usize;
+            rec.extend(body);
             let init = Scan {
-                depth: 1 + (seed % 4) as u32,
-                in_string: seed & 16 != 0,
-                prev_escaped: (seed >> 5) & 1,
+                depth,
+                in_string,
+                prev_escaped,
             };
             let (mut a, mut b) = (init, init);
             let start = start.min(rec.len());
             let want = scan_record_with(&rec, start, &mut a, classify, prefix_xor);
             let got = scan_record(&rec, start, &mut b);
-            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&rec));
-            assert_eq!(a, b);
+            proptest::prop_assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&rec));
+            proptest::prop_assert_eq!(a, b);
         }
     }
 
