@@ -51,6 +51,104 @@ pub struct Need {
 }
 
 impl Need {
+    /// A 128-bit digest of every field, for remembering the fix built for this need. Values are
+    /// streamed into the hasher as JSON, nothing is formatted or allocated: the digest is taken
+    /// for every denial, and the principal's inline policies can be large.
+    pub fn digest(&self) -> u128 {
+        use std::io::Write as _;
+        struct Sink<'a>(&'a mut xxhash_rust::xxh3::Xxh3);
+        impl std::io::Write for Sink<'_> {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.update(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        // Every field, by name: a field added to the need and left out here does not compile.
+        let Need {
+            kind,
+            cause,
+            principal,
+            function,
+            actions,
+            resource,
+            event_source_arn,
+            target_arn,
+            kms_key,
+            service_principal,
+            source_arn,
+            source_account,
+            policy_arn,
+            region,
+            grants,
+            target,
+            fix_account,
+            vpc_endpoint,
+            inline_policies,
+        } = self;
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        // Each field ends with a separator no value holds, so that fields cannot run together.
+        fn text(h: &mut xxhash_rust::xxh3::Xxh3, s: Option<&str>) {
+            match s {
+                Some(s) => {
+                    h.update(b"+");
+                    h.update(s.as_bytes());
+                }
+                None => h.update(b"-"),
+            }
+            h.update(&[0]);
+        }
+        fn json(h: &mut xxhash_rust::xxh3::Xxh3, v: &Value) {
+            let _ = serde_json::to_writer(Sink(h), v);
+            h.update(&[0]);
+        }
+        text(&mut h, kind.map(|k| k.as_str()));
+        text(&mut h, Some(cause.as_str()));
+        text(&mut h, principal.as_deref());
+        text(&mut h, function.as_deref());
+        h.update(&(actions.len() as u64).to_le_bytes());
+        for a in actions {
+            text(&mut h, Some(a));
+        }
+        for f in [
+            resource,
+            event_source_arn,
+            target_arn,
+            kms_key,
+            service_principal,
+            source_arn,
+            source_account,
+            policy_arn,
+            region,
+        ] {
+            text(&mut h, f.as_deref());
+        }
+        h.update(&(grants.len() as u64).to_le_bytes());
+        for g in grants {
+            h.update(&(g.actions.len() as u64).to_le_bytes());
+            for a in &g.actions {
+                text(&mut h, Some(a));
+            }
+            text(&mut h, g.resource.as_deref());
+            match &g.condition {
+                Some(c) => json(&mut h, c),
+                None => h.update(b"-\0"),
+            }
+        }
+        text(&mut h, target.map(|t| t.as_str()));
+        text(&mut h, fix_account.as_deref());
+        text(&mut h, vpc_endpoint.as_deref());
+        h.update(&(inline_policies.len() as u64).to_le_bytes());
+        for (name, doc) in inline_policies {
+            text(&mut h, Some(name));
+            json(&mut h, doc);
+        }
+        let _ = Sink(&mut h).flush();
+        h.digest128()
+    }
+
     /// The facts a setup grant's resource is named from.
     pub fn grant_facts(&self) -> crate::rules::GrantFacts<'_> {
         crate::rules::GrantFacts {
@@ -59,5 +157,35 @@ impl Need {
             target: self.target_arn.as_deref(),
             key: self.kms_key.as_deref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest tells needs apart by every field, and cannot be fooled by fields running
+    /// together.
+    #[test]
+    fn digest_tells_needs_apart() {
+        let a = Need {
+            principal: Some("arn:aws:iam::1:role/a".into()),
+            actions: vec!["s3:GetObject".into()],
+            ..Need::default()
+        };
+        assert_eq!(a.digest(), a.clone().digest());
+        let mut b = a.clone();
+        b.inline_policies = vec![("p".into(), serde_json::json!({"Statement": []}))];
+        assert_ne!(a.digest(), b.digest());
+        let mut c = a.clone();
+        c.actions = vec!["s3:Get".into(), "Object".into()];
+        assert_ne!(a.digest(), c.digest());
+        let mut d = a.clone();
+        d.resource = Some(String::new());
+        assert_ne!(
+            a.digest(),
+            d.digest(),
+            "an empty resource is not no resource"
+        );
     }
 }

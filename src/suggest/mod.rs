@@ -290,11 +290,7 @@ std::thread_local! {
 /// The fix for what the diagnosis needs: a pure function of `need` and the catalog, so that
 /// it is remembered.
 pub fn fix(need: &Need, rules: &Rules) -> Fix {
-    // The debug form holds every field of the need, whatever fields it gains later.
-    let key = (
-        rules.instance(),
-        xxhash_rust::xxh3::xxh3_128(format!("{need:?}").as_bytes()),
-    );
+    let key = (rules.instance(), need.digest());
     if let Some(f) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
         return f;
     }
