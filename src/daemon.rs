@@ -461,9 +461,9 @@ fn tailer(
                 // denial would buy nothing.
                 stored: None,
             };
-            let mut problem = |p: String| {
+            let mut problem = |p: pipeline::Problem| {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("{p}");
+                tracing::warn!("{}", escape(&p.to_string()));
             };
             let (records, denials, _, _) = if w.gzip {
                 pipeline::process_file(

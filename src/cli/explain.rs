@@ -24,9 +24,9 @@ pub(super) fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Res
     let mut agg = Aggregate::default();
     let mut errors = 0u64;
     let limits = whydenied::ingest::Limits::default();
-    let mut problem = |p: String| {
+    let mut problem = |p: pipeline::Problem| {
         errors += 1;
-        eprintln!("whydenied: {p}");
+        eprintln!("whydenied: {}", out::escape(&p.to_string()));
     };
     if let Some(m) = &a.message {
         match parser.message(m) {

@@ -296,7 +296,8 @@ impl Progress for Bar {
             count(t.errors, "error", "errors")
         ));
     }
-    fn problem(&mut self, line: &str) {
+    fn problem(&mut self, p: &pipeline::Problem) {
+        let line = out::escape(&p.to_string());
         self.bar.suspend(|| eprintln!("whydenied: {line}"));
     }
 }

@@ -16,13 +16,14 @@ use crate::finding::{self, Evidence, Finding};
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
 use crate::parse::GatewayRequests;
 use crate::parse::{Change, Denial, ParseError, Parsed, Parser};
-use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{self, RunCounters, Store, StoreError};
 use crate::suggest::{self, Suggestion};
 
 mod after_import;
+mod problem;
 pub use after_import::{rediagnose_open, rediagnose_open_of, resolve_fixed};
+pub use problem::Problem;
 
 /// How many diagnoses a worker gathers before handing them to the writer.
 const BATCH: usize = 512;
@@ -63,7 +64,7 @@ pub trait Progress {
     /// A file is done; `bytes` is its stored size.
     fn file_done(&mut self, bytes: u64, totals: &RunCounters);
     /// A problem to show the user (already escaped).
-    fn problem(&mut self, line: &str);
+    fn problem(&mut self, problem: &Problem);
 }
 
 /// One unit of work the readers send to the writer.
@@ -73,11 +74,11 @@ enum Msg {
     Changes(Vec<Change>),
     /// Findings of denials already stored: shown, not written.
     Seen(Vec<String>),
-    Problem(String),
+    Problem(Problem),
     /// A path that could not be listed: counted as an error, not as a file.
-    WalkError(String),
+    WalkError(Problem),
     /// A path left out on purpose (a symbolic link leading out): said, not counted as an error.
-    WalkSkipped(String),
+    WalkSkipped(Problem),
     FileDone {
         bytes: u64,
         records: u64,
@@ -203,7 +204,7 @@ pub fn process_file(
     env: Env<'_>,
     out: &mut dyn FnMut(Suggestion, Evidence),
     seen: &mut dyn FnMut(String),
-    problem: &mut dyn FnMut(String),
+    problem: &mut dyn FnMut(Problem),
     change: &mut dyn FnMut(Change),
 ) -> (u64, u64, u64, u64) {
     let Env {
@@ -223,7 +224,6 @@ pub fn process_file(
             .or_else(|| legacy.as_deref().and_then(|k| s.finding_of_evidence(k)))
     };
     let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
-    let name = escape(display);
     let (mut fp, base) = match &source {
         Input::Chunk {
             fingerprint, base, ..
@@ -275,12 +275,12 @@ pub fn process_file(
                 }
                 Err(e) => {
                     errors += 1;
-                    problem(format!(
-                        "{name}: line {} (record {}): {}",
-                        pos.line,
-                        pos.index,
-                        escape(&e.to_string())
-                    ));
+                    problem(Problem::Record {
+                        file: display.to_string(),
+                        line: pos.line,
+                        record: pos.index,
+                        error: e.to_string(),
+                    });
                 }
             }
         }
@@ -302,7 +302,10 @@ pub fn process_file(
         }
         Item::Problem(p) => {
             errors += 1;
-            problem(format!("{name}: {}", escape(&p.to_string())));
+            problem(Problem::Input {
+                file: display.to_string(),
+                problem: p,
+            });
         }
     };
     let result = match source {
@@ -315,16 +318,21 @@ pub fn process_file(
     };
     if let Some((line, keys)) = first_unknown {
         errors += 1;
-        problem(format!(
-            "{name}: {unknown} JSON record(s) with an errorCode are neither CloudTrail events nor log events (first at line {line}, keys: {}); skipped",
-            escape(&keys)
-        ));
+        problem(Problem::UnknownShape {
+            file: display.to_string(),
+            count: unknown,
+            line,
+            keys,
+        });
     }
     let stored = match result {
         Ok(info) => info.stored_bytes,
         Err(e) => {
             errors += 1;
-            problem(format!("{name}: {}", escape(&e.to_string())));
+            problem(Problem::Read {
+                file: display.to_string(),
+                error: e.to_string(),
+            });
             0
         }
     };
@@ -393,18 +401,13 @@ pub fn replay(
                     ingest::Walked::File(f) if own_files.is_own(&f) => true,
                     ingest::Walked::File(f) => path_tx.send(f).is_ok(),
                     ingest::Walked::Error(p, e) => tx
-                        .send(Msg::WalkError(format!(
-                            "{}: {}",
-                            escape(&p.display().to_string()),
-                            escape(&e.to_string())
-                        )))
+                        .send(Msg::WalkError(Problem::Walk {
+                            path: p,
+                            error: e.to_string(),
+                        }))
                         .is_ok(),
                     ingest::Walked::Skipped(p, why) => tx
-                        .send(Msg::WalkSkipped(format!(
-                            "{}: skipped: {}",
-                            escape(&p.display().to_string()),
-                            escape(&why)
-                        )))
+                        .send(Msg::WalkSkipped(Problem::Skipped { path: p, why }))
                         .is_ok(),
                 });
             });
