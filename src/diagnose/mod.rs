@@ -520,12 +520,9 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
         target,
         fix_account,
         vpc_endpoint: d.request.vpc_endpoint.clone(),
-        inline_policies: match (src, &principal) {
-            (Some(s), Some(p)) => s
-                .principal(p)
-                .and_then(|row| row.inline.clone())
-                .unwrap_or_default(),
-            _ => Vec::new(),
+        principal_row: match (src, &principal) {
+            (Some(s), Some(p)) => s.principal(p),
+            _ => None,
         },
     };
     let mut diag = Diagnosis {

@@ -46,11 +46,20 @@ pub struct Need {
     pub fix_account: Option<String>,
     /// The VPC endpoint the request went through.
     pub vpc_endpoint: Option<String>,
-    /// The denied principal's inline policies, when imported: a fix must not replace one.
-    pub inline_policies: Vec<(String, Value)>,
+    /// The denied principal as imported (shared with the store's memo, not copied): its inline
+    /// policies, which a fix must not replace.
+    pub principal_row: Option<std::sync::Arc<crate::policy::snapshot::PrincipalRow>>,
 }
 
 impl Need {
+    /// The denied principal's inline policies, when imported.
+    pub fn inline_policies(&self) -> &[(String, Value)] {
+        self.principal_row
+            .as_ref()
+            .and_then(|r| r.inline.as_deref())
+            .unwrap_or_default()
+    }
+
     /// A 128-bit digest of every field, for remembering the fix built for this need. Values are
     /// streamed into the hasher as JSON, nothing is formatted or allocated: the digest is taken
     /// for every denial, and the principal's inline policies can be large.
@@ -86,8 +95,10 @@ impl Need {
             target,
             fix_account,
             vpc_endpoint,
-            inline_policies,
+            // Of the row, a fix reads only the inline policies, digested below.
+            principal_row: _,
         } = self;
+        let inline_policies = self.inline_policies();
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         // Each field ends with a separator no value holds, so that fields cannot run together.
         fn text(h: &mut xxhash_rust::xxh3::Xxh3, s: Option<&str>) {
@@ -175,7 +186,10 @@ mod tests {
         };
         assert_eq!(a.digest(), a.clone().digest());
         let mut b = a.clone();
-        b.inline_policies = vec![("p".into(), serde_json::json!({"Statement": []}))];
+        b.principal_row = Some(std::sync::Arc::new(crate::policy::snapshot::PrincipalRow {
+            inline: Some(vec![("p".into(), serde_json::json!({"Statement": []}))]),
+            ..Default::default()
+        }));
         assert_ne!(a.digest(), b.digest());
         let mut c = a.clone();
         c.actions = vec!["s3:Get".into(), "Object".into()];

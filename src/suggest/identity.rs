@@ -296,7 +296,7 @@ fn inline_commands(
     notes: &mut Vec<String>,
 ) -> Vec<String> {
     let name = inline_name(need, actions);
-    let existing = need.inline_policies.iter().find(|(n, _)| *n == name);
+    let existing = need.inline_policies().iter().find(|(n, _)| *n == name);
     let doc = match existing {
         Some((n, d)) => {
             let mut merged = d.clone();
@@ -316,7 +316,7 @@ fn inline_commands(
         None => policy_document(stmts),
     };
     let others: usize = need
-        .inline_policies
+        .inline_policies()
         .iter()
         .filter(|(n, _)| *n != name)
         .map(|(_, d)| policy_chars(d))
