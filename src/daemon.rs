@@ -280,21 +280,28 @@ pub async fn serve(
         }
     };
 
+    // The catalogs, loaded once for both threads.
+    let rules = Arc::new(Rules::embedded().map_err(|e| DaemonError::Rules(e.to_string()))?);
     let writer = {
         let notifier = notifier.clone();
         let counters = counters.clone();
         let output = config.output.clone();
+        let rules = rules.clone();
         tokio::task::spawn_blocking(move || {
-            writer(&mut store, rx, ack_tx, &output, &counters, &notifier)
+            writer(
+                &mut store, &rules, rx, ack_tx, &output, &counters, &notifier,
+            )
         })
     };
     let tailer = {
+        let rules = rules.clone();
         let counters = counters.clone();
         let stop = stop.clone();
         let notifier = notifier.clone();
         let db = db.clone();
         tokio::task::spawn_blocking(move || {
             tailer(
+                &rules,
                 config,
                 config_path,
                 db,
@@ -366,6 +373,7 @@ fn base_of(pattern: &str) -> PathBuf {
     reason = "the tailer thread's whole state, handed over once when it is spawned"
 )]
 fn tailer(
+    rules: &Rules,
     mut config: Config,
     config_path: PathBuf,
     db: PathBuf,
@@ -377,8 +385,7 @@ fn tailer(
     counters: &Counters,
     notifier: &Notifier,
 ) -> Result<(), DaemonError> {
-    let rules = Rules::embedded().map_err(|e| DaemonError::Rules(e.to_string()))?;
-    let parser = Parser::new(&rules).map_err(|e| DaemonError::Rules(e.to_string()))?;
+    let parser = Parser::new(rules).map_err(|e| DaemonError::Rules(e.to_string()))?;
     let mut tail = Tailer::new(specs(&config), checkpoints, limits(&config).max_line_bytes);
     let mut policies: Vec<(PathBuf, i64)> = Vec::new();
     let mut ready = false;
@@ -454,7 +461,7 @@ fn tailer(
             };
             let env = Env {
                 parser: &parser,
-                rules: &rules,
+                rules,
                 src,
                 limits: &lim,
                 // The service reads each byte once (positions are checkpointed); a lookup per
@@ -565,6 +572,7 @@ fn tailer(
 
 fn writer(
     store: &mut Store,
+    rules: &Rules,
     rx: mpsc::Receiver<Msg>,
     acks: mpsc::Sender<(Checkpoint, bool)>,
     output: &crate::config::Output,
@@ -581,7 +589,6 @@ fn writer(
         None => None,
     };
     let log_findings = output.log_findings.unwrap_or(true);
-    let rules = Rules::embedded().map_err(|e| DaemonError::Rules(e.to_string()))?;
     let suppressions = match &output.suppressions {
         Some(p) => load_suppressions(p).map_err(DaemonError::Suppressions)?,
         None => Vec::new(),
@@ -652,14 +659,11 @@ fn writer(
                     .iter()
                     .flat_map(|(_, c, _)| c)
                     .any(|c| matches!(c, Change::UserPool(_)));
-                if ok && pools {
-                    // A user pool's triggers changed: its invoke failures name other functions.
-                    for p in rules.user_pool_invokers() {
-                        if let Err(e) = crate::pipeline::rediagnose_open_of(store, &rules, Some(p))
-                        {
-                            tracing::error!(error = %e, "cannot diagnose again after a user pool change");
-                        }
-                    }
+                if ok
+                    && pools
+                    && let Err(e) = crate::pipeline::rediagnose_user_pool_findings(store, rules)
+                {
+                    tracing::error!(error = %e, "cannot diagnose again after a user pool change");
                 }
                 for (_, _, checkpoint) in chunks {
                     let _ = acks.send((checkpoint, ok));

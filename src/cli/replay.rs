@@ -93,9 +93,7 @@ pub(super) fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Resul
     let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;
     progress.bar.finish_and_clear();
     if outcome.pool_changes > 0 {
-        for p in rules.user_pool_invokers() {
-            pipeline::rediagnose_open_of(&mut store, rules, Some(p))?;
-        }
+        pipeline::rediagnose_user_pool_findings(&mut store, rules)?;
     }
     store.annotate_propagation()?;
     store.record_run("replay", started_ms, &outcome.counters)?;

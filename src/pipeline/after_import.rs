@@ -75,3 +75,14 @@ pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError
     }
     Ok(fixed.len() as u64)
 }
+
+/// After user pools' triggers changed (learnt from the logs): the open findings of the services
+/// whose invoke failures name a trigger rather than a function are diagnosed again, so they name
+/// the function the trigger now invokes. Returns how many changed.
+pub fn rediagnose_user_pool_findings(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    let mut changed = 0;
+    for p in rules.user_pool_invokers() {
+        changed += rediagnose_open_of(store, rules, Some(p))?;
+    }
+    Ok(changed)
+}

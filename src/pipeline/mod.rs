@@ -22,7 +22,9 @@ use crate::suggest::{self, Suggestion};
 
 mod after_import;
 mod problem;
-pub use after_import::{rediagnose_open, rediagnose_open_of, resolve_fixed};
+pub use after_import::{
+    rediagnose_open, rediagnose_open_of, rediagnose_user_pool_findings, resolve_fixed,
+};
 pub use problem::Problem;
 
 /// How many diagnoses a worker gathers before handing them to the writer.
