@@ -221,4 +221,29 @@ mod tests {
             Some("arn:aws:iam::aws:policy/ReadOnlyAccess")
         );
     }
+
+    /// Shapes no API writes, truncated records and a non-Lambda ARN: no change, no panic.
+    #[test]
+    fn odd_user_pool_records_are_no_change_or_no_trigger() {
+        let head = r#"{"eventSource":"cognito-idp.amazonaws.com","eventName":"UpdateUserPool","requestParameters":"#;
+        for params in [
+            r#"{"userPoolId":7,"lambdaConfig":{}}"#,
+            r#"{"lambdaConfig":{"preSignUp":"arn:aws:lambda:us-east-1:1:function:f"}}"#,
+            r#""HIDDEN_DUE_TO_SECURITY_REASONS""#,
+        ] {
+            assert!(
+                change(format!("{head}{params}}}").as_bytes()).is_none(),
+                "{params}"
+            );
+        }
+        assert!(change(format!("{head}{{\"userPoolId\":\"p\",").as_bytes()).is_none());
+        let odd = format!(
+            "{head}{}}}",
+            r#"{"userPoolId":"p","lambdaConfig":{"preSignUp":["x"],"postConfirmation":"arn:aws:sns:us-east-1:1:t","x":null}}"#
+        );
+        let Some(Change::UserPool(c)) = change(odd.as_bytes()) else {
+            panic!("a user pool change without triggers")
+        };
+        assert!(c.triggers.is_empty());
+    }
 }
