@@ -665,6 +665,10 @@ fn writer(
                 {
                     tracing::error!(error = %e, "cannot diagnose again after a user pool change");
                 }
+                let keys = recorded.iter().flatten().any(|r| r.new_keys > 0);
+                if keys && let Err(e) = crate::pipeline::rediagnose_kms_findings(store, rules) {
+                    tracing::error!(error = %e, "cannot diagnose again after a key was seen");
+                }
                 for (_, _, checkpoint) in chunks {
                     let _ = acks.send((checkpoint, ok));
                 }

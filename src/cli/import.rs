@@ -94,6 +94,7 @@ pub(super) fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
                     ),
                     (c.org_links, "organization link", "organization links"),
                     (c.user_pools, "user pool", "user pools"),
+                    (c.encryption_keys, "encryption key", "encryption keys"),
                 ] {
                     if n > 0 {
                         parts.push(count(n, one, many));

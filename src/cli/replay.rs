@@ -95,6 +95,9 @@ pub(super) fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Resul
     if outcome.pool_changes > 0 {
         pipeline::rediagnose_user_pool_findings(&mut store, rules)?;
     }
+    if outcome.key_changes > 0 {
+        pipeline::rediagnose_kms_findings(&mut store, rules)?;
+    }
     store.annotate_propagation()?;
     store.record_run("replay", started_ms, &outcome.counters)?;
     let touched = Query {

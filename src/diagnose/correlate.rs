@@ -145,7 +145,9 @@ pub(super) fn correlate(diag: &mut Diagnosis, d: &Denial, src: &dyn PolicySource
             return;
         }
         let known = gather::store_facts(src, &caller, &set);
+        let via = via_service(d, a);
         let facts = Facts {
+            via_service: via.as_deref(),
             given: &d.request.context,
             time: d.time,
             region: d.region.as_deref(),
@@ -557,4 +559,21 @@ fn policy_names(policies: &[NamedPolicy]) -> String {
         n if n > 4 => format!(" ({shown} and {} more)", n - 4),
         _ => format!(" ({shown})"),
     }
+}
+
+/// `kms:ViaService` of a KMS request a service made with the caller's credentials: the service
+/// that logged `invokedBy`, or the service whose API failed with KMS's error (DynamoDB's
+/// PutItem, S3's GetObject, Lambda decrypting an environment), in the record's region.
+fn via_service(d: &Denial, action: &str) -> Option<String> {
+    if !action.to_ascii_lowercase().starts_with("kms:") {
+        return None;
+    }
+    let service = d
+        .request
+        .invoked_by
+        .as_deref()
+        .or(d.event_source.as_deref())
+        .filter(|s| *s != "kms.amazonaws.com")?;
+    let prefix = service.strip_suffix(".amazonaws.com")?;
+    Some(format!("{prefix}.{}.amazonaws.com", d.region.as_deref()?))
 }

@@ -38,6 +38,8 @@ pub(super) struct Resolved {
     pub fix_target: Target,
     pub fix_account: Option<String>,
     pub note: Option<String>,
+    /// The table or secret a KMS failure is about (the catalog's `subject`).
+    pub subject: Option<String>,
 }
 
 /// The values templates may name, for one denial.
@@ -48,6 +50,8 @@ struct Fields<'a> {
     config: Option<FunctionRow>,
     /// The store, for what only an import says (a user pool's triggers).
     src: Option<&'a dyn PolicySource>,
+    /// The catalog's `subject`, expanded: the table or secret whose key a failure is about.
+    subject: Option<String>,
 }
 
 impl Fields<'_> {
@@ -110,6 +114,17 @@ impl Fields<'_> {
                 self.src?.user_pool_trigger(pool, trigger)
             }),
             "event_source" => d.request.event_source_arn.clone(),
+            // A request's TableName or SecretId, as the ARN KMS's encryption context reduces to.
+            "dynamodb.table_arn" => {
+                let t = d.request.params.get("tableName")?.as_str()?;
+                arn::table_arn(t, d.region.as_deref()?, d.account.as_deref()?)
+            }
+            "secret.arn" => {
+                let id = d.request.params.get("secretId")?.as_str()?;
+                arn::secret_base(id, d.region.as_deref()?, d.account.as_deref()?)
+            }
+            // The key the imports or the logs showed for the subject.
+            "subject.kms_key" => self.src?.encryption_key(self.subject.as_deref()?),
             // arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid> → its topics and groups.
             "kafka.topics" | "kafka.groups" => {
                 let src = d.request.event_source_arn.as_deref()?;
@@ -233,7 +248,9 @@ pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource
         d,
         config: None,
         src,
+        subject: None,
     };
+    fields.subject = i.subject.as_deref().and_then(|t| fields.expand(t));
     // The function the failure is about: the catalog's template, else what the record names.
     let function_ref = i
         .function
@@ -288,6 +305,9 @@ pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource
         .filter(|r| r != "*")
         .or_else(|| match i.party {
             Party::ServicePrincipal | Party::ResourceOwner | Party::ExecutionRole => None,
+            // A KMS failure about a table or secret whose key is unknown is not about the
+            // table: the request's own resource is not what KMS checked.
+            Party::Caller | Party::VpcEndpoint if i.subject.is_some() => None,
             Party::Caller | Party::VpcEndpoint => d.resource.clone(),
         });
     let service_principal = match i.party {
@@ -324,6 +344,7 @@ pub(super) fn resolve(i: &Integration, d: &Denial, src: Option<&dyn PolicySource
         fix_target: i.fix,
         fix_account: i.fix_account.as_deref().and_then(|t| fields.expand(t)),
         note: i.note.clone(),
+        subject: fields.subject.clone(),
     }
 }
 
@@ -359,8 +380,71 @@ mod tests {
                 d: &d,
                 config: None,
                 src: None,
+                subject: None,
             };
             assert_eq!(f.field("image.repository_arn").as_deref(), want, "{uri}");
         }
+    }
+
+    fn denial_of(record: &str) -> Denial {
+        let rules = crate::rules::Rules::embedded().unwrap();
+        let parser = crate::parse::Parser::new(&rules).unwrap();
+        match parser.json_record(record.as_bytes()).unwrap() {
+            crate::parse::Parsed::Denial(d) => *d,
+            _ => panic!("a denial: {record}"),
+        }
+    }
+
+    /// A service's KMS failure and KMS's record of the call the service made for the same
+    /// caller are one finding, by the table or secret: DynamoDB's "KMS key access denied
+    /// error" (aws-samples/aws-secure-environment-accelerator#919) and Secrets Manager's "Access
+    /// to KMS is not allowed" (aws-samples/aws-secrets-manager-rotation-lambdas#53), each with
+    /// the Decrypt the service made (encryption contexts as the AWS KMS developer guide shows
+    /// them for DynamoDB and Secrets Manager; the IAM guide's enhanced message).
+    #[test]
+    fn a_service_failure_and_its_kms_call_are_one_finding() {
+        let rules = crate::rules::Rules::embedded().unwrap();
+        let who = r#""userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/app-role/app","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/app-role"}}INVOKED},"awsRegion":"eu-west-1","recipientAccountId":"111122223333""#;
+        let caller = who.replace("INVOKED", "");
+        let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let decrypt = |service: &str, context: &str| {
+            format!(
+                r#"{{{},"eventSource":"kms.amazonaws.com","eventName":"Decrypt","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/app-role/app is not authorized to perform: kms:Decrypt on resource: {key} because no identity-based policy allows the kms:Decrypt action","requestParameters":{{"encryptionContext":{context}}},"resources":[{{"ARN":"{key}","type":"AWS::KMS::Key"}}]}}"#,
+                who.replace("INVOKED", &format!(r#","invokedBy":"{service}""#))
+            )
+        };
+        let pairs = [
+            (
+                format!(
+                    r#"{{{caller},"eventSource":"dynamodb.amazonaws.com","eventName":"PutItem","errorCode":"AccessDeniedException","errorMessage":"KMS key access denied error: com.amazonaws.services.kms.model.AWSKMSException: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access. (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; Request ID: 84ab7ccb-4f2b-400c-a9ec-c7624d21a23b; Proxy: null)","requestParameters":{{"tableName":"Orders"}}}}"#
+                ),
+                decrypt(
+                    "dynamodb.amazonaws.com",
+                    r#"{"aws:dynamodb:tableName":"Orders","aws:dynamodb:subscriberId":"111122223333"}"#,
+                ),
+            ),
+            (
+                format!(
+                    r#"{{{caller},"eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","errorCode":"AccessDeniedException","errorMessage":"Access to KMS is not allowed","requestParameters":{{"secretId":"prod/db"}}}}"#
+                ),
+                decrypt(
+                    "secretsmanager.amazonaws.com",
+                    r#"{"SecretARN":"arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-Xy12Zw","SecretVersionId":"EXAMPLE1-90ab-cdef-fedc-ba987SECRET1"}"#,
+                ),
+            ),
+        ];
+        for (service, kms) in &pairs {
+            let a = super::super::diagnose(&denial_of(service), &rules);
+            let b = super::super::diagnose(&denial_of(kms), &rules);
+            assert_eq!(a.id(), b.id(), "{service}\n{kms}");
+            assert_eq!(a.action.as_deref(), Some("kms:Decrypt"));
+            assert_eq!(b.resource.as_deref(), Some(key));
+        }
+        // A second table is a second finding.
+        let other = pairs[0].0.replace(r#""Orders""#, r#""Invoices""#);
+        assert_ne!(
+            super::super::diagnose(&denial_of(&other), &rules).id(),
+            super::super::diagnose(&denial_of(&pairs[0].1), &rules).id()
+        );
     }
 }

@@ -92,6 +92,22 @@ fn basis(
     )
 }
 
+/// The deduplication key of a KMS failure about a table or secret (see
+/// [`crate::parse::kms_subject`]): DynamoDB's or Secrets Manager's own failure, which names no
+/// key and states no reason, and KMS's record of the call the service made for the same
+/// caller, which does, are one finding. So they are keyed by the caller, the action and the
+/// table or secret, without a cause.
+fn kms_basis(principal: Option<&str>, action: Option<&str>, subject: &str) -> String {
+    basis(
+        Kind::AccessDenied,
+        principal,
+        None,
+        action,
+        Some(subject),
+        Cause::Unknown,
+    )
+}
+
 impl Diagnosis {
     /// The deduplication key: the same principal denied the same action on the same resource
     /// for the same cause, as the log says them, is one finding.
@@ -255,14 +271,17 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
         }
         _ => d.caller_iam.clone().or_else(|| d.caller.clone()),
     };
-    let basis = basis(
-        kind,
-        principal.as_deref(),
-        function.as_deref(),
-        d.action.as_deref(),
-        resource.as_deref(),
-        cause,
-    );
+    let basis = match via::subject(d) {
+        Some(subject) => kms_basis(principal.as_deref(), d.action.as_deref(), &subject),
+        None => basis(
+            kind,
+            principal.as_deref(),
+            function.as_deref(),
+            d.action.as_deref(),
+            resource.as_deref(),
+            cause,
+        ),
+    };
     // A KMS call another service made for the caller names that service's resource.
     let mut notes = Vec::new();
     if let Some(v) = via::via(d, src) {
@@ -387,6 +406,7 @@ fn diagnose_integration(
         Reason::Unstated => None,
         ref reason => Some(cause_of(reason)),
     };
+    let key_remark = unknown_key_remark(&r);
     // A path-less role takes the imported role's ARN.
     let principal = match (src, &r.principal) {
         (Some(s), Some(p)) if p.contains(":role/") => s
@@ -417,17 +437,42 @@ fn diagnose_integration(
                 .map(|n| format!("{}: {n}", i.feature))
                 .into_iter()
                 .chain(trigger_remark(d, r.function.as_deref()))
+                .chain(key_remark)
                 .collect(),
-            basis: basis(
-                logged.kind,
-                logged.principal.as_deref(),
-                logged.function.as_deref(),
-                d.action.as_deref(),
-                logged.resource.as_deref(),
-                stated.unwrap_or(logged.cause),
-            ),
+            basis: match &logged.subject {
+                Some(subject) => kms_basis(
+                    logged.principal.as_deref(),
+                    d.action.as_deref().or(i.action.as_deref()),
+                    subject,
+                ),
+                None => basis(
+                    logged.kind,
+                    logged.principal.as_deref(),
+                    logged.function.as_deref(),
+                    d.action.as_deref(),
+                    logged.resource.as_deref(),
+                    stated.unwrap_or(logged.cause),
+                ),
+            },
         },
     )
+}
+
+/// For a KMS failure about a table or secret whose key neither the imports nor the logs
+/// showed: which resource, and where its key is named.
+fn unknown_key_remark(r: &integration::Resolved) -> Option<String> {
+    let subject = r.subject.as_deref()?;
+    if r.grants.iter().any(|g| g.resource.as_deref() != Some("*")) {
+        return None;
+    }
+    let how = if subject.contains(":dynamodb:") {
+        "`aws dynamodb describe-table` (SSEDescription.KMSMasterKeyArn)"
+    } else {
+        "`aws secretsmanager describe-secret` (KmsKeyId)"
+    };
+    Some(format!(
+        "The failure is about {subject}, whose KMS key is not known: {how} names it; import that output to narrow the statement to the key."
+    ))
 }
 
 /// For a Cognito trigger's failure: which trigger of which pool, and the function it invokes

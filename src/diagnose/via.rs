@@ -24,6 +24,20 @@ const CONTEXT_KEYS: [(&str, &str); 6] = [
     ("aws:logs:arn", "log group"),
 ];
 
+/// The table or secret a KMS call another service made for the caller was about, when its
+/// encryption context names one whose service's own failures name no key.
+pub(super) fn subject(d: &Denial) -> Option<String> {
+    if !d.action.as_deref().is_some_and(|a| a.starts_with("kms:")) {
+        return None;
+    }
+    d.request.invoked_by.as_ref()?;
+    crate::parse::kms_subject(
+        d.request.params.get("encryptionContext")?,
+        d.region.as_deref(),
+        d.account.as_deref(),
+    )
+}
+
 /// What a KMS denial made on a caller's behalf adds: sentences for the explanation, and the
 /// function when the caller is Lambda's poller for an imported event source mapping.
 pub(super) struct Via {
@@ -45,8 +59,9 @@ pub(super) fn via(d: &Denial, src: Option<&dyn PolicySource>) -> Option<Via> {
             .map(|v| (*k, *what, v))
     })?;
     let action = d.action.as_deref().unwrap_or("kms:Decrypt");
+    let named = subject(d).unwrap_or_else(|| value.to_string());
     let mut notes = vec![format!(
-        "{service} called {action} with the caller's own credentials for the {what} {value} (encryption context {key}): the caller needs {action} on the {what}'s key, and the key policy must allow it."
+        "{service} called {action} with the caller's own credentials for the {what} {named} (encryption context {key}): the caller needs {action} on the {what}'s key, and the key policy must allow it."
     )];
     let poller = d
         .caller

@@ -36,6 +36,9 @@ pub struct Facts<'a> {
     pub principal_org: Option<&'a super::gather::Membership>,
     /// The organization of the resource's account.
     pub resource_org: Option<&'a super::gather::Membership>,
+    /// For a KMS request another service made with the caller's credentials: `kms:ViaService`
+    /// (`dynamodb.eu-west-1.amazonaws.com`).
+    pub via_service: Option<&'a str>,
 }
 
 impl<'a> Facts<'a> {
@@ -148,6 +151,10 @@ impl RequestContext {
         }
         if let (false, Some(r)) = (m.knows("aws:RequestedRegion"), facts.region) {
             m.set_owned("aws:RequestedRegion", vec![r.to_string()]);
+        }
+        if let Some(via) = facts.via_service {
+            m.set_owned("kms:ViaService", vec![via.to_string()]);
+            m.set_owned("aws:ViaAWSService", vec!["true".to_string()]);
         }
         if let Some(ip) = facts
             .source_ip

@@ -35,6 +35,13 @@ pub trait PolicySource {
     fn managed_versions(&self, _arn: &str) -> Vec<(String, Arc<Value>)> {
         Vec::new()
     }
+    /// The KMS key a table or secret is encrypted with (see [`EncryptionKeyRow`]), when an
+    /// import or the logs showed it.
+    ///
+    /// [`EncryptionKeyRow`]: crate::policy::snapshot::EncryptionKeyRow
+    fn encryption_key(&self, _resource: &str) -> Option<String> {
+        None
+    }
     /// A resource's own policy.
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>>;
     /// The account that owns a resource whose policy was imported, when known.
@@ -571,6 +578,9 @@ impl PolicySource for Memo<'_> {
     }
     fn mapping_functions(&self, source_arn: &str) -> Vec<String> {
         self.inner.mapping_functions(source_arn)
+    }
+    fn encryption_key(&self, resource: &str) -> Option<String> {
+        self.inner.encryption_key(resource)
     }
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
         remember(&self.resources, resource_arn.to_string(), || {

@@ -49,8 +49,8 @@ pub struct Options {
 }
 
 use crate::policy::snapshot::{
-    FunctionRow, ManagedRow, MappingRow, OrgPolicyRow, OrganizationRow, PrincipalRow,
-    ResourcePolicyRow, UserPoolRow,
+    EncryptionKeyRow, FunctionRow, ManagedRow, MappingRow, OrgPolicyRow, OrganizationRow,
+    PrincipalRow, ResourcePolicyRow, UserPoolRow,
 };
 
 /// One fact a file holds.
@@ -68,6 +68,8 @@ pub enum Fact {
     ResourcePolicy(ResourcePolicyRow),
     /// A Cognito user pool and the functions its triggers invoke.
     UserPool(UserPoolRow),
+    /// A table or secret encrypted with a customer managed KMS key.
+    EncryptionKey(EncryptionKeyRow),
     /// A version of a managed policy that is not its default (`get-policy-version`).
     ManagedVersion {
         /// The managed policy's ARN (the `--resource` given: the output does not name it).
@@ -228,6 +230,28 @@ pub fn recognise(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
         return Ok(Imported {
             format: "aws cognito-idp describe-user-pool",
             facts: vec![Fact::UserPool(user_pool_row(pool))],
+            skipped: Vec::new(),
+        });
+    }
+    if let Some(t) = v.get("Table").filter(|t| t.get("TableArn").is_some()) {
+        return Ok(Imported {
+            format: "aws dynamodb describe-table",
+            facts: table_key(t).map(Fact::EncryptionKey).into_iter().collect(),
+            skipped: Vec::new(),
+        });
+    }
+    if let Some(secret) = s(v, "ARN").filter(|a| a.contains(":secretsmanager:"))
+        && has("Name")
+        && !has("ResourcePolicy")
+        && !has("SecretString")
+        && !has("SecretBinary")
+    {
+        return Ok(Imported {
+            format: "aws secretsmanager describe-secret",
+            facts: secret_key(&secret, v)
+                .map(Fact::EncryptionKey)
+                .into_iter()
+                .collect(),
             skipped: Vec::new(),
         });
     }
@@ -464,6 +488,44 @@ mod tests {
             vec![Fact::Organization(OrganizationRow {
                 id: "o-exampleorgid".into(),
                 management_account: Some("111111111111".into()),
+            })]
+        );
+    }
+
+    /// Shapes of the DynamoDB DescribeTable (`SSEDescription`) and Secrets Manager
+    /// DescribeSecret (`KmsKeyId`) API references' examples.
+    #[test]
+    fn tables_and_secrets_name_their_keys() {
+        let key = "arn:aws:kms:us-west-2:123456789012:key/EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE";
+        let v = json!({"Table": {"TableName": "MusicCollection", "TableArn": "arn:aws:dynamodb:us-west-2:123456789012:table/MusicCollection",
+            "SSEDescription": {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": key}}});
+        let i = recognise(&v, &Options::default()).unwrap();
+        assert_eq!(i.format, "aws dynamodb describe-table");
+        assert_eq!(
+            i.facts,
+            vec![Fact::EncryptionKey(EncryptionKeyRow {
+                resource: "arn:aws:dynamodb:us-west-2:123456789012:table/MusicCollection".into(),
+                key: key.into(),
+            })]
+        );
+        // An AWS owned key: a table, and nothing to store.
+        let owned = json!({"Table": {"TableName": "T", "TableArn": "arn:aws:dynamodb:us-west-2:1:table/T"}});
+        assert!(
+            recognise(&owned, &Options::default())
+                .unwrap()
+                .facts
+                .is_empty()
+        );
+        let v = json!({"ARN": "arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestSecret-Ca8JGt", "Name": "MyTestSecret",
+            "KmsKeyId": key, "LastChangedDate": 1523477145.729});
+        let i = recognise(&v, &Options::default()).unwrap();
+        assert_eq!(i.format, "aws secretsmanager describe-secret");
+        assert_eq!(
+            i.facts,
+            vec![Fact::EncryptionKey(EncryptionKeyRow {
+                resource: "arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestSecret"
+                    .into(),
+                key: key.into(),
             })]
         );
     }

@@ -232,6 +232,29 @@ pub(super) fn user_pool_row(pool: &Value) -> UserPoolRow {
     }
 }
 
+/// A table's customer managed key from `describe-table`'s `SSEDescription` (None for an AWS
+/// owned or AWS managed key that is not a key ARN, or encryption still being disabled).
+pub(super) fn table_key(table: &Value) -> Option<EncryptionKeyRow> {
+    let key = table
+        .get("SSEDescription")
+        .and_then(|d| s(d, "KMSMasterKeyArn"))
+        .filter(|k| k.contains(":kms:") && k.contains(":key/"))?;
+    Some(EncryptionKeyRow {
+        resource: s(table, "TableArn")?,
+        key,
+    })
+}
+
+/// A secret's key from `describe-secret`'s `KmsKeyId`, when it is a key ARN (an alias or a
+/// bare key id cannot be matched to the key KMS's records name). None for `aws/secretsmanager`.
+pub(super) fn secret_key(arn: &str, v: &Value) -> Option<EncryptionKeyRow> {
+    let key = s(v, "KmsKeyId").filter(|k| k.starts_with("arn:") && k.contains(":key/"))?;
+    Some(EncryptionKeyRow {
+        resource: crate::policy::arn::secret_base(arn, "", "")?,
+        key,
+    })
+}
+
 /// A function's configuration, as `get-function-configuration`, `get-function`'s `Configuration`
 /// and `list-functions` print it. A field the output leaves out stays empty rather than failing
 /// the row: AWS omits the configuration a function does not use.

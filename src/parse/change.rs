@@ -1,6 +1,7 @@
 //! Successful configuration changes in CloudTrail that later diagnoses read: a change to an
-//! IAM role (a denial just after one is often propagation) and the Lambda triggers a Cognito
-//! user pool was given (a trigger's failure names the trigger, `PreSignUp`, not the function).
+//! IAM role (a denial just after one is often propagation), the Lambda triggers a Cognito
+//! user pool was given (a trigger's failure names the trigger, `PreSignUp`, not the function)
+//! and the KMS key a table or secret is encrypted with (see [`keyuse`]).
 //!
 //! Only records without an error are changes; everything here is cheap to reject, since it runs
 //! on every successful IAM and Cognito call of a trail.
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::keyuse::{self, KeyUse};
 use super::parse_time;
 
 /// A successful change to an IAM role (`AttachRolePolicy`, `PutRolePolicy`, `CreateRole`,
@@ -56,6 +58,8 @@ pub enum Change {
     Role(RoleChange),
     /// A user pool created or updated, with its whole trigger list.
     UserPool(UserPoolChange),
+    /// A table or secret seen encrypted with a KMS key.
+    KeyUse(KeyUse),
 }
 
 /// IAM events that change what a role may do.
@@ -94,21 +98,25 @@ struct ChangeRecord<'a> {
     request: Option<Value>,
     #[serde(default, rename = "responseElements")]
     response: Option<Value>,
+    #[serde(default)]
+    resources: Option<Value>,
     #[serde(borrow, default)]
     detail: Option<&'a RawValue>,
 }
 
-/// A successful role or user-pool change, or None (cheap for everything else).
+/// DynamoDB events whose response names the table's key.
+const TABLE_CHANGES: [&str; 2] = ["CreateTable", "UpdateTable"];
+
+/// A successful role, user-pool or key-use change, or None (cheap for everything else).
 pub(super) fn change(bytes: &[u8]) -> Option<Change> {
-    let iam = memchr::memmem::find(bytes, b"iam.amazonaws.com").is_some()
-        && ROLE_CHANGES
-            .iter()
-            .any(|e| memchr::memmem::find(bytes, e.as_bytes()).is_some());
-    let cognito = !iam
-        && POOL_CHANGES
-            .iter()
-            .any(|e| memchr::memmem::find(bytes, e.as_bytes()).is_some());
-    if !iam && !cognito {
+    let has = |s: &[u8]| memchr::memmem::find(bytes, s).is_some();
+    let iam = has(b"iam.amazonaws.com") && ROLE_CHANGES.iter().any(|e| has(e.as_bytes()));
+    let cognito = !iam && POOL_CHANGES.iter().any(|e| has(e.as_bytes()));
+    // A table's key is in its response; a KMS call's subject in its encryption context.
+    let keys = !iam
+        && !cognito
+        && (has(b"kMSMasterKeyArn") || has(b"aws:dynamodb:tableName") || has(b"SecretARN"));
+    if !iam && !cognito && !keys {
         return None;
     }
     let rec: ChangeRecord<'_> = serde_json::from_slice(bytes).ok()?;
@@ -123,6 +131,19 @@ pub(super) fn change(bytes: &[u8]) -> Option<Change> {
     match rec.event_source? {
         "iam.amazonaws.com" if ROLE_CHANGES.contains(&event) => role_change(&rec, event),
         "cognito-idp.amazonaws.com" if POOL_CHANGES.contains(&event) => user_pool_change(&rec),
+        "dynamodb.amazonaws.com" if TABLE_CHANGES.contains(&event) => {
+            keyuse::from_table_change(rec.response.as_ref()?, rec.event_time, rec.event_id)
+                .map(Change::KeyUse)
+        }
+        "kms.amazonaws.com" => keyuse::from_kms_call(
+            rec.region,
+            rec.account,
+            rec.request.as_ref()?,
+            rec.resources.as_ref(),
+            rec.event_time,
+            rec.event_id,
+        )
+        .map(Change::KeyUse),
         _ => None,
     }
 }

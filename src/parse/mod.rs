@@ -14,6 +14,7 @@
 
 mod change;
 mod gateway;
+mod keyuse;
 pub mod message;
 mod record;
 mod request;
@@ -25,6 +26,12 @@ use jiff::Timestamp;
 use crate::policy::arn;
 pub use change::{Change, RoleChange, UserPoolChange};
 pub use gateway::GatewayRequests;
+pub use keyuse::{KeyUse, kms_subject};
+
+/// The KMS key a denied KMS call names for the table or secret another service made it for.
+pub fn key_use_of(d: &Denial) -> Option<KeyUse> {
+    keyuse::from_denial(d)
+}
 pub use message::{Family, Grammar, LambdaError, Message, PolicyKind, Reason};
 
 use crate::ingest::SourceKind;
@@ -187,7 +194,7 @@ pub enum Parsed {
     Nothing,
     /// A denial, boxed: it is much larger than the other variants.
     Denial(Box<Denial>),
-    /// A successful change to an IAM role or a user pool's triggers.
+    /// A successful change to an IAM role, a user pool's triggers or a resource's KMS key.
     Change(Change),
 }
 

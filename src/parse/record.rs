@@ -246,6 +246,8 @@ pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<super::Parsed, ParseE
                 .unwrap_or_default();
             if value.starts_with(b"iam.amazonaws.com")
                 || value.starts_with(b"cognito-idp.amazonaws.com")
+                || value.starts_with(b"dynamodb.amazonaws.com")
+                || value.starts_with(b"kms.amazonaws.com")
             {
                 return Ok(super::change::change(bytes).map_or(Parsed::Nothing, Parsed::Change));
             }

@@ -7,22 +7,22 @@ use super::*;
 /// with, against the policies now stored (its principal, cause, state, explanation and fix
 /// change in place; its id, counts and evidence stay). Returns how many changed.
 pub fn rediagnose_open(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
-    rediagnose_open_of(store, rules, None)
+    rediagnose_open_of(store, rules, store::Only::All)
 }
 
-/// [`rediagnose_open`] for the findings of one principal only: after a replay whose logs
-/// changed a configuration only that principal's diagnoses read (a user pool's triggers are
-/// read for `cognito-idp.amazonaws.com` alone).
+/// [`rediagnose_open`] for some findings only: after a replay whose logs changed a
+/// configuration only their diagnoses read (a user pool's triggers are read for
+/// `cognito-idp.amazonaws.com` alone, a table's key for KMS actions alone).
 pub fn rediagnose_open_of(
     store: &mut Store,
     rules: &Rules,
-    principal: Option<&str>,
+    only: store::Only<'_>,
 ) -> Result<u64, StoreError> {
     const BATCH: usize = 500;
     let mut after = String::new();
     let mut changed = 0u64;
     loop {
-        let batch = store.open_denials(&after, BATCH, principal)?;
+        let batch = store.open_denials(&after, BATCH, only)?;
         let Some((last, _)) = batch.last() else {
             break;
         };
@@ -82,7 +82,14 @@ pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError
 pub fn rediagnose_user_pool_findings(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
     let mut changed = 0;
     for p in rules.user_pool_invokers() {
-        changed += rediagnose_open_of(store, rules, Some(p))?;
+        changed += rediagnose_open_of(store, rules, store::Only::Principal(p))?;
     }
     Ok(changed)
+}
+
+/// After the logs showed which KMS key encrypts a table or secret: the open KMS findings are
+/// diagnosed again, so a service's failure that names no key (DynamoDB's "KMS key access
+/// denied error") names the key, whichever order the records were read in.
+pub fn rediagnose_kms_findings(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    rediagnose_open_of(store, rules, store::Only::Service("kms"))
 }

@@ -23,7 +23,8 @@ use crate::suggest::{self, Suggestion};
 mod after_import;
 mod problem;
 pub use after_import::{
-    rediagnose_open, rediagnose_open_of, rediagnose_user_pool_findings, resolve_fixed,
+    rediagnose_kms_findings, rediagnose_open, rediagnose_open_of, rediagnose_user_pool_findings,
+    resolve_fixed,
 };
 pub use problem::Problem;
 
@@ -59,6 +60,9 @@ pub struct Outcome {
     /// User pools whose triggers the logs set: their invoke failures are diagnosed again once
     /// the run is stored, whichever order the records were read in.
     pub pool_changes: u64,
+    /// Tables and secrets the logs showed a new KMS key for: the KMS findings are diagnosed
+    /// again once the run is stored.
+    pub key_changes: u64,
 }
 
 /// Progress reports while replaying.
@@ -260,6 +264,9 @@ pub fn process_file(
             match parser.json_record(bytes) {
                 Ok(Parsed::Denial(d)) => {
                     denials += 1;
+                    if let Some(k) = crate::parse::key_use_of(&d) {
+                        change(Change::KeyUse(k));
+                    }
                     let k = evidence_keys(&d, (fp, legacy_fp), pos, bytes);
                     if let Some(id) = stored_finding(&k) {
                         seen(id);
@@ -555,10 +562,11 @@ pub fn replay(
                         .iter()
                         .filter(|c| matches!(c, Change::UserPool(_)))
                         .count() as u64;
-                    if store_error.is_none()
-                        && let Err(e) = store.record_changes(&c)
-                    {
-                        store_error = Some(e);
+                    if store_error.is_none() {
+                        match store.record_changes(&c) {
+                            Ok(n) => outcome.key_changes += n,
+                            Err(e) => store_error = Some(e),
+                        }
                     }
                 }
                 Msg::Problem(p) => progress.problem(&p),

@@ -223,6 +223,56 @@ pub fn role_name(role_arn: &str) -> Option<&str> {
     rest.rsplit('/').next()
 }
 
+/// The partition a region belongs to (`cn-north-1` is in `aws-cn`), for ARNs built from a
+/// name and a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+/// A DynamoDB table's ARN from the `TableName` a request or an encryption context gives (a
+/// name, or already the table's ARN).
+pub fn table_arn(name_or_arn: &str, region: &str, account: &str) -> Option<String> {
+    if name_or_arn.starts_with("arn:") {
+        return Arn::parse(name_or_arn)
+            .filter(|a| a.service == "dynamodb" && a.resource.starts_with("table/"))
+            .map(|_| name_or_arn.to_string());
+    }
+    (!name_or_arn.is_empty() && !region.is_empty() && !account.is_empty()).then(|| {
+        let p = partition(region);
+        format!("arn:{p}:dynamodb:{region}:{account}:table/{name_or_arn}")
+    })
+}
+
+/// A Secrets Manager secret's ARN without the `-` and six random characters AWS appends to
+/// its name, from a secret id (a name, or a partial or complete ARN): the form a request's
+/// `SecretId` and a KMS encryption context's `SecretARN` both reduce to, whichever the caller
+/// used. A name is taken as written (it has no suffix).
+pub fn secret_base(id: &str, region: &str, account: &str) -> Option<String> {
+    if id.starts_with("arn:") {
+        let a = Arn::parse(id).filter(|a| a.service == "secretsmanager")?;
+        a.resource.strip_prefix("secret:")?;
+        let cut = id
+            .rsplit_once('-')
+            .filter(|(_, s)| s.len() == 6 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .map_or(id, |(head, _)| head);
+        return Some(cut.to_string());
+    }
+    (!id.is_empty() && !region.is_empty() && !account.is_empty()).then(|| {
+        let p = partition(region);
+        format!("arn:{p}:secretsmanager:{region}:{account}:secret:{id}")
+    })
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
@@ -274,5 +324,24 @@ mod tests {
         assert_eq!(function_name("1:function:f").unwrap(), "f");
         assert_eq!(function_name("f").unwrap(), "f");
         assert_eq!(role_name("arn:aws:iam::1:role/a/b/r").unwrap(), "r");
+    }
+
+    #[test]
+    fn tables_and_secrets_from_their_names() {
+        assert_eq!(
+            table_arn("Books", "cn-north-1", "1").unwrap(),
+            "arn:aws-cn:dynamodb:cn-north-1:1:table/Books"
+        );
+        let t = "arn:aws:dynamodb:us-east-1:1:table/Books";
+        assert_eq!(table_arn(t, "eu-west-1", "2").unwrap(), t);
+        assert!(table_arn("arn:aws:s3:::b", "eu-west-1", "2").is_none());
+        let base = "arn:aws:secretsmanager:us-east-1:1:secret:prod/db";
+        for id in [
+            "prod/db",
+            "arn:aws:secretsmanager:us-east-1:1:secret:prod/db",
+            "arn:aws:secretsmanager:us-east-1:1:secret:prod/db-Xy12Zw",
+        ] {
+            assert_eq!(secret_base(id, "us-east-1", "1").unwrap(), base, "{id}");
+        }
     }
 }

@@ -61,6 +61,16 @@ pub struct UserPoolRow {
     pub triggers: Vec<(String, String)>,
 }
 
+/// A table or secret and the customer managed KMS key that encrypts it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EncryptionKeyRow {
+    /// The table's ARN, or the secret's without its random suffix
+    /// ([`crate::policy::arn::secret_base`]).
+    pub resource: String,
+    /// The key's ARN.
+    pub key: String,
+}
+
 /// A Lambda function's configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FunctionRow {

@@ -103,6 +103,11 @@ pub struct Integration {
     /// The function the failure is about (a template).
     #[serde(default)]
     pub function: Option<String>,
+    /// For a service's failure that is KMS's (DynamoDB, Secrets Manager): the table or secret
+    /// whose key it is about (a template). The failure and KMS's record of the same call are
+    /// one finding, and `{subject.kms_key}` is the key the imports or logs showed for it.
+    #[serde(default)]
+    pub subject: Option<String>,
     /// The source a service principal acts for, for `aws:SourceArn` (a template).
     #[serde(default)]
     pub source_arn: Option<String>,

@@ -1,5 +1,5 @@
-//! Changes the logs showed (a role's policies, a user pool's triggers): kept once each, and the
-//! evidence a propagation finding is given.
+//! Changes the logs showed (a role's policies, a user pool's triggers, a table's or secret's
+//! KMS key): kept once each, and the evidence a propagation finding is given.
 
 use rusqlite::OptionalExtension;
 use serde_json::Value;
@@ -14,13 +14,15 @@ type PropagationRow = (String, String, Option<i64>, Option<i64>, String);
 const PROPAGATION_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 /// Inserts changes inside an open transaction. A role change already stored is kept once; a
-/// user pool's triggers replace what is stored only when they are newer (an export imported
-/// later, or a later update in the logs, wins), so reading logs out of order changes nothing.
+/// user pool's triggers and a resource's key replace what is stored only when they are newer (an
+/// export imported later, or a later update in the logs, wins), so reading logs out of order
+/// changes nothing. Returns how many resources got a key other than the one stored.
 pub(super) fn insert_role_changes(
     tx: &rusqlite::Transaction<'_>,
     changes: &[Change],
     path: &std::path::Path,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
+    let mut new_keys = 0;
     let mut roles = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO role_changes (account, role_name, event_name, time, event_id, detail)
@@ -35,7 +37,25 @@ pub(super) fn insert_role_changes(
              WHERE excluded.imported_at > user_pools.imported_at",
         )
         .map_err(sq(path))?;
+    let mut keys = tx
+        .prepare_cached(
+            "INSERT INTO encryption_keys (resource, key, seen_at, source) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(resource) DO UPDATE SET key = excluded.key, seen_at = excluded.seen_at,
+                source = excluded.source
+             WHERE excluded.seen_at > encryption_keys.seen_at",
+        )
+        .map_err(sq(path))?;
+    let mut stored_key = tx
+        .prepare_cached("SELECT key FROM encryption_keys WHERE resource = ?1")
+        .map_err(sq(path))?;
     for c in changes {
+        if let Change::KeyUse(k) = c {
+            let known: Option<String> = stored_key
+                .query_row(params![k.resource], |r| r.get(0))
+                .optional()
+                .map_err(sq(path))?;
+            new_keys += u64::from(known.as_deref() != Some(k.key.as_str()));
+        }
         match c {
             Change::Role(c) => roles.execute(params![
                 c.account,
@@ -44,6 +64,12 @@ pub(super) fn insert_role_changes(
                 c.time.map(|t| t.as_millisecond()),
                 c.event_id,
                 c.detail
+            ]),
+            Change::KeyUse(k) => keys.execute(params![
+                k.resource,
+                k.key,
+                k.time.map_or(0, |t| t.as_millisecond()),
+                format!("CloudTrail {}", k.event_id.as_deref().unwrap_or("event"))
             ]),
             Change::UserPool(u) => {
                 let triggers: serde_json::Map<String, Value> = u
@@ -70,20 +96,21 @@ pub(super) fn insert_role_changes(
         }
         .map_err(sq(path))?;
     }
-    Ok(())
+    Ok(new_keys)
 }
 
 impl Store {
-    /// Stores successful role changes seen in the logs (once each).
-    pub fn record_changes(&mut self, changes: &[Change]) -> Result<(), StoreError> {
+    /// Stores the changes seen in the logs (once each). Returns how many tables or secrets got
+    /// a KMS key other than the one stored: their KMS findings are worth diagnosing again.
+    pub fn record_changes(&mut self, changes: &[Change]) -> Result<u64, StoreError> {
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sq(&path))?;
-        insert_role_changes(&tx, changes, &path)?;
+        let new_keys = insert_role_changes(&tx, changes, &path)?;
         tx.commit().map_err(sq(&path))?;
-        Ok(())
+        Ok(new_keys)
     }
 
     /// Adds to each propagation finding the change to its role nearest its denials, when the

@@ -70,8 +70,9 @@ impl Store {
             .map_err(sq(&path))?;
         let mut out = Vec::with_capacity(chunks.len());
         for &(batch, changes, cp) in chunks {
-            out.push(super::record_in(&tx, batch, &path)?);
-            insert_role_changes(&tx, changes, &path)?;
+            let mut rec = super::record_in(&tx, batch, &path)?;
+            rec.new_keys = insert_role_changes(&tx, changes, &path)?;
+            out.push(rec);
             if let Some(fp) = cp.replaces {
                 tx.execute(
                     "DELETE FROM file_positions WHERE dev = 0 AND ino = 0 AND fingerprint = ?1",

@@ -35,6 +35,8 @@ pub struct ImportCounts {
     pub org_links: u64,
     /// Cognito user pools stored.
     pub user_pools: u64,
+    /// Tables and secrets whose KMS key was stored.
+    pub encryption_keys: u64,
 }
 
 /// A value as the JSON text a column stores. Serialising these rows cannot fail; `null` stands
@@ -152,6 +154,15 @@ impl Store {
                     )
                     .map_err(sq(&path))?;
                     c.user_pools += 1;
+                }
+                Fact::EncryptionKey(k) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO encryption_keys (resource, key, seen_at, source)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![k.resource, k.key, now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.encryption_keys += 1;
                 }
                 Fact::ManagedVersion {
                     arn,
@@ -353,6 +364,15 @@ impl PolicySource for Store {
         st.query_map(params![source_arn], |r| r.get(0))
             .map(|rows| rows.filter_map(Result::ok).collect())
             .unwrap_or_default()
+    }
+
+    fn encryption_key(&self, resource: &str) -> Option<String> {
+        self.conn
+            .prepare_cached("SELECT key FROM encryption_keys WHERE resource = ?1")
+            .ok()?
+            .query_row(params![resource], |r| r.get(0))
+            .optional()
+            .ok()?
     }
 
     fn user_pool_trigger(&self, pool_id: &str, trigger: &str) -> Option<String> {

@@ -50,6 +50,17 @@ pub struct Heading {
     pub count: u64,
 }
 
+/// Which open findings [`Store::open_denials`] walks.
+#[derive(Debug, Clone, Copy)]
+pub enum Only<'a> {
+    /// Every open finding.
+    All,
+    /// The findings of one principal (a service whose failures a user pool's triggers decide).
+    Principal(&'a str),
+    /// The findings whose action is of one service (`kms`: a resource's key became known).
+    Service(&'a str),
+}
+
 impl Store {
     /// The finding a stored piece of evidence belongs to.
     pub fn finding_of_evidence(&self, key: &str) -> Option<String> {
@@ -273,24 +284,30 @@ impl Store {
     }
 
     /// Open findings that keep the denial they were last seen with: up to `limit` of them with
-    /// an id after `after`, in id order (so a caller can walk them all in bounded memory).
-    /// With `principal`, only the findings of that principal.
+    /// an id after `after`, in id order (so a caller can walk them all in bounded memory),
+    /// of those `only` selects.
     pub fn open_denials(
         &self,
         after: &str,
         limit: usize,
-        principal: Option<&str>,
+        only: Only<'_>,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let path = self.path.clone();
+        let (principal, service) = match only {
+            Only::All => (None, None),
+            Only::Principal(p) => (Some(p), None),
+            Only::Service(s) => (None, Some(format!("{s}:%"))),
+        };
         let mut st = self
             .conn
             .prepare_cached(
                 "SELECT id, denial FROM findings WHERE status = 'open' AND denial IS NOT NULL AND id > ?1
-                    AND (?3 IS NULL OR principal = ?3) ORDER BY id LIMIT ?2",
+                    AND (?3 IS NULL OR principal = ?3) AND (?4 IS NULL OR action LIKE ?4)
+                    ORDER BY id LIMIT ?2",
             )
             .map_err(sq(&path))?;
         let rows = st
-            .query_map(params![after, limit as i64, principal], |r| {
+            .query_map(params![after, limit as i64, principal, service], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .map_err(sq(&path))?;

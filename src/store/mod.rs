@@ -27,7 +27,7 @@ mod vocab_sql;
 
 pub use checkpoints::Chunk;
 pub use facts::ImportCounts;
-pub use findings::{Heading, Query};
+pub use findings::{Heading, Only, Query};
 pub(crate) use record::record_in;
 pub use record::{Prepared, prepare};
 pub use schema::SCHEMA_VERSION;
@@ -232,6 +232,8 @@ pub struct Recorded {
     pub new: u64,
     /// Findings that gained evidence, and whether each was created by it.
     pub touched: Vec<(String, bool)>,
+    /// Tables and secrets the chunk showed a KMS key for, other than the one stored.
+    pub new_keys: u64,
 }
 
 impl Store {}

@@ -4,12 +4,12 @@
 use super::*;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 9] = [
+pub(super) const MIGRATIONS: [&str; 10] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9,
+    SCHEMA_V9, SCHEMA_V10,
 ];
 
 const SCHEMA_V1: &str = "
@@ -257,6 +257,17 @@ CREATE TABLE user_pools (
     arn TEXT,
     triggers TEXT NOT NULL,
     imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+";
+
+/// The KMS key each table or secret is encrypted with (`describe-table`, `describe-secret`,
+/// or seen in the logs): their own failures name no key.
+const SCHEMA_V10: &str = "
+CREATE TABLE encryption_keys (
+    resource TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
     source TEXT NOT NULL
 );
 ";
