@@ -95,6 +95,11 @@ pub(super) fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
                     (c.org_links, "organization link", "organization links"),
                     (c.user_pools, "user pool", "user pools"),
                     (c.encryption_keys, "encryption key", "encryption keys"),
+                    (
+                        c.http_api_items,
+                        "HTTP API route or integration",
+                        "HTTP API routes and integrations",
+                    ),
                 ] {
                     if n > 0 {
                         parts.push(count(n, one, many));

@@ -62,6 +62,8 @@ pub(super) fn explain_message(
         Family::Lambda(LambdaError::S3Destination { queue: true }) => out.push(
             "S3 checked that it may send to the queue when the bucket notification was saved; the queue policy does not allow s3.amazonaws.com.".into(),
         ),
+        // An integration with a credentials role: the role's own policies decide, said later.
+        Family::Lambda(LambdaError::ApiGatewayInvoke) if kind != Kind::InvokePermission => {}
         Family::Lambda(LambdaError::ApiGatewayInvoke) => {
             // An authorizer's source ARN is `<api>/authorizers/<id>`, not a stage and route.
             let authorizer = d

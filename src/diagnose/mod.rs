@@ -18,6 +18,7 @@ use crate::rules::Rules;
 mod abac;
 mod correlate;
 mod explain;
+mod http_route;
 pub mod integration;
 mod need;
 mod remedy;
@@ -197,6 +198,9 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
     let mut resource = d.resource.clone();
     let mut service_principal = None;
     let mut source_arn = None;
+    let mut route_basis = None;
+    let mut notes = Vec::new();
+    let mut credentials_role: Option<String> = None;
     let principal = match (&m.family, kind) {
         (Family::Lambda(LambdaError::S3Destination { queue }), _) => {
             service_principal = rules.invoke_principal("s3");
@@ -227,13 +231,36 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
                 resource = Some(f.clone());
             }
             source_arn = d.request.source_arn.clone();
+            if d.request.function_arn.is_none()
+                && let Some(route) = &d.request.route_key
+            {
+                // An HTTP API's access log names the route: which finding it is comes from the
+                // route, and the function from the imported routes and integrations.
+                let api = d.request.api_id.as_deref().unwrap_or("");
+                route_basis = Some(format!("{api} {route}"));
+                let http = http_route::resolve(d, src);
+                notes.extend(http.notes);
+                if let Some(f) = http.function_arn {
+                    function = arn::function_name(&f);
+                    resource = Some(f);
+                }
+                source_arn = http.source_arn.or(source_arn);
+                // The integration invokes with its own role: that role's policies decide.
+                credentials_role = http.credentials;
+            }
             if source_arn.is_none()
                 && let (Some(api), Some(region), Some(account)) =
                     (&d.request.api_id, &d.region, &d.account)
             {
                 source_arn = Some(format!("arn:aws:execute-api:{region}:{account}:{api}/*"));
             }
-            service_principal.clone()
+            match &credentials_role {
+                Some(role) => {
+                    service_principal = None;
+                    Some(role.clone())
+                }
+                None => service_principal.clone(),
+            }
         }
         (Family::Lambda(LambdaError::ElbInvoke { function_arn }), _) => {
             service_principal = rules.invoke_principal("elasticloadbalancing");
@@ -271,9 +298,18 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
         }
         _ => d.caller_iam.clone().or_else(|| d.caller.clone()),
     };
-    let basis = match via::subject(d) {
-        Some(subject) => kms_basis(principal.as_deref(), d.action.as_deref(), &subject),
-        None => basis(
+    let basis = match (via::subject(d), &route_basis) {
+        (Some(subject), _) => kms_basis(principal.as_deref(), d.action.as_deref(), &subject),
+        // The route's function and role come from the store: the key is the route's.
+        (None, Some(route)) => basis(
+            Kind::InvokePermission,
+            rules.invoke_principal("apigateway").as_deref(),
+            None,
+            d.action.as_deref(),
+            Some(route),
+            Cause::NoResourceAllow,
+        ),
+        (None, None) => basis(
             kind,
             principal.as_deref(),
             function.as_deref(),
@@ -282,8 +318,12 @@ pub fn diagnose_with(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>) 
             cause,
         ),
     };
+    // An integration with credentials: the role's identity policy decides, not the function's.
+    let (kind, cause) = match &credentials_role {
+        Some(_) => (Kind::AccessDenied, Cause::Unknown),
+        None => (kind, cause),
+    };
     // A KMS call another service made for the caller names that service's resource.
-    let mut notes = Vec::new();
     if let Some(v) = via::via(d, src) {
         if function.is_none() {
             function = v.function;
@@ -520,11 +560,12 @@ fn finish(d: &Denial, rules: &Rules, src: Option<&dyn PolicySource>, p: Parts) -
             .filter(|r| !r.is_empty())
     });
     let account = d.account.clone().or_else(|| {
-        principal
-            .as_deref()
-            .and_then(Arn::parse)
+        [principal.as_deref(), resource.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(Arn::parse)
             .map(|a| a.account.to_string())
-            .filter(|a| !a.is_empty())
+            .find(|a| !a.is_empty())
     });
     let mut explanation = Vec::new();
     explain_message(

@@ -42,6 +42,15 @@ pub trait PolicySource {
     fn encryption_key(&self, _resource: &str) -> Option<String> {
         None
     }
+    /// What an HTTP API's route (`POST /orders`, `$default`) calls, from its imported routes
+    /// and integrations; any imported API when `api_id` is None, if only one has the route.
+    fn http_route(
+        &self,
+        _api_id: Option<&str>,
+        _route_key: &str,
+    ) -> Option<crate::policy::snapshot::HttpTarget> {
+        None
+    }
     /// A resource's own policy.
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>>;
     /// The account that owns a resource whose policy was imported, when known.
@@ -581,6 +590,13 @@ impl PolicySource for Memo<'_> {
     }
     fn encryption_key(&self, resource: &str) -> Option<String> {
         self.inner.encryption_key(resource)
+    }
+    fn http_route(
+        &self,
+        api_id: Option<&str>,
+        route_key: &str,
+    ) -> Option<crate::policy::snapshot::HttpTarget> {
+        self.inner.http_route(api_id, route_key)
     }
     fn resource_policy(&self, resource_arn: &str) -> Option<Arc<Value>> {
         remember(&self.resources, resource_arn.to_string(), || {

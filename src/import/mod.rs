@@ -49,8 +49,8 @@ pub struct Options {
 }
 
 use crate::policy::snapshot::{
-    EncryptionKeyRow, FunctionRow, ManagedRow, MappingRow, OrgPolicyRow, OrganizationRow,
-    PrincipalRow, ResourcePolicyRow, UserPoolRow,
+    EncryptionKeyRow, FunctionRow, HttpApiRow, ManagedRow, MappingRow, OrgPolicyRow,
+    OrganizationRow, PrincipalRow, ResourcePolicyRow, UserPoolRow,
 };
 
 /// One fact a file holds.
@@ -70,6 +70,8 @@ pub enum Fact {
     UserPool(UserPoolRow),
     /// A table or secret encrypted with a customer managed KMS key.
     EncryptionKey(EncryptionKeyRow),
+    /// An HTTP API's route or integration.
+    HttpApi(HttpApiRow),
     /// A version of a managed policy that is not its default (`get-policy-version`).
     ManagedVersion {
         /// The managed policy's ARN (the `--resource` given: the output does not name it).
@@ -232,6 +234,11 @@ pub fn recognise(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
             facts: vec![Fact::UserPool(user_pool_row(pool))],
             skipped: Vec::new(),
         });
+    }
+    let items = list(v, "Items");
+    let all = |k: &str| !items.is_empty() && items.iter().all(|i| i.get(k).is_some());
+    if all("RouteKey") || all("IntegrationId") || has("RouteKey") || has("IntegrationType") {
+        return http_api(v, opts);
     }
     if let Some(t) = v.get("Table").filter(|t| t.get("TableArn").is_some()) {
         return Ok(Imported {
@@ -527,6 +534,38 @@ mod tests {
                     .into(),
                 key: key.into(),
             })]
+        );
+    }
+
+    /// `aws apigatewayv2 get-routes` and `get-integrations` as the AWS CLI examples print them
+    /// (awscli/examples/apigatewayv2): the API is named by --resource.
+    #[test]
+    fn http_api_routes_and_integrations_need_their_api() {
+        let routes = json!({"Items": [{"ApiKeyRequired": false, "AuthorizationType": "NONE", "RouteId": "72jz1wk", "RouteKey": "ANY /admin", "Target": "integrations/a1b2c3"}]});
+        let e = recognise(&routes, &Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--resource"), "{e}");
+        let opts = Options {
+            resource: Some("arn:aws:apigateway:us-west-2::/apis/a1b2c3d4e5".into()),
+            ..Options::default()
+        };
+        let i = recognise(&routes, &opts).unwrap();
+        assert_eq!(i.format, "aws apigatewayv2 get-routes");
+        assert_eq!(
+            i.facts,
+            vec![Fact::HttpApi(HttpApiRow::Route {
+                api_id: "a1b2c3d4e5".into(),
+                route_key: "ANY /admin".into(),
+                target: Some("integrations/a1b2c3".into()),
+            })]
+        );
+        let integrations = json!({"Items": [{"ConnectionType": "INTERNET", "IntegrationId": "a1b2c3", "IntegrationMethod": "POST", "IntegrationType": "AWS_PROXY",
+            "IntegrationUri": "arn:aws:lambda:us-west-2:123456789012:function:my-function", "PayloadFormatVersion": "2.0", "TimeoutInMillis": 30000}]});
+        let i = recognise(&integrations, &opts).unwrap();
+        assert_eq!(i.format, "aws apigatewayv2 get-integrations");
+        assert!(
+            matches!(&i.facts[..], [Fact::HttpApi(HttpApiRow::Integration { uri: Some(u), credentials: None, .. })] if u.ends_with(":my-function"))
         );
     }
 

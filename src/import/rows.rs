@@ -232,6 +232,67 @@ pub(super) fn user_pool_row(pool: &Value) -> UserPoolRow {
     }
 }
 
+/// The API id `--resource` names: `arn:aws:apigateway:REGION::/apis/ID` (the ARN AWS gives an
+/// HTTP API), or the bare id.
+fn api_id_of(resource: &str) -> Option<String> {
+    let id = match resource.split_once("/apis/") {
+        Some((_, rest)) => rest.split('/').next()?,
+        None if !resource.contains(':') && !resource.contains('/') => resource,
+        None => return None,
+    };
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| id.to_string())
+}
+
+/// `aws apigatewayv2 get-routes` / `get-integrations` (or one route or integration): the
+/// output does not name its API, so `--resource` must.
+pub(super) fn http_api(v: &Value, opts: &Options) -> Result<Imported, ImportError> {
+    let items: Vec<&Value> = match v.get("Items") {
+        Some(_) => list(v, "Items"),
+        None => vec![v],
+    };
+    let routes = items.iter().all(|i| i.get("RouteKey").is_some());
+    let format = if routes {
+        "aws apigatewayv2 get-routes"
+    } else {
+        "aws apigatewayv2 get-integrations"
+    };
+    let api_id = opts
+        .resource
+        .as_deref()
+        .and_then(api_id_of)
+        .ok_or(ImportError::NeedsResource(
+            "aws apigatewayv2 get-routes/get-integrations (--resource arn:aws:apigateway:REGION::/apis/API_ID)",
+        ))?;
+    let mut out = Imported {
+        format,
+        ..Default::default()
+    };
+    for i in items {
+        let row = if routes {
+            let Some(route_key) = s(i, "RouteKey") else {
+                continue;
+            };
+            HttpApiRow::Route {
+                api_id: api_id.clone(),
+                route_key,
+                target: s(i, "Target"),
+            }
+        } else {
+            let Some(integration_id) = s(i, "IntegrationId") else {
+                continue;
+            };
+            HttpApiRow::Integration {
+                api_id: api_id.clone(),
+                integration_id,
+                uri: s(i, "IntegrationUri"),
+                credentials: s(i, "CredentialsArn"),
+            }
+        };
+        out.facts.push(Fact::HttpApi(row));
+    }
+    Ok(out)
+}
+
 /// A table's customer managed key from `describe-table`'s `SSEDescription` (None for an AWS
 /// owned or AWS managed key that is not a key ARN, or encryption still being disabled).
 pub(super) fn table_key(table: &Value) -> Option<EncryptionKeyRow> {

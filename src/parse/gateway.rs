@@ -1,5 +1,8 @@
 //! API Gateway execution logs: the line that names a request's function and the line where the
 //! same request fails are joined, so the failure's denial names the function and its source.
+//! An HTTP API's access log names no function, only the route (`"POST POST /orders HTTP/1.1"`
+//! in the CLF format, `"routeKey":"POST /orders"` in JSON): the route is read, and diagnose
+//! joins it to the imported routes and integrations.
 
 use super::Denial;
 
@@ -9,7 +12,8 @@ use super::Denial;
 /// function`). This joins the two within one file; memory is bounded.
 pub struct GatewayRequests {
     by_request: std::collections::HashMap<String, GatewayRequest>,
-    /// The REST API id, from a log group named `API-Gateway-Execution-Logs_<id>/<stage>`.
+    /// The REST API id, from a log group named `API-Gateway-Execution-Logs_<id>/<stage>`, or
+    /// an HTTP API's, from a log stream named `<id>_<stage>-<time>` (`9x8y7z6w5v_.default-...`).
     api_id: Option<String>,
 }
 
@@ -38,6 +42,54 @@ fn token_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
     (!t.is_empty()).then_some(t)
 }
 
+/// The API id of an HTTP API access-log stream name (`<10-character id>_<stage>-...`).
+fn http_stream_api(name: &str) -> Option<String> {
+    let (id, rest) = name.split_once('_')?;
+    (id.len() == 10
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && rest.contains('-'))
+    .then(|| id.to_string())
+}
+
+/// The route key of an HTTP API access-log line: the CLF request field
+/// (`"<method> <route key> <protocol>"`, the route key being `$default` or `<METHOD> <path>`),
+/// or a JSON format's `routeKey`.
+fn route_key(text: &str) -> Option<String> {
+    if let Some(i) = text.find("\"routeKey\"") {
+        let rest = text
+            .get(i + 10..)?
+            .trim_start()
+            .strip_prefix(':')?
+            .trim_start();
+        let rest = rest.strip_prefix('"')?;
+        let key = rest.get(..rest.find('"')?)?;
+        return (!key.is_empty() && key != "-").then(|| key.to_string());
+    }
+    for field in text.split('"').skip(1).step_by(2) {
+        let mut words = field.split(' ');
+        let (Some(method), Some(first)) = (words.next(), words.next()) else {
+            continue;
+        };
+        if !method.bytes().all(|b| b.is_ascii_uppercase()) || method.is_empty() {
+            continue;
+        }
+        let key = match first {
+            "$default" => "$default".to_string(),
+            m if m.bytes().all(|b| b.is_ascii_uppercase()) && !m.is_empty() => {
+                let path = words.next().filter(|p| p.starts_with('/'))?;
+                format!("{m} {path}")
+            }
+            _ => continue,
+        };
+        if words.next().is_some_and(|p| p.starts_with("HTTP/")) {
+            return Some(key);
+        }
+    }
+    None
+}
+
 impl GatewayRequests {
     /// An empty join for one file; `display` is the file's name, whose log group
     /// (`API-Gateway-Execution-Logs_<api id>/...`) names the API.
@@ -51,7 +103,8 @@ impl GatewayRequests {
                     .take_while(|c| c.is_ascii_alphanumeric())
                     .collect();
                 (!id.is_empty()).then_some(id)
-            });
+            })
+            .or_else(|| display.split(['/', '\\']).find_map(http_stream_api));
         GatewayRequests {
             by_request: std::collections::HashMap::new(),
             api_id,
@@ -125,6 +178,9 @@ impl GatewayRequests {
         if d.request.api_id.is_none() {
             d.request.api_id = self.api_id.clone();
         }
+        if d.request.route_key.is_none() {
+            d.request.route_key = route_key(text);
+        }
         let Some(r) = Self::request_id(text).and_then(|id| self.by_request.get(id)) else {
             return;
         };
@@ -158,5 +214,30 @@ impl GatewayRequests {
             },
             _ => None,
         };
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+
+    /// Access-log lines: the CLF format with `$context.integrationErrorMessage` (a public
+    /// paste quoted in tests/scenarios/apigateway-http-api), a route with a method, and the
+    /// JSON format's `routeKey` (http-api-logging-variables.html).
+    #[test]
+    fn access_logs_name_the_route() {
+        let clf = r#"64.136.145.109 - - [15/Feb/2023:23:08:37 +0000] "GET $default HTTP/1.1" 500 35 AZzecgvEPHcEPew= The IAM role configured on the integration or API Gateway doesn't have permissions to call the integration. Check the permissions and try again."#;
+        assert_eq!(route_key(clf).as_deref(), Some("$default"));
+        let clf = r#"46.6.213.31 - - [17/Oct/2023:04:12:46 +0000] "GET GET /hello/{username} HTTP/1.1" 200 56 M7Z1whVnDoEEJuw= -"#;
+        assert_eq!(route_key(clf).as_deref(), Some("GET /hello/{username}"));
+        let json = r#"{"requestId":"x","routeKey":"POST /orders","status":"500"}"#;
+        assert_eq!(route_key(json).as_deref(), Some("POST /orders"));
+        assert_eq!(route_key("no route here"), None);
+        assert_eq!(
+            http_stream_api("9x8y7z6w5v_.default-2026-11-20-12-40").as_deref(),
+            Some("9x8y7z6w5v")
+        );
+        assert_eq!(http_stream_api("2026/11/20/[$LATEST]abc"), None);
     }
 }

@@ -91,9 +91,12 @@ pub struct Request {
     /// ELB target group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_group: Option<String>,
-    /// An API Gateway REST API id.
+    /// An API Gateway REST or HTTP API id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_id: Option<String>,
+    /// An HTTP API's route key (`POST /orders`, `$default`), from its access log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_key: Option<String>,
     /// The source ARN a service principal's permission must name, when the log shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,

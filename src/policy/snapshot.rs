@@ -71,6 +71,44 @@ pub struct EncryptionKeyRow {
     pub key: String,
 }
 
+/// An API Gateway HTTP API's route or integration (`aws apigatewayv2 get-routes`,
+/// `get-integrations`): an HTTP API's access log names the route, never the function.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpApiRow {
+    /// A route (`POST /orders`, `$default`) and its target (`integrations/<id>`).
+    Route {
+        /// The API's id.
+        api_id: String,
+        /// The `RouteKey`.
+        route_key: String,
+        /// The `Target`, when the route has one.
+        target: Option<String>,
+    },
+    /// An integration: what it calls and with which credentials.
+    Integration {
+        /// The API's id.
+        api_id: String,
+        /// The `IntegrationId`.
+        integration_id: String,
+        /// The `IntegrationUri` (a function ARN for a Lambda proxy integration).
+        uri: Option<String>,
+        /// The `CredentialsArn`: the role API Gateway invokes with instead of its service
+        /// principal.
+        credentials: Option<String>,
+    },
+}
+
+/// What an HTTP API's route calls, joined through its integration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpTarget {
+    /// The API's id.
+    pub api_id: String,
+    /// The integration's `IntegrationUri` (a function ARN for a Lambda proxy integration).
+    pub uri: Option<String>,
+    /// The integration's `CredentialsArn`, when it invokes with a role.
+    pub credentials: Option<String>,
+}
+
 /// A Lambda function's configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FunctionRow {

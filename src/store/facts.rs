@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Store, StoreError, sq};
 use crate::evaluate::gather::PolicySource;
 use crate::import::{Fact, Imported};
-use crate::policy::snapshot::{FunctionRow, OrganizationRow, PrincipalRow};
+use crate::policy::snapshot::{FunctionRow, HttpApiRow, HttpTarget, OrganizationRow, PrincipalRow};
 
 /// What one import stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -37,6 +37,8 @@ pub struct ImportCounts {
     pub user_pools: u64,
     /// Tables and secrets whose KMS key was stored.
     pub encryption_keys: u64,
+    /// HTTP API routes and integrations stored.
+    pub http_api_items: u64,
 }
 
 /// A value as the JSON text a column stores. Serialising these rows cannot fail; `null` stands
@@ -154,6 +156,33 @@ impl Store {
                     )
                     .map_err(sq(&path))?;
                     c.user_pools += 1;
+                }
+                Fact::HttpApi(HttpApiRow::Route {
+                    api_id,
+                    route_key,
+                    target,
+                }) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO http_routes (api_id, route_key, target, imported_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![api_id, route_key, target, now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.http_api_items += 1;
+                }
+                Fact::HttpApi(HttpApiRow::Integration {
+                    api_id,
+                    integration_id,
+                    uri,
+                    credentials,
+                }) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO http_integrations (api_id, integration_id, uri, credentials, imported_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![api_id, integration_id, uri, credentials, now, file],
+                    )
+                    .map_err(sq(&path))?;
+                    c.http_api_items += 1;
                 }
                 Fact::EncryptionKey(k) => {
                     tx.execute(
@@ -364,6 +393,34 @@ impl PolicySource for Store {
         st.query_map(params![source_arn], |r| r.get(0))
             .map(|rows| rows.filter_map(Result::ok).collect())
             .unwrap_or_default()
+    }
+
+    /// One answer or none: a route key several imported APIs share, with no API named, is
+    /// not guessed.
+    fn http_route(&self, api_id: Option<&str>, route_key: &str) -> Option<HttpTarget> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT r.api_id, i.uri, i.credentials FROM http_routes r
+                 JOIN http_integrations i ON i.api_id = r.api_id AND r.target = 'integrations/' || i.integration_id
+                 WHERE r.route_key = ?2 AND (?1 IS NULL OR r.api_id = ?1) LIMIT 2",
+            )
+            .ok()?;
+        let rows: Vec<HttpTarget> = st
+            .query_map(params![api_id, route_key], |r| {
+                Ok(HttpTarget {
+                    api_id: r.get(0)?,
+                    uri: r.get(1)?,
+                    credentials: r.get(2)?,
+                })
+            })
+            .ok()?
+            .filter_map(Result::ok)
+            .collect();
+        match <[HttpTarget; 1]>::try_from(rows) {
+            Ok([one]) => Some(one),
+            Err(_) => None,
+        }
     }
 
     fn encryption_key(&self, resource: &str) -> Option<String> {

@@ -4,12 +4,12 @@
 use super::*;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 10] = [
+pub(super) const MIGRATIONS: [&str; 11] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
 ];
 
 const SCHEMA_V1: &str = "
@@ -269,6 +269,28 @@ CREATE TABLE encryption_keys (
     key TEXT NOT NULL,
     seen_at INTEGER NOT NULL,
     source TEXT NOT NULL
+);
+";
+
+/// HTTP APIs' routes and integrations (`apigatewayv2 get-routes`, `get-integrations`): an
+/// access log names the route that failed, never its function.
+const SCHEMA_V11: &str = "
+CREATE TABLE http_routes (
+    api_id TEXT NOT NULL,
+    route_key TEXT NOT NULL,
+    target TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (api_id, route_key)
+);
+CREATE TABLE http_integrations (
+    api_id TEXT NOT NULL,
+    integration_id TEXT NOT NULL,
+    uri TEXT,
+    credentials TEXT,
+    imported_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (api_id, integration_id)
 );
 ";
 

@@ -1462,6 +1462,19 @@ fn invoke_permissions() {
     .principal("apigateway.amazonaws.com")
     .fix_target("function_policy");
 
+    // https://repost.aws/knowledge-center/api-gateway-http-lambda-integrations (the
+    // integrationError of an HTTP API's access log).
+    t.case(
+        "HTTP API access log: the integration could not call its function",
+        "The IAM role configured on the integration or API Gateway doesn't have permissions to call the integration. Check the permissions and try again.",
+    )
+    .lambda(LambdaError::ApiGatewayInvoke)
+    .action("lambda:InvokeFunction")
+    .kind(Kind::InvokePermission)
+    .cause("no_resource_allow")
+    .principal("apigateway.amazonaws.com")
+    .fix_target("function_policy");
+
     t.case(
         "2b row 10: ELB target group may not invoke the function",
         "elasticloadbalancing principal does not have permission to invoke arn:aws:lambda:us-east-1:123456789012:function:f from target group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef",

@@ -82,6 +82,28 @@ fn cases() -> Vec<(&'static str, &'static str, Want)> {
             },
         ),
         (
+            "https://github.com/aws/aws-cdk/issues/10010",
+            "[ERROR] ClientError: An error occurred (AccessDeniedException) when calling the PutItem operation: KMS key access denied error: com.amazonaws.services.kms.model.AWSKMSException: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access. (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; Request ID: xxxx-xxx-xxx-xxxxxx)",
+            Want {
+                integration: Some("dynamodb-kms"),
+                kind: Some("access_denied"),
+                action: Some("kms:Decrypt"),
+                target: Some("identity_policy"),
+                ..Want::default()
+            },
+        ),
+        (
+            "https://repost.aws/knowledge-center/api-gateway-http-lambda-integrations",
+            "The IAM role configured on the integration or API Gateway doesn't have permissions to call the integration. Check the permissions and try again.",
+            Want {
+                kind: Some("invoke_permission"),
+                action: Some("lambda:InvokeFunction"),
+                principal: Some(Some("apigateway.amazonaws.com")),
+                target: Some("function_policy"),
+                ..Want::default()
+            },
+        ),
+        (
             "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html",
             "The request was denied due to a VPC endpoint policy",
             Want {

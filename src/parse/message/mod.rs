@@ -194,7 +194,7 @@ pub const ROUTES: [&str; 12] = [
     r"(?i)cannot\s+access\s+stream",
     r"(?i)cannot\s+be\s+assumed\s+by\s+lambda|add\s+lambda\s+as\s+a\s+trusted\s+entity",
     r"(?i)unable\s+to\s+validate\s+the\s+following\s+destination\s+configurations",
-    r"(?i)invalid\s+permissions\s+on\s+lambda\s+function",
+    r"(?i)invalid\s+permissions\s+on\s+lambda\s+function|(?:doesn't|doesn’t|does\s+not)\s+have\s+permissions\s+to\s+call\s+the\s+integration",
     r"(?i)principal\s+does\s+not\s+have\s+permission\s+to\s+invoke",
     r"(?i)unable\s+to\s+decrypt\s+the\s+environment\s+variables|KMSAccessDeniedException|KMSDisabledException|invalid\s+for\s+CreateGrant",
     r"(?i)\bAccessDenied(?:Exception)?\b|\bUnauthorizedOperation\b|not\s+authorized\s+to\s+perform\s+this\s+operation|Access\s+to\s+the\s+resource\s+\S+\s+is\s+denied|is\s+not\s+authorized\s+to\s+access\s+this\s+resource|is\s+not\s+allowed\s+to\s+execute|No\s+access\s+to\s+any\s+requested\s+resource|\bnot\s+authorized\s+to\s+perform\b|Not\s+authorized\s+to\s+access\s+resource",
