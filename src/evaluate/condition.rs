@@ -16,7 +16,7 @@
 use std::net::IpAddr;
 
 use crate::policy::condition::{Base, Condition, Operator, SetOp};
-use crate::policy::wildcard::{self, Var, VarError, Vars};
+use crate::policy::wildcard::{Pattern, Var, VarError, Vars};
 
 /// What the request context knows about a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +247,7 @@ fn not(t: Tri) -> Tri {
 }
 
 /// Whether the request value matches any of the policy values.
-fn any_match(op: &Operator, value: &str, policy: &[String], ctx: &dyn Lookup) -> Tri {
+fn any_match(op: &Operator, value: &str, policy: &[Pattern], ctx: &dyn Lookup) -> Tri {
     let mut unknown = None;
     for p in policy {
         match one(op.base, value, p, ctx) {
@@ -267,14 +267,14 @@ fn var_result(r: Result<bool, VarError>) -> Tri {
     }
 }
 
-fn one(base: Base, value: &str, policy: &str, ctx: &dyn Lookup) -> Tri {
+fn one(base: Base, value: &str, pattern: &Pattern, ctx: &dyn Lookup) -> Tri {
+    let vars = AsVars(ctx);
+    let policy = pattern.as_str();
     match base {
-        Base::StringEquals => var_result(exact(policy, value, false, ctx)),
-        Base::StringEqualsIgnoreCase => var_result(exact(policy, value, true, ctx)),
-        Base::StringLike => var_result(wildcard::matches_with(policy, value, false, &AsVars(ctx))),
-        Base::ArnEquals | Base::ArnLike => {
-            var_result(wildcard::arn_matches(policy, value, Some(&AsVars(ctx))))
-        }
+        Base::StringEquals => var_result(pattern.equals(value, false, Some(&vars))),
+        Base::StringEqualsIgnoreCase => var_result(pattern.equals(value, true, Some(&vars))),
+        Base::StringLike => var_result(pattern.matches(value, false, Some(&vars))),
+        Base::ArnEquals | Base::ArnLike => var_result(pattern.matches_arn(value, Some(&vars))),
         Base::NumericEquals
         | Base::NumericLessThan
         | Base::NumericLessThanEquals
@@ -312,46 +312,6 @@ fn one(base: Base, value: &str, policy: &str, ctx: &dyn Lookup) -> Tri {
         Base::IpAddress => Tri::from_bool(ip_in(value, policy)),
         Base::Null | Base::Unsupported => Tri::False,
     }
-}
-
-/// Exact comparison with policy variables in the policy value.
-fn exact(policy: &str, value: &str, fold: bool, ctx: &dyn Lookup) -> Result<bool, VarError> {
-    if policy.contains("${") {
-        // Reuse the glob with the value's own wildcard characters escaped by being literal
-        // in the pattern only where variables insert them: compile the policy value with no
-        // wildcards by escaping `*` and `?` outside variables.
-        let escaped = escape_wildcards_outside_vars(policy);
-        return wildcard::matches_with(&escaped, value, fold, &AsVars(ctx));
-    }
-    Ok(if fold {
-        policy.eq_ignore_ascii_case(value)
-    } else {
-        policy == value
-    })
-}
-
-fn escape_wildcards_outside_vars(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut depth = 0usize;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek() == Some(&'{') {
-            depth += 1;
-            out.push(c);
-            continue;
-        }
-        if c == '}' && depth > 0 {
-            depth -= 1;
-            out.push(c);
-            continue;
-        }
-        match (c, depth) {
-            ('*', 0) => out.push_str("${*}"),
-            ('?', 0) => out.push_str("${?}"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Dates: ISO 8601 (with or without time or zone) or epoch seconds.

@@ -219,11 +219,7 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found)
             Some(m) => {
                 let mut any = Tri::False;
                 for pat in &m.patterns {
-                    match wildcard::arn_matches(
-                        pat,
-                        req.resource,
-                        Some(&condition::AsVars(req.context)),
-                    ) {
+                    match pat.matches_arn(req.resource, Some(&condition::AsVars(req.context))) {
                         Ok(true) => {
                             any = Tri::True;
                             break;
@@ -260,8 +256,11 @@ fn scan(p: &NamedPolicy, req: &Request<'_>, has_boundary: bool, out: &mut Found)
                 keys.dedup();
                 let wanted = failed
                     .iter()
-                    .filter(|c| c.values.iter().all(|v| !v.contains("${")))
-                    .map(|c| (c.key.clone(), c.values.clone()))
+                    .filter(|c| c.values.iter().all(|v| !v.has_variables()))
+                    .map(|c| {
+                        let values = c.values.iter().map(|v| v.as_str().to_string()).collect();
+                        (c.key.clone(), values)
+                    })
                     .collect();
                 out.tag_misses.push(TagMiss {
                     statement: r.clone(),

@@ -138,8 +138,8 @@ pub struct Condition {
     pub op: Operator,
     /// The condition key as written (`aws:SourceArn`); keys compare case-insensitively.
     pub key: String,
-    /// The values to compare with, as strings (numbers and booleans as text); any may match.
-    pub values: Vec<String>,
+    /// The values to compare with, compiled (numbers and booleans as text); any may match.
+    pub values: Vec<super::wildcard::Pattern>,
 }
 
 /// Parses a `Condition` block into one condition per (operator, key).
@@ -162,7 +162,10 @@ pub fn parse_block(v: &Value) -> Result<Vec<Condition>, String> {
             out.push(Condition {
                 op: op.clone(),
                 key: key.clone(),
-                values,
+                values: values
+                    .iter()
+                    .map(|v| super::wildcard::Pattern::new(v, true))
+                    .collect(),
             });
         }
     }

@@ -51,8 +51,9 @@ pub enum Effect {
 pub struct Matcher {
     /// True for `NotAction` / `NotResource` / `NotPrincipal`.
     pub not: bool,
-    /// The patterns as written, wildcards and policy variables (`${aws:username}`) kept.
-    pub patterns: Vec<String>,
+    /// The patterns, compiled; each keeps its text as written (wildcards and policy variables
+    /// such as `${aws:username}`).
+    pub patterns: Vec<wildcard::Pattern>,
 }
 
 /// The kinds of principal a `Principal` element names.
@@ -239,12 +240,12 @@ fn statement(index: usize, s: &Value) -> Result<Statement, PolicyError> {
             (Some(_), Some(_)) => Err(err(format!("both {yes} and {no}"))),
             (Some(v), None) => Ok(Some(Matcher {
                 not: false,
-                patterns: string_list(v)
+                patterns: patterns(v)
                     .ok_or_else(|| err(format!("{yes} is not a string or list")))?,
             })),
             (None, Some(v)) => Ok(Some(Matcher {
                 not: true,
-                patterns: string_list(v)
+                patterns: patterns(v)
                     .ok_or_else(|| err(format!("{no} is not a string or list")))?,
             })),
             (None, None) => Ok(None),
@@ -278,19 +279,29 @@ fn statement(index: usize, s: &Value) -> Result<Statement, PolicyError> {
 }
 
 /// Policy variables exist only in version 2012-10-17 documents; elsewhere `${...}` is plain
-/// text. Escaping every `$` as `${$}` makes the matcher read it literally.
+/// text, so the patterns are compiled again without them.
 fn literal_variables(st: &mut Statement) {
-    let esc = |s: &mut String| {
-        if s.contains("${") {
-            *s = s.replace('$', "${$}");
+    let plain = |p: &mut wildcard::Pattern| {
+        if p.has_variables() {
+            *p = p.without_variables();
         }
     };
     if let Some(r) = &mut st.resource {
-        r.patterns.iter_mut().for_each(esc);
+        r.patterns.iter_mut().for_each(plain);
     }
     for c in &mut st.conditions {
-        c.values.iter_mut().for_each(esc);
+        c.values.iter_mut().for_each(plain);
     }
+}
+
+/// A string or list of strings, each compiled.
+fn patterns(v: &Value) -> Option<Vec<wildcard::Pattern>> {
+    Some(
+        string_list(v)?
+            .iter()
+            .map(|p| wildcard::Pattern::new(p, true))
+            .collect(),
+    )
 }
 
 fn principals(v: &Value, not: bool) -> Option<Principals> {

@@ -25,10 +25,221 @@ pub trait Vars {
     fn var(&self, key: &str) -> Var<'_>;
 }
 
-/// A piece of a compiled pattern.
+/// One element of a [`Pattern`], as the policy text wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    /// Text matched as written (`${*}`, `${?}` and `${$}` are literal `*`, `?`, `$`).
+    Lit(String),
+    /// `*`: any run of characters.
+    Star,
+    /// `?`: exactly one character.
+    One,
+    /// A policy variable and its default (`${aws:username, 'guest'}`).
+    Var {
+        key: String,
+        default: Option<String>,
+    },
+}
+
+/// A policy string compiled once, when its policy is parsed: literal text, the wildcards `*` and
+/// `?`, and policy variables with their defaults. The text as written is kept for everything
+/// that shows or merges policies; matching reads the parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    text: String,
+    parts: Vec<Part>,
+    /// Whether any part is a variable (or an escape): otherwise the text itself is matched.
+    variables: bool,
+}
+
+impl Pattern {
+    /// Compiles `text`. With `variables` false (a policy whose `Version` is not `2012-10-17`,
+    /// where AWS reads `${...}` as plain text) only `*` and `?` are special.
+    pub fn new(text: &str, variables: bool) -> Pattern {
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut has_vars = false;
+        let mut rest = text;
+        let flush = |lit: &mut String, parts: &mut Vec<Part>| {
+            if !lit.is_empty() {
+                parts.push(Part::Lit(std::mem::take(lit)));
+            }
+        };
+        while let Some(ch) = rest.chars().next() {
+            if variables
+                && rest.starts_with("${")
+                && let Some(end) = rest.find('}')
+            {
+                let inner = rest.get(2..end).unwrap_or_default();
+                rest = rest.get(end + 1..).unwrap_or_default();
+                has_vars = true;
+                match inner {
+                    "*" | "?" | "$" => lit.push_str(inner),
+                    var => {
+                        flush(&mut lit, &mut parts);
+                        let (key, default) = match var.split_once(',') {
+                            Some((k, d)) => {
+                                (k.trim(), Some(d.trim().trim_matches('\'').to_string()))
+                            }
+                            None => (var.trim(), None),
+                        };
+                        parts.push(Part::Var {
+                            key: key.to_string(),
+                            default,
+                        });
+                    }
+                }
+                continue;
+            }
+            match ch {
+                '*' | '?' => {
+                    flush(&mut lit, &mut parts);
+                    parts.push(if ch == '*' { Part::Star } else { Part::One });
+                }
+                c => lit.push(c),
+            }
+            rest = rest.get(ch.len_utf8()..).unwrap_or_default();
+        }
+        flush(&mut lit, &mut parts);
+        Pattern {
+            text: text.to_string(),
+            parts,
+            variables: has_vars,
+        }
+    }
+
+    /// The text as the policy wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the pattern holds policy variables (or their escapes).
+    pub fn has_variables(&self) -> bool {
+        self.variables
+    }
+
+    /// The pattern with variables read as plain text (see [`Pattern::new`]).
+    pub fn without_variables(&self) -> Pattern {
+        Pattern::new(&self.text, false)
+    }
+
+    /// The tokens to match, variables replaced by their values (literal text); with
+    /// `wildcards` false, `*` and `?` are literal too (an exact comparison).
+    fn tokens(&self, ctx: Option<&dyn Vars>, wildcards: bool) -> Result<Vec<Tok>, VarError> {
+        let mut out = Vec::with_capacity(self.text.len());
+        for part in &self.parts {
+            match part {
+                Part::Lit(s) => out.extend(s.chars().map(Tok::Lit)),
+                Part::Star if wildcards => out.push(Tok::Star),
+                Part::One if wildcards => out.push(Tok::One),
+                Part::Star => out.push(Tok::Lit('*')),
+                Part::One => out.push(Tok::Lit('?')),
+                Part::Var { key, default } => {
+                    let value = match ctx.map(|c| c.var(key)) {
+                        Some(Var::Value(v)) => v.to_string(),
+                        Some(Var::Absent) | None => match default {
+                            Some(d) => d.clone(),
+                            None => return Err(VarError::Absent(key.clone())),
+                        },
+                        Some(Var::Unknown) => return Err(VarError::Unknown(key.clone())),
+                    };
+                    // What a variable inserts never separates ARN fields.
+                    out.extend(value.chars().map(Tok::Sub));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Matches `value` as a glob, variables resolved from `ctx`.
+    pub fn matches(
+        &self,
+        value: &str,
+        case_insensitive: bool,
+        ctx: Option<&dyn Vars>,
+    ) -> Result<bool, VarError> {
+        if !self.variables {
+            return Ok(matches(&self.text, value, case_insensitive));
+        }
+        let toks = self.tokens(ctx, true)?;
+        let chars: Vec<char> = value.chars().collect();
+        Ok(glob(&toks, &chars, case_insensitive))
+    }
+
+    /// Compares `value` for equality (`StringEquals`): wildcards are literal, variables are
+    /// resolved from `ctx`.
+    pub fn equals(
+        &self,
+        value: &str,
+        case_insensitive: bool,
+        ctx: Option<&dyn Vars>,
+    ) -> Result<bool, VarError> {
+        if !self.variables {
+            return Ok(if case_insensitive {
+                self.text.eq_ignore_ascii_case(value)
+            } else {
+                self.text == value
+            });
+        }
+        let toks = self.tokens(ctx, false)?;
+        let chars: Vec<char> = value.chars().collect();
+        Ok(glob(&toks, &chars, case_insensitive))
+    }
+
+    /// Matches an ARN field by field (see the module documentation). `*` alone matches
+    /// anything, ARN or not; a pattern or value with fewer than six fields is matched as one
+    /// plain glob. Fields are split at the pattern's own colons, never at one a variable
+    /// inserts or holds (`${aws:username}`).
+    pub fn matches_arn(&self, arn: &str, ctx: Option<&dyn Vars>) -> Result<bool, VarError> {
+        if self.text == "*" {
+            return Ok(true);
+        }
+        if !self.variables {
+            return Ok(arn_text_matches(&self.text, arn));
+        }
+        let toks = self.tokens(ctx, true)?;
+        let colons = toks.iter().filter(|t| **t == Tok::Lit(':')).count();
+        if colons < 5 || arn.bytes().filter(|&b| b == b':').count() < 5 {
+            let chars: Vec<char> = arn.chars().collect();
+            return Ok(glob(&toks, &chars, false));
+        }
+        let mut fields = toks.splitn(6, |t| *t == Tok::Lit(':'));
+        for v in arn.splitn(6, ':') {
+            let p = fields.next().unwrap_or_default();
+            let chars: Vec<char> = v.chars().collect();
+            if !glob(p, &chars, false) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl std::ops::Deref for Pattern {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq<&str> for Pattern {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl std::fmt::Display for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A piece of a pattern, ready to match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok {
     Lit(char),
+    /// A character a policy variable inserted: literal, and never an ARN field separator.
+    Sub(char),
     Star,
     One,
 }
@@ -42,52 +253,11 @@ pub enum VarError {
     Unknown(String),
 }
 
-fn compile(pattern: &str, ctx: Option<&dyn Vars>) -> Result<Vec<Tok>, VarError> {
-    let mut out = Vec::with_capacity(pattern.len());
-    let mut rest = pattern;
-    while let Some(ch) = rest.chars().next() {
-        if rest.starts_with("${")
-            && let Some(end) = rest.find('}')
-        {
-            let inner = rest.get(2..end).unwrap_or_default();
-            rest = rest.get(end + 1..).unwrap_or_default();
-            match inner {
-                "*" => out.push(Tok::Lit('*')),
-                "?" => out.push(Tok::Lit('?')),
-                "$" => out.push(Tok::Lit('$')),
-                var => {
-                    let (key, default) = match var.split_once(',') {
-                        Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\'').to_string())),
-                        None => (var.trim(), None),
-                    };
-                    let value = match ctx.map(|c| c.var(key)) {
-                        Some(Var::Value(v)) => v.to_string(),
-                        Some(Var::Absent) | None => match default {
-                            Some(d) => d,
-                            None => return Err(VarError::Absent(key.to_string())),
-                        },
-                        Some(Var::Unknown) => return Err(VarError::Unknown(key.to_string())),
-                    };
-                    out.extend(value.chars().map(Tok::Lit));
-                }
-            }
-            continue;
-        }
-        out.push(match ch {
-            '*' => Tok::Star,
-            '?' => Tok::One,
-            c => Tok::Lit(c),
-        });
-        rest = rest.get(ch.len_utf8()..).unwrap_or_default();
-    }
-    Ok(out)
-}
-
 fn glob(p: &[Tok], s: &[char], fold: bool) -> bool {
     let tok = |t: &Tok| match t {
         Tok::Star => Wild::Star,
         Tok::One => Wild::One,
-        Tok::Lit(c) => Wild::Lit(*c),
+        Tok::Lit(c) | Tok::Sub(c) => Wild::Lit(*c),
     };
     glob_by(p, s, tok, |a: char, b: char| {
         if fold {
@@ -153,7 +323,14 @@ pub fn matches(pattern: &str, value: &str, case_insensitive: bool) -> bool {
         // ARNs and actions nearly always are: no allocation.
         return glob_ascii(pattern.as_bytes(), value.as_bytes(), case_insensitive);
     }
-    let toks = compile_plain(pattern);
+    let toks: Vec<Tok> = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        })
+        .collect();
     let chars: Vec<char> = value.chars().collect();
     glob(&toks, &chars, case_insensitive)
 }
@@ -174,17 +351,6 @@ fn glob_ascii(p: &[u8], s: &[u8], fold: bool) -> bool {
     })
 }
 
-fn compile_plain(pattern: &str) -> Vec<Tok> {
-    pattern
-        .chars()
-        .map(|c| match c {
-            '*' => Tok::Star,
-            '?' => Tok::One,
-            c => Tok::Lit(c),
-        })
-        .collect()
-}
-
 /// Matches an action against an `Action` pattern: case-insensitive, `*` and `?`.
 pub fn action_matches(pattern: &str, action: &str) -> bool {
     // Fast paths for the common shapes.
@@ -197,49 +363,33 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     matches(pattern, action, true)
 }
 
-/// Matches a string against a pattern with policy variables resolved from `ctx`.
+/// Matches a string against a pattern with policy variables resolved from `ctx` (the pattern
+/// compiled for this one call; policies hold theirs compiled, see [`Pattern`]).
 pub fn matches_with(
     pattern: &str,
     value: &str,
     case_insensitive: bool,
     ctx: &dyn Vars,
 ) -> Result<bool, VarError> {
-    if !pattern.contains("${") {
-        return Ok(matches(pattern, value, case_insensitive));
-    }
-    let toks = compile(pattern, Some(ctx))?;
-    let chars: Vec<char> = value.chars().collect();
-    Ok(glob(&toks, &chars, case_insensitive))
+    Pattern::new(pattern, true).matches(value, case_insensitive, Some(ctx))
 }
 
-/// Matches an ARN against an ARN pattern field by field (see the module documentation). `*`
-/// alone matches anything, ARN or not; a pattern or value with fewer than six fields is matched
-/// as one plain glob.
+/// [`Pattern::matches_arn`] of a pattern compiled for this one call.
 pub fn arn_matches(pattern: &str, arn: &str, ctx: Option<&dyn Vars>) -> Result<bool, VarError> {
-    if pattern == "*" {
-        return Ok(true);
-    }
+    Pattern::new(pattern, true).matches_arn(arn, ctx)
+}
+
+/// An ARN pattern without variables, matched field by field on its text.
+fn arn_text_matches(pattern: &str, arn: &str) -> bool {
     let fields = |s: &str| s.bytes().filter(|&b| b == b':').count() >= 5;
     if !fields(pattern) || !fields(arn) {
         // Not ARNs (a bare function name, `*`-only fields): plain case-sensitive glob.
-        return match ctx {
-            Some(c) => matches_with(pattern, arn, false, c),
-            None => Ok(matches(pattern, arn, false)),
-        };
+        return matches(pattern, arn, false);
     }
-    for (p, v) in pattern.splitn(6, ':').zip(arn.splitn(6, ':')) {
-        let ok = if p.contains("${") {
-            let toks = compile(p, ctx)?;
-            let chars: Vec<char> = v.chars().collect();
-            glob(&toks, &chars, false)
-        } else {
-            matches(p, v, false)
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    pattern
+        .splitn(6, ':')
+        .zip(arn.splitn(6, ':'))
+        .all(|(p, v)| matches(p, v, false))
 }
 
 #[cfg(test)]
@@ -414,5 +564,48 @@ mod tests {
             matches_with("${aws:SourceIp}", "x", false, c),
             Err(VarError::Unknown("aws:SourceIp".into()))
         );
+    }
+
+    /// A variable in a field before the resource holds a colon in its key: the fields are
+    /// split at the pattern's own colons, so it stays one field.
+    #[test]
+    fn variables_in_any_arn_field() {
+        struct Region;
+        impl Vars for Region {
+            fn var(&self, key: &str) -> Var<'_> {
+                match key {
+                    "aws:RequestedRegion" => Var::Value("eu-west-1"),
+                    _ => Var::Unknown,
+                }
+            }
+        }
+        let p = Pattern::new("arn:aws:sqs:${aws:RequestedRegion}:111122223333:q-*", true);
+        let r: &dyn Vars = &Region;
+        assert!(
+            p.matches_arn("arn:aws:sqs:eu-west-1:111122223333:q-1", Some(r))
+                .unwrap()
+        );
+        assert!(
+            !p.matches_arn("arn:aws:sqs:us-east-1:111122223333:q-1", Some(r))
+                .unwrap()
+        );
+    }
+
+    /// Without variables (a policy of another `Version`) `${...}` is text, and the text
+    /// shown is the one written.
+    #[test]
+    fn plain_text_variables_keep_their_text() {
+        let p = Pattern::new("arn:aws:s3:::home/${aws:username}/*", true).without_variables();
+        assert_eq!(p.as_str(), "arn:aws:s3:::home/${aws:username}/*");
+        assert!(
+            p.matches_arn("arn:aws:s3:::home/${aws:username}/x", None)
+                .unwrap()
+        );
+        assert!(!p.matches_arn("arn:aws:s3:::home/alice/x", None).unwrap());
+        // StringEquals reads wildcards literally, variables resolved.
+        let c: &dyn Vars = &Ctx;
+        let e = Pattern::new("${aws:username}-*", true);
+        assert!(e.equals("alice*-*", false, Some(c)).unwrap());
+        assert!(!e.equals("alice*-x", false, Some(c)).unwrap());
     }
 }

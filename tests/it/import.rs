@@ -135,16 +135,16 @@ fn shipped_managed_policies_match_the_published_documents() {
                 .statements
                 .iter()
                 .map(|s| {
-                    let mut a = s
+                    let mut a: Vec<String> = s
                         .action
                         .as_ref()
-                        .map(|m| m.patterns.clone())
+                        .map(|m| m.patterns.iter().map(|p| p.to_string()).collect())
                         .unwrap_or_default();
                     a.sort();
-                    let mut r = s
+                    let mut r: Vec<String> = s
                         .resource
                         .as_ref()
-                        .map(|m| m.patterns.clone())
+                        .map(|m| m.patterns.iter().map(|p| p.to_string()).collect())
                         .unwrap_or_default();
                     r.sort();
                     (a, r)
