@@ -10,23 +10,10 @@
 )]
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-
-fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent; corpus tests need the shared corpus beside the project",
-            p.display()
-        );
-        None
-    }
-}
 
 fn expect() -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus_expect.json");
@@ -238,6 +225,7 @@ fn raw_excerpts_replay_and_yield_their_denials() {
 }
 
 use crate::lint;
+use crate::util::corpus;
 
 /// Every fix suggested for the corpus (CloudTrail records, the raw excerpts and the pasted
 /// messages) lints clean with Parliament, but for the accepted findings `lint.rs` lists.

@@ -16,23 +16,13 @@
 use std::path::Path;
 use std::process::Output;
 
+use crate::util::ok;
 use serde_json::{Value, json};
 
 const A: &str = "111122223333";
 
 fn run(db: &Path, args: &[&str]) -> Output {
     crate::util::whydenied(db, args, None)
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn explain(db: &Path, message: &str) -> Value {

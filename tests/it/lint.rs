@@ -33,11 +33,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::util::root;
 use serde_json::{Value, json};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The Python interpreter that has Parliament, installing it when it can.
 fn python() -> Result<PathBuf, String> {

@@ -13,6 +13,7 @@
 use std::path::Path;
 use std::process::Output;
 
+use crate::util::ok;
 use serde_json::{Value, json};
 
 const A: &str = "111122223333";
@@ -21,17 +22,6 @@ const MGMT: &str = "999988887777";
 
 fn run(db: &Path, args: &[&str]) -> Output {
     crate::util::whydenied(db, args, None)
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn write(dir: &Path, name: &str, v: &Value) {

@@ -10,22 +10,11 @@
     reason = "tests fail by panicking"
 )]
 
+use crate::util::root;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
 
 fn output(db: &Path, args: &[&str], columns: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_whydenied"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("COLUMNS", columns)
-        .env_remove("WHYDENIED_DB")
-        .output()
-        .unwrap();
+    let out = crate::util::whydenied(db, args, Some(columns));
     assert!(
         out.status.success(),
         "{}",

@@ -7,9 +7,41 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The project's root (where Cargo.toml is).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// `samples/`, the data README's first command replays.
 pub fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+    root().join("samples")
+}
+
+/// `../shared/corpus`, the real public data the corpus tests read; None, said on standard
+/// error, when it is not beside the project (the tests that need it then pass without it).
+pub fn corpus() -> Option<PathBuf> {
+    let p = root().join("../shared/corpus");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent; corpus tests need the shared corpus beside the project",
+            p.display()
+        );
+        None
+    }
+}
+
+/// Standard output as text, after checking the command exited 0 (both streams shown if not).
+pub fn ok(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs `whydenied --db DB ARGS...` with `$WHYDENIED_DB` unset and, when given, the terminal
