@@ -298,6 +298,14 @@ impl Store {
     pub(super) fn init(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
         self.conn.busy_timeout(BUSY_TIMEOUT).map_err(sq(&path))?;
+        // 8 KiB pages for a new database (an existing one keeps its own): a finding's row,
+        // with its stored fix, explanation and denial, is about 2.5 KB, so 4 KiB pages held one
+        // row each. Measured on a 20 %-denial replay (100,000 denials, 29,000 findings): the
+        // database is 133 MB instead of 170 MB and the replay 8 % faster; the page cache is
+        // sized in KiB, so memory is unchanged. Set before the write-ahead log, which fixes it.
+        self.conn
+            .execute_batch("PRAGMA page_size = 8192")
+            .map_err(sq(&path))?;
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
