@@ -443,11 +443,14 @@ pub fn replay(
                     .map(|s| crate::evaluate::gather::Memo::new(s));
                 let src = memo.as_ref().map(|s| s as &dyn PolicySource);
                 // And looks up evidence keys through another, so that denials stored before are
-                // not diagnosed again.
+                // not diagnosed again. A database that held no evidence when the replay began
+                // has nothing to find (a record read twice in this run is folded by the
+                // writer, which checks every key): no lookup per denial then.
                 let stored = opts
                     .policies
                     .as_deref()
                     .and_then(|p| Store::open_existing(p).ok().flatten())
+                    .filter(Store::has_evidence)
                     .and_then(|mut s| s.small_cache().ok().map(|()| s));
                 loop {
                     // The lock is held only to take the next path.

@@ -62,6 +62,14 @@ pub enum Only<'a> {
 }
 
 impl Store {
+    /// Whether any evidence is stored (an error reads as yes: the lookups it would save are
+    /// then made).
+    pub fn has_evidence(&self) -> bool {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM evidence)", [], |r| r.get(0))
+            .unwrap_or(true)
+    }
+
     /// The finding a stored piece of evidence belongs to.
     pub fn finding_of_evidence(&self, key: &str) -> Option<String> {
         let mut st = self
