@@ -146,6 +146,9 @@ struct JsonRecord<'a> {
     error_code: Lenient<'a>,
     #[serde(borrow, default, rename = "errorMessage")]
     error_message: Lenient<'a>,
+    /// An API Gateway access log's `$context.integrationErrorMessage` (JSON format).
+    #[serde(borrow, default, rename = "integrationErrorMessage")]
+    integration_error: Lenient<'a>,
     #[serde(borrow, default, rename = "eventID")]
     event_id: Lenient<'a>,
     #[serde(borrow, default, rename = "recipientAccountId")]
@@ -306,7 +309,11 @@ fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>,
     }
     // A Lambda JSON log record (`level` or `log_level`): the error text is in errorMessage or
     // message.
-    let msg = rec.error_message.get().or_else(|| rec.message.get());
+    let msg = rec
+        .error_message
+        .get()
+        .or_else(|| rec.message.get())
+        .or_else(|| rec.integration_error.get().filter(|m| *m != "-"));
     if let Some(msg) = msg {
         let mut d = match p.grammar.parse(msg) {
             Some(m) => p.denial_from_message(m, SourceKind::LambdaText),

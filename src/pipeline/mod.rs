@@ -262,10 +262,17 @@ pub fn process_file(
             let pos = at(pos);
             records += 1;
             match parser.json_record(bytes) {
-                Ok(Parsed::Denial(d)) => {
+                Ok(Parsed::Denial(mut d)) => {
                     denials += 1;
                     if let Some(k) = crate::parse::key_use_of(&d) {
                         change(Change::KeyUse(k));
+                    }
+                    // An HTTP API access log in JSON names its route in the record.
+                    if d.message.family
+                        == crate::parse::Family::Lambda(crate::parse::LambdaError::ApiGatewayInvoke)
+                        && let Ok(text) = std::str::from_utf8(bytes)
+                    {
+                        gateway.correlate(&mut d, text);
                     }
                     let k = evidence_keys(&d, (fp, legacy_fp), pos, bytes);
                     if let Some(id) = stored_finding(&k) {

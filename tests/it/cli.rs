@@ -1415,3 +1415,58 @@ fn completions_manual_and_help_describe_every_command() {
         }
     }
 }
+
+/// An HTTP API's access log in the JSON format (the fields of AWS's JSON example in
+/// http-api-logging-variables.html, with `$context.integrationErrorMessage`, whose text is the
+/// one https://repost.aws/knowledge-center/api-gateway-http-lambda-integrations quotes), as a
+/// CloudWatch Logs export writes it (a timestamp first) and as bare JSON lines: both name the
+/// route, which the imported routes and integrations join to its function. One finding.
+#[test]
+fn http_api_json_access_logs_name_the_routes_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let exports = crate::util::root().join("tests/scenarios/apigateway-http-api/exports");
+    let ex = |f: &str| exports.join(f).to_string_lossy().into_owned();
+    let out = run(&db, &["import", &ex("lambda-list-functions.json")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        &db,
+        &[
+            "import",
+            "--resource",
+            "arn:aws:apigateway:us-east-1::/apis/9x8y7z6w5v",
+            &ex("apigatewayv2-get-routes.json"),
+            &ex("apigatewayv2-get-integrations.json"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stream = dir.path().join("logs/9x8y7z6w5v_.default-2026-11-20-12-40");
+    std::fs::create_dir_all(&stream).unwrap();
+    let line = r#"{"requestId":"Vc8pLhRtIAMEcRt=","ip":"203.0.113.61","requestTime":"20/Nov/2026:12:40:21 +0000","httpMethod":"POST","routeKey":"POST /orders","status":"500","protocol":"HTTP/1.1","responseLength":"35","integrationErrorMessage":"The IAM role configured on the integration or API Gateway doesn't have permissions to call the integration. Check the permissions and try again."}"#;
+    std::fs::write(
+        stream.join("000000"),
+        format!("2026-11-20T12:40:21.884Z {line}\n"),
+    )
+    .unwrap();
+    std::fs::write(stream.join("000001"), format!("{line}\n")).unwrap();
+    let out = run(
+        &db,
+        &[
+            "replay",
+            "--format",
+            "json",
+            dir.path().join("logs").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let f = json(&out);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["count"], 2);
+    assert_eq!(f[0]["principal"], "apigateway.amazonaws.com");
+    assert_eq!(f[0]["function"], "orders-http");
+    let cmd = f[0]["fix"]["commands"][0].as_str().unwrap();
+    assert!(
+        cmd.contains("arn:aws:execute-api:us-east-1:111122223333:9x8y7z6w5v/*/POST/orders"),
+        "{cmd}"
+    );
+}
