@@ -3,8 +3,6 @@
 
 use super::*;
 
-/// Writes the findings of `q` that `keep` keeps (it may annotate them) as they are read from the
-/// store. Returns how many were read. A closed pipe (`| head`) ends the output quietly.
 /// Writes the table or Markdown view of every finding the query matches without holding them:
 /// one pass keeps each finding's id and group, a second reads them back a group (table) or one
 /// at a time (Markdown) and writes them out.
@@ -40,19 +38,35 @@ pub(super) fn stream_view(
     let mut out = Out(std::io::BufWriter::new(std::io::stdout().lock()), false);
     // Pass 1: what is shown, in order, and (table) under which heading.
     let mut ids: Vec<String> = Vec::new();
-    let mut groups: Vec<(String, Option<String>, u64, Vec<String>)> = Vec::new();
+    let mut shown = 0usize;
+    /// A group's members: their rows when the first pass read headings, else their ids.
+    enum Members {
+        Rows(Vec<i64>),
+        Ids(Vec<String>),
+    }
+    let mut groups: Vec<(String, Option<String>, u64, Members)> = Vec::new();
     let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut first_rows = true;
     let mut row_error: Option<anyhow::Error> = None;
-    let mut add = |id: &str, key: String, last: Option<String>, count: u64| {
+    let mut add = |id: &str, row: Option<i64>, key: String, last: Option<String>, count: u64| {
         let i = *at.entry(key.clone()).or_insert_with(|| {
-            groups.push((key, None, 0, Vec::new()));
+            let m = match row {
+                Some(_) => Members::Rows(Vec::new()),
+                None => Members::Ids(Vec::new()),
+            };
+            groups.push((key, None, 0, m));
             groups.len() - 1
         });
         if let Some(g) = groups.get_mut(i) {
-            g.1 = g.1.clone().max(last);
+            if g.1 < last {
+                g.1 = last;
+            }
             g.2 += count;
-            g.3.push(id.to_string());
+            match (&mut g.3, row) {
+                (Members::Rows(v), Some(r)) => v.push(r),
+                (Members::Ids(v), _) => v.push(id.to_string()),
+                (Members::Rows(_), None) => {}
+            }
         }
     };
     if format != Format::Markdown && !filters {
@@ -61,11 +75,12 @@ pub(super) fn stream_view(
             let key = out::heading_key(h.function.as_deref(), h.principal.as_deref());
             add(
                 &h.id,
+                Some(h.row),
                 key,
                 h.last_seen_ms.map(whydenied::finding::format_ms),
                 h.count,
             );
-            ids.push(h.id);
+            shown += 1;
         })?;
     } else {
         store.each_finding(q, &mut |mut f| {
@@ -86,9 +101,10 @@ pub(super) fn stream_view(
                 }
                 _ => {
                     let key = out::group_key(&f);
-                    add(&f.id, key, f.last_seen.clone(), f.count);
+                    add(&f.id, None, key, f.last_seen.clone(), f.count);
                 }
             }
+            shown += 1;
             ids.push(f.id);
             Ok(())
         })?;
@@ -96,7 +112,7 @@ pub(super) fn stream_view(
     if let Some(e) = row_error {
         return Err(e);
     }
-    if ids.is_empty() {
+    if shown == 0 {
         out.put(&match format {
             Format::Markdown => out::markdown_header(true),
             _ => "No findings.\n".to_string(),
@@ -125,10 +141,21 @@ pub(super) fn stream_view(
         _ => {
             out::order_groups(&mut groups);
             for (i, (key, _, _, members)) in groups.into_iter().enumerate() {
-                let q = Query {
-                    ids: Some(members),
-                    lean: true,
-                    ..q.clone()
+                let q = match members {
+                    Members::Rows(mut rows) => {
+                        // In storage order, so one page serves every member it holds.
+                        rows.sort_unstable();
+                        Query {
+                            rows: Some(rows),
+                            lean: true,
+                            ..q.clone()
+                        }
+                    }
+                    Members::Ids(ids) => Query {
+                        ids: Some(ids),
+                        lean: true,
+                        ..q.clone()
+                    },
                 };
                 let mut list = store.findings(&q)?;
                 for f in &mut list {

@@ -25,6 +25,9 @@ pub struct Query {
     pub status: Option<String>,
     /// Only these findings (exact ids): what a replay touched, without reading the rest.
     pub ids: Option<Vec<String>>,
+    /// Only these findings, by the row [`Heading::row`] gave: a table's second pass, which
+    /// then reads each row by its place in the table instead of through the id index.
+    pub rows: Option<Vec<i64>>,
     /// Keep only the latest this-many pieces of evidence per finding (`count` still says how
     /// many there are): for the service's per-update lines, which must not grow with a finding's
     /// history.
@@ -38,6 +41,8 @@ pub struct Query {
 /// The few fields of a finding a view groups and orders by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Heading {
+    /// Where the finding is stored (SQLite's rowid), valid while the store is open.
+    pub row: i64,
     /// The finding's id.
     pub id: String,
     /// The function's name, when known: what the table groups by first.
@@ -133,6 +138,14 @@ impl Store {
                 list.into(),
             );
         }
+        if let Some(rows) = &q.rows {
+            let list = serde_json::to_string(rows).unwrap_or_else(|_| "[]".into());
+            bind(
+                &mut sql,
+                " AND rowid IN (SELECT value FROM json_each(?))",
+                list.into(),
+            );
+        }
         if let Some(r) = &q.role {
             if r.starts_with("arn:") {
                 bind(&mut sql, " AND principal = ?", r.clone().into());
@@ -160,7 +173,8 @@ impl Store {
         visit: &mut dyn FnMut(Heading),
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let (sql, args) = Self::select(q, "SELECT id, function, principal, last_seen, count");
+        let (sql, args) =
+            Self::select(q, "SELECT id, function, principal, last_seen, count, rowid");
         let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -170,6 +184,7 @@ impl Store {
                     principal: r.get(2)?,
                     last_seen_ms: r.get(3)?,
                     count: r.get::<_, i64>(4)?.max(0) as u64,
+                    row: r.get(5)?,
                 })
             })
             .map_err(sq(&path))?;
