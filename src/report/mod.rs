@@ -180,16 +180,17 @@ impl<W: std::io::Write> JsonWriter<W> {
         } else {
             // The element as serde_json prints it inside a pretty array: each line indented
             // by two spaces (JSON strings hold no raw newline, so lines are safe to indent).
-            let body = serde_json::to_string_pretty(f)?;
+            let body = serde_json::to_vec_pretty(f)?;
             self.out
-                .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
-            for (i, line) in body.split('\n').enumerate() {
-                if i > 0 {
-                    self.out.write_all(b"\n")?;
-                }
+                .write_all(if self.count == 0 { b"[\n  " } else { b",\n  " })?;
+            let mut from = 0;
+            for nl in memchr::memchr_iter(b'\n', &body) {
+                self.out
+                    .write_all(body.get(from..=nl).unwrap_or_default())?;
                 self.out.write_all(b"  ")?;
-                self.out.write_all(line.as_bytes())?;
+                from = nl + 1;
             }
+            self.out.write_all(body.get(from..).unwrap_or_default())?;
         }
         self.count += 1;
         Ok(())

@@ -202,78 +202,117 @@ impl Store {
         visit: &mut dyn FnMut(Finding) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let (sql, args) = Self::select(
-            q,
-            if q.lean {
-                "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
+        // The order first, from a few narrow columns, then each finding by its row: sorting
+        // whole rows (about 3 KB each, with the fix, explanation and denial) spilled to
+        // temporary files and was most of a large JSON report's time.
+        let (sql, args) = Self::select(q, "SELECT rowid");
+        // One snapshot for the order and the rows, unless the caller's transaction is one.
+        struct Snapshot<'c>(Option<&'c rusqlite::Connection>);
+        impl Drop for Snapshot<'_> {
+            fn drop(&mut self) {
+                if let Some(c) = self.0 {
+                    let _ = c.execute_batch("COMMIT");
+                }
+            }
+        }
+        let _snapshot = Snapshot(
+            (self.conn.is_autocommit() && self.conn.execute_batch("BEGIN").is_ok())
+                .then_some(&self.conn),
+        );
+        let order: Vec<i64> = {
+            let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                .map_err(sq(&path))?;
+            rows.collect::<Result<_, _>>().map_err(sq(&path))?
+        };
+        let columns = if q.lean {
+            "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
                     resource, '', policy_state, '[]',
                     json_object('target', fix ->> '$.target', 'managed_policy_arn', fix ->> '$.managed_policy_arn',
                         'statement', CASE WHEN json_type(fix, '$.statement') IN ('object', 'array')
                             THEN json_object('Principal', json(fix -> '$.statement.Principal')) END,
                         'commands', json('[]'), 'verified', json(fix -> '$.verified'), 'notes', json('[]')),
                     status, resolved_at"
-            } else {
-                "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
+        } else {
+            "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
                     resource, message, policy_state, explanation, fix, status, resolved_at"
-            },
-        );
-        let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                let explanation: String = r.get(14)?;
-                let fix: String = r.get(15)?;
-                let first: Option<i64> = r.get(3)?;
-                let last: Option<i64> = r.get(4)?;
-                let count: i64 = r.get(5)?;
-                Ok(Finding {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    cause: r.get(2)?,
-                    first_seen: first.map(format_ms),
-                    last_seen: last.map(format_ms),
-                    count: count.max(0) as u64,
-                    account: r.get(6)?,
-                    region: r.get(7)?,
-                    principal: r.get(8)?,
-                    function: r.get(9)?,
-                    action: r.get(10)?,
-                    resource: r.get(11)?,
-                    message: r.get(12)?,
-                    evidence: Vec::new(),
-                    policy_state: r.get(13)?,
-                    explanation: serde_json::from_str(&explanation).unwrap_or_default(),
-                    fix: serde_json::from_str(&fix).unwrap_or_else(|_| Fix {
-                        target: Target::None,
-                        managed_policy_arn: None,
-                        statement: None,
-                        commands: Vec::new(),
-                        verified: None,
-                        notes: Vec::new(),
-                        all_statements: Vec::new(),
-                        account: None,
-                    }),
-                    status: r.get(16)?,
-                    resolved_at: r.get::<_, Option<i64>>(17)?.map(format_ms),
-                    suppressed: None,
-                })
-            })
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{columns} FROM findings WHERE rowid = ?1"))
             .map_err(sq(&path))?;
+        let read = |r: &rusqlite::Row<'_>| {
+            let explanation: String = r.get(14)?;
+            let fix: String = r.get(15)?;
+            let first: Option<i64> = r.get(3)?;
+            let last: Option<i64> = r.get(4)?;
+            let count: i64 = r.get(5)?;
+            Ok(Finding {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                cause: r.get(2)?,
+                first_seen: first.map(format_ms),
+                last_seen: last.map(format_ms),
+                count: count.max(0) as u64,
+                account: r.get(6)?,
+                region: r.get(7)?,
+                principal: r.get(8)?,
+                function: r.get(9)?,
+                action: r.get(10)?,
+                resource: r.get(11)?,
+                message: r.get(12)?,
+                evidence: Vec::new(),
+                policy_state: r.get(13)?,
+                explanation: serde_json::from_str(&explanation).unwrap_or_default(),
+                fix: serde_json::from_str(&fix).unwrap_or_else(|_| Fix {
+                    target: Target::None,
+                    managed_policy_arn: None,
+                    statement: None,
+                    commands: Vec::new(),
+                    verified: None,
+                    notes: Vec::new(),
+                    all_statements: Vec::new(),
+                    account: None,
+                }),
+                status: r.get(16)?,
+                resolved_at: r.get::<_, Option<i64>>(17)?.map(format_ms),
+                suppressed: None,
+            })
+        };
         // The latest `limit` rows, oldest first: taken newest-first, then put back in order.
         let limit = q
             .evidence_limit
             .map_or(-1, |n| n.min(i64::MAX as usize) as i64);
+        // Without a limit, no subquery: SQLite would copy each finding's evidence into a
+        // temporary table before ordering it.
         let mut ev = self
             .conn
-            .prepare_cached(
+            .prepare_cached(if limit < 0 {
+                "SELECT source, file, record, line, event_id, event_name, time_text, function, ukey, time, id
+                    FROM evidence WHERE finding_id = ?1 AND ?2 < 0
+                    ORDER BY time IS NULL, time, id"
+            } else {
                 "SELECT * FROM (
                     SELECT source, file, record, line, event_id, event_name, time_text, function, ukey, time, id
                     FROM evidence WHERE finding_id = ?1
                     ORDER BY time IS NOT NULL, time DESC, id DESC LIMIT ?2)
-                 ORDER BY time IS NULL, time, id",
-            )
+                 ORDER BY time IS NULL, time, id"
+            })
             .map_err(sq(&path))?;
-        for r in rows {
-            let mut f = r.map_err(sq(&path))?;
+        for row in order {
+            // A finding removed since the order was read (another process pruned it) is left out.
+            let Some(mut f) = stmt
+                .query_row(params![row], read)
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })
+                .map_err(sq(&path))?
+            else {
+                continue;
+            };
             if limit == 0 {
                 visit(f)?;
                 continue;
