@@ -14,6 +14,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+use crate::fixtures::{DENIED, denied};
 use crate::util::{gzip, samples, stderr};
 
 fn run(db: &Path, args: &[&str]) -> Output {
@@ -23,12 +24,6 @@ fn run(db: &Path, args: &[&str]) -> Output {
 fn json(out: &Output) -> Vec<Value> {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-const DENIED: &str = r#"{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"PutItem","awsRegion":"eu-west-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/app-role/app-fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/T because no identity-based policy allows the dynamodb:PutItem action","eventID":"EVENT-ID","recipientAccountId":"111122223333","userAgent":"Boto3/1.34 exec-env/AWS_Lambda_python3.12","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/app-role/app-fn","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/app-role","accountId":"111122223333"}}}}"#;
-
-fn denied(id: &str) -> String {
-    DENIED.replace("EVENT-ID", id)
 }
 
 #[test]

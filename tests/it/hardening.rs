@@ -124,11 +124,7 @@ fn text_that_begins_like_json_or_holds_a_nul_is_read_as_text() {
 #[test]
 fn a_broken_json_line_does_not_swallow_the_next_record() {
     let dir = tempfile::tempdir().unwrap();
-    let event = |id: &str| {
-        format!(
-            r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"PutItem","awsRegion":"eu-west-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/app-role/app-fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/T because no identity-based policy allows the dynamodb:PutItem action","eventID":"{id}","recipientAccountId":"111122223333","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/app-role/app-fn","accountId":"111122223333"}}}}"#
-        )
-    };
+    let event = crate::fixtures::denied;
     let f = dir.path().join("events.jsonl");
     std::fs::write(
         &f,
@@ -148,9 +144,7 @@ fn a_broken_json_line_does_not_swallow_the_next_record() {
 }
 
 fn cloudtrail_event(id: &str, table: &str) -> String {
-    format!(
-        r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"PutItem","awsRegion":"eu-west-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/app-role/app-fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/{table} because no identity-based policy allows the dynamodb:PutItem action","eventID":"{id}","recipientAccountId":"111122223333","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/app-role/app-fn","accountId":"111122223333"}}}}"#
-    )
+    crate::fixtures::denied(id).replace(":table/T ", &format!(":table/{table} "))
 }
 
 /// Two replays into one database at once: the second waits for the first's transactions

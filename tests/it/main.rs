@@ -8,6 +8,7 @@ mod corpus;
 mod differential;
 mod evaluate;
 mod fixes;
+mod fixtures;
 mod golden;
 mod hardening;
 mod import;
