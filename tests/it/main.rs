@@ -13,6 +13,7 @@ mod golden;
 mod hardening;
 mod import;
 mod integrations;
+mod layout;
 mod lint;
 mod readme;
 mod scenarios;
