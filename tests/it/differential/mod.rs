@@ -36,7 +36,11 @@
 //! runs it too when npm exists and the package is missing). Without them the test says so and
 //! passes, unless `WHYDENIED_REQUIRE_ORACLE` is set, as CI sets it. `WHYDENIED_DIFF_SEED` and
 //! `WHYDENIED_DIFF_WORLDS` change the seed and the number of worlds; the worlds of failing cases
-//! are kept under `target/differential/`.
+//! are kept under `target/differential/`, the first three also shrunk (`shrink.rs`) to the
+//! statements that still make the judges disagree. The generator is seeded `fastrand` rather
+//! than proptest: the other judge is a Node process asked once per batch, and the shrinker
+//! asks it once per step for every simpler world at once, which proptest's one-case-at-a-time
+//! shrinking cannot do.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -46,6 +50,7 @@
 )]
 
 mod export;
+mod shrink;
 mod world;
 
 use std::fmt::Write as _;
@@ -150,6 +155,46 @@ fn import_dir(store: &mut Store, dir: &Path) {
             .unwrap_or_else(|e| panic!("{}: {e}", job.path.display()));
         store.import(&imp, &job.path.display().to_string()).unwrap();
     }
+}
+
+/// Whether the two judges disagree on `action` in each of `worlds`: whydenied asked in
+/// process, iam-simulate in one batch. A world that cannot be written or imported (a step of
+/// the shrinker may leave a policy without statements) counts as agreeing.
+fn disagreements(worlds: &[World], action: &'static str, rules: &Rules, dir: &Path) -> Vec<bool> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let mut ours = Vec::new();
+    let mut sims = Vec::new();
+    for (k, w) in worlds.iter().enumerate() {
+        let d = dir.join(format!("candidate-{k}"));
+        let db = dir.join(format!("candidate-{k}.db"));
+        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::fs::create_dir_all(&d).unwrap();
+            write_world(w, &d);
+            let mut store = Store::open(&db).unwrap();
+            import_dir(&mut store, &d);
+            let v = ask(
+                &store,
+                rules,
+                Question {
+                    principal: &w.principal(),
+                    action,
+                    resource: &w.resource_arn(),
+                    context: &whydenied_context(w),
+                    with_policy: None,
+                },
+            )
+            .unwrap();
+            decision_name(v.decision)
+        }));
+        ours.push(got.ok());
+        sims.push(json!({"id": k, "simulation": simulation(w, action)}));
+    }
+    let theirs = run_oracle(&sims, dir);
+    ours.iter()
+        .zip(&theirs)
+        .map(|(o, t)| matches!((o, t), (Some(o), Ok(e)) if e != o))
+        .collect()
 }
 
 fn decision_name(d: Decision) -> &'static str {
@@ -318,10 +363,28 @@ fn evaluator_agrees_with_iam_simulate() {
             keep.join(format!("simulation-{n}.json")),
             serde_json::to_vec_pretty(&sims[n]["simulation"]).unwrap(),
         );
+        // The first few failures are shrunk to the statements that decide them.
+        let shrunk = if failed <= 3 {
+            let (small, steps) = shrink::shrink(
+                &all[*wi].0,
+                &mut |ws| disagreements(ws, action, &rules, &tmp.path().join("shrink")),
+                100,
+            );
+            let to = keep.join(format!("shrunk-{n}"));
+            let _ = std::fs::create_dir_all(&to);
+            write_world(&small, &to);
+            format!(
+                "; shrunk in {steps} steps to {} statements in {}",
+                shrink::statements(&small),
+                to.display()
+            )
+        } else {
+            String::new()
+        };
         if failed <= 25 {
             let _ = writeln!(
                 failures,
-                "case {n} (world {wi}, {action}): whydenied {verdict}; iam-simulate {expect:?}; kept in {}",
+                "case {n} (world {wi}, {action}): whydenied {verdict}; iam-simulate {expect:?}; kept in {}{shrunk}",
                 keep.display()
             );
         }

@@ -38,6 +38,7 @@ pub enum Who {
     },
 }
 
+#[derive(Clone)]
 pub struct World {
     pub who: Who,
     /// The caller's account (a service principal has none; this is then its source's).
