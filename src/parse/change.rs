@@ -6,7 +6,10 @@
 //! Only records without an error are changes; everything here is cheap to reject, since it runs
 //! on every successful IAM and Cognito call of a trail.
 
+use std::sync::LazyLock;
+
 use jiff::Timestamp;
+use memchr::memmem::Finder;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -107,15 +110,37 @@ struct ChangeRecord<'a> {
 /// DynamoDB events whose response names the table's key.
 const TABLE_CHANGES: [&str; 2] = ["CreateTable", "UpdateTable"];
 
+/// The substrings [`change`] looks for before parsing, each searcher built once: building one
+/// per record (what `memmem::find` does) cost more than the search itself.
+struct Needles {
+    iam: Finder<'static>,
+    roles: Vec<Finder<'static>>,
+    pools: Vec<Finder<'static>>,
+    /// A table's key is in its response; a KMS call's subject in its encryption context.
+    keys: Vec<Finder<'static>>,
+}
+
+static NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
+    let all = |xs: &[&str]| {
+        xs.iter()
+            .map(|x| Finder::new(x.as_bytes()).into_owned())
+            .collect()
+    };
+    Needles {
+        iam: Finder::new(b"iam.amazonaws.com").into_owned(),
+        roles: all(&ROLE_CHANGES),
+        pools: all(&POOL_CHANGES),
+        keys: all(&["kMSMasterKeyArn", "aws:dynamodb:tableName", "SecretARN"]),
+    }
+});
+
 /// A successful role, user-pool or key-use change, or None (cheap for everything else).
 pub(super) fn change(bytes: &[u8]) -> Option<Change> {
-    let has = |s: &[u8]| memchr::memmem::find(bytes, s).is_some();
-    let iam = has(b"iam.amazonaws.com") && ROLE_CHANGES.iter().any(|e| has(e.as_bytes()));
-    let cognito = !iam && POOL_CHANGES.iter().any(|e| has(e.as_bytes()));
-    // A table's key is in its response; a KMS call's subject in its encryption context.
-    let keys = !iam
-        && !cognito
-        && (has(b"kMSMasterKeyArn") || has(b"aws:dynamodb:tableName") || has(b"SecretARN"));
+    let n = &*NEEDLES;
+    let any = |fs: &[Finder<'static>]| fs.iter().any(|f| f.find(bytes).is_some());
+    let iam = n.iam.find(bytes).is_some() && any(&n.roles);
+    let cognito = !iam && any(&n.pools);
+    let keys = !iam && !cognito && any(&n.keys);
     if !iam && !cognito && !keys {
         return None;
     }
