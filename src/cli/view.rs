@@ -36,6 +36,8 @@ pub(super) fn stream_view(
         }
     }
     let mut out = Out(std::io::BufWriter::new(std::io::stdout().lock()), false);
+    // Both passes read one snapshot: the second finds by row what the first saw.
+    let _snapshot = store.snapshot();
     // Pass 1: what is shown, in order, and (table) under which heading.
     let mut ids: Vec<String> = Vec::new();
     let mut shown = 0usize;
@@ -65,7 +67,7 @@ pub(super) fn stream_view(
             match (&mut g.3, row) {
                 (Members::Rows(v), Some(r)) => v.push(r),
                 (Members::Ids(v), _) => v.push(id.to_string()),
-                (Members::Rows(_), None) => {}
+                (Members::Rows(_), None) => debug_assert!(false, "a group mixes rows and ids"),
             }
         }
     };
@@ -143,7 +145,7 @@ pub(super) fn stream_view(
             for (i, (key, _, _, members)) in groups.into_iter().enumerate() {
                 let q = match members {
                     Members::Rows(mut rows) => {
-                        // In storage order, so one page serves every member it holds.
+                        // In storage order: the lookups walk the table forwards.
                         rows.sort_unstable();
                         Query {
                             rows: Some(rows),

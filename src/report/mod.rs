@@ -390,9 +390,9 @@ pub fn triage_group(key: &str, list: &[&Finding], width: u16, style: Style) -> S
         if style == Style::Color {
             id = id.add_attribute(Attribute::Dim);
             fix = fix.fg(match f.fix.verified {
-                Some(true) => Color::Green,
-                Some(false) => Color::Red,
-                None => Color::Yellow,
+                Some(true) => Color::DarkGreen,
+                Some(false) => Color::DarkRed,
+                None => Color::DarkYellow,
             });
         }
         t.add_row(vec![

@@ -41,7 +41,8 @@ pub struct Query {
 /// The few fields of a finding a view groups and orders by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Heading {
-    /// Where the finding is stored (SQLite's rowid), valid while the store is open.
+    /// Where the finding is stored (SQLite's rowid). Only meaningful within one
+    /// [`Store::snapshot`]: a `VACUUM` may renumber the rows of a table keyed by text.
     pub row: i64,
     /// The finding's id.
     pub id: String,
@@ -53,6 +54,19 @@ pub struct Heading {
     pub last_seen_ms: Option<i64>,
     /// How many pieces of evidence it has.
     pub count: u64,
+}
+
+/// The guard of [`Store::snapshot`]: ends the read transaction when dropped.
+pub struct Snapshot<'c>(&'c rusqlite::Connection);
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        // A read transaction has nothing to keep; should COMMIT fail, the transaction must
+        // still end, or every later write on this connection would fail.
+        if self.0.execute_batch("COMMIT").is_err() {
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 /// Which open findings [`Store::open_denials`] walks.
@@ -164,6 +178,15 @@ impl Store {
         (sql, args)
     }
 
+    /// A read transaction that ends when the guard is dropped: everything read through this
+    /// store meanwhile sees the same database, so what one pass found (a finding's row) is what
+    /// a second pass finds. None when a transaction is already open (it is the snapshot then)
+    /// or one could not be begun.
+    pub fn snapshot(&self) -> Option<Snapshot<'_>> {
+        (self.conn.is_autocommit() && self.conn.execute_batch("BEGIN").is_ok())
+            .then_some(Snapshot(&self.conn))
+    }
+
     /// What a view groups and orders findings by, for those matching the query, newest first:
     /// (id, function, principal, last seen in ms, count). Nothing else is read, so a first pass
     /// over 100,000 findings reads a few columns, not every explanation and fix.
@@ -206,19 +229,8 @@ impl Store {
         // whole rows (about 3 KB each, with the fix, explanation and denial) spilled to
         // temporary files and was most of a large JSON report's time.
         let (sql, args) = Self::select(q, "SELECT rowid");
-        // One snapshot for the order and the rows, unless the caller's transaction is one.
-        struct Snapshot<'c>(Option<&'c rusqlite::Connection>);
-        impl Drop for Snapshot<'_> {
-            fn drop(&mut self) {
-                if let Some(c) = self.0 {
-                    let _ = c.execute_batch("COMMIT");
-                }
-            }
-        }
-        let _snapshot = Snapshot(
-            (self.conn.is_autocommit() && self.conn.execute_batch("BEGIN").is_ok())
-                .then_some(&self.conn),
-        );
+        // One snapshot for the order and the rows, unless the caller holds one.
+        let _snapshot = self.snapshot();
         let order: Vec<i64> = {
             let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
             let rows = stmt

@@ -44,10 +44,18 @@ fn module_of(src: &Path, file: &Path) -> String {
     first.trim_end_matches(".rs").to_string()
 }
 
-/// The top-level modules a file names through `crate::`.
+/// The top-level modules a file names through `crate::` (in code or doc links alike: a doc
+/// that points backwards in the flow is as wrong as a use). A chain of `super::` long enough to
+/// climb to the crate root would escape this check; none is written (the few `super::super::`
+/// are test modules reaching their own stage).
 fn uses(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (i, _) in text.match_indices("crate::") {
+        // `crate::` itself, not the end of a longer path segment (`my_crate::`).
+        let before = text[..i].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
         let rest = &text[i + "crate::".len()..];
         let name: String = rest
             .chars()
@@ -105,7 +113,11 @@ fn every_library_module_has_its_place() {
     let src = crate::util::root().join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
     for line in lib.lines() {
-        if let Some(name) = line.trim().strip_prefix("pub mod ") {
+        let line = line.trim();
+        let decl = ["pub mod ", "pub(crate) mod ", "mod "]
+            .iter()
+            .find_map(|p| line.strip_prefix(p));
+        if let Some(name) = decl.filter(|n| n.ends_with(';')) {
             let name = name.trim_end_matches(';');
             assert!(
                 ORDER.contains(&name),

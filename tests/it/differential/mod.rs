@@ -157,10 +157,14 @@ fn import_dir(store: &mut Store, dir: &Path) {
     }
 }
 
-/// Whether the two judges disagree on `action` in each of `worlds`: whydenied asked in
-/// process, iam-simulate in one batch. A world that cannot be written or imported (a step of
-/// the shrinker may leave a policy without statements) counts as agreeing.
-fn disagreements(worlds: &[World], action: &'static str, rules: &Rules, dir: &Path) -> Vec<bool> {
+/// Both judges' answers on `action` in each of `worlds`: whydenied asked in process,
+/// iam-simulate in one batch. None for a world that cannot be written or imported.
+fn answers(
+    worlds: &[World],
+    action: &'static str,
+    rules: &Rules,
+    dir: &Path,
+) -> Vec<Option<(String, Result<String, String>)>> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
     let mut ours = Vec::new();
@@ -185,16 +189,30 @@ fn disagreements(worlds: &[World], action: &'static str, rules: &Rules, dir: &Pa
                 },
             )
             .unwrap();
-            decision_name(v.decision)
+            decision_name(v.decision).to_string()
         }));
         ours.push(got.ok());
         sims.push(json!({"id": k, "simulation": simulation(w, action)}));
     }
     let theirs = run_oracle(&sims, dir);
-    ours.iter()
-        .zip(&theirs)
-        .map(|(o, t)| matches!((o, t), (Some(o), Ok(e)) if e != o))
+    ours.into_iter()
+        .zip(theirs)
+        .map(|(o, t)| o.map(|o| (o, t)))
         .collect()
+}
+
+/// Whether a simpler world keeps the original disagreement: the same answer from whydenied,
+/// and the same answer (or an error) from iam-simulate.
+fn same_disagreement(
+    a: &Option<(String, Result<String, String>)>,
+    ours: &str,
+    theirs: &Result<String, String>,
+) -> bool {
+    match (a, theirs) {
+        (Some((o, Ok(t))), Ok(e)) => o == ours && t == e,
+        (Some((o, Err(_))), Err(_)) => o == ours,
+        _ => false,
+    }
 }
 
 fn decision_name(d: Decision) -> &'static str {
@@ -367,10 +385,16 @@ fn evaluator_agrees_with_iam_simulate() {
         let shrunk = if failed <= 3 {
             let (small, steps) = shrink::shrink(
                 &all[*wi].0,
-                &mut |ws| disagreements(ws, action, &rules, &tmp.path().join("shrink")),
+                &mut |ws| {
+                    answers(ws, action, &rules, &tmp.path().join("shrink"))
+                        .iter()
+                        .map(|a| same_disagreement(a, got, expect))
+                        .collect()
+                },
                 100,
             );
             let to = keep.join(format!("shrunk-{n}"));
+            let _ = std::fs::remove_dir_all(&to);
             let _ = std::fs::create_dir_all(&to);
             write_world(&small, &to);
             format!(
