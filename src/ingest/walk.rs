@@ -35,6 +35,9 @@ pub fn walk_each(paths: &[PathBuf], follow_symlinks: bool, visit: &mut dyn FnMut
     for p in paths {
         let root = match std::fs::canonicalize(p) {
             Ok(r) => r,
+            // `/dev/fd/63` (`replay <(zcat ...)`) is a link to `pipe:[…]`, which no path
+            // names: what it opens is its own root.
+            Err(_) if std::fs::metadata(p).is_ok() => p.clone(),
             Err(e) => {
                 if !visit(Walked::Error(p.clone(), e)) {
                     return;

@@ -378,6 +378,20 @@ fn devices_are_refused_pipes_are_streams_and_nothing_read_creates_nothing() {
     writer.join().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(total(&db), 1);
+    // Bash's process substitution names the pipe `/dev/fd/N`, a link to `pipe:[…]` that no
+    // path resolves to.
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, format!("{}\n", cloudtrail_event("pipe-2", "T"))).unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#""$0" --db "$1" replay --format json <(cat "$2")"#)
+        .arg(env!("CARGO_BIN_EXE_whydenied"))
+        .arg(&db)
+        .arg(&events)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(total(&db), 2);
     let none = dir.path().join("none.db");
     let out = run(&none, &["replay", "/nonexistent/path"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
