@@ -18,11 +18,10 @@ pub struct Evidence {
     pub record: u64,
     /// The 1-based line the record starts on.
     pub line: u64,
-    /// The CloudTrail `eventID`, for a CloudTrail record.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The CloudTrail `eventID`, for a CloudTrail record; `null` otherwise (always written, as
+    /// CONTRACT.md's example shows it, so that strict readers find the key).
     pub event_id: Option<String>,
-    /// The CloudTrail `eventName` (the API call that failed).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The CloudTrail `eventName` (the API call that failed); `null` where the log has none.
     pub event_name: Option<String>,
     /// When the event happened (RFC 3339 UTC, second precision), when the log says.
     pub time: Option<String>,

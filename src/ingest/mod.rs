@@ -401,11 +401,12 @@ pub fn sniff(head: &[u8]) -> Option<Shape> {
     if json_prefix(rest) {
         return Some(Shape::Json);
     }
-    // JSON lines whose first line is broken are still JSON lines: most lines that begin with
-    // `{` are whole objects.
+    // JSON lines with a broken line are still JSON lines: every line begins with `{` and one
+    // at least is a whole object (a file cut short after its first record), or most lines
+    // are whole objects. Text that begins like JSON (Node's `{ [AccessDenied: ...` dump) goes
+    // on in lines that do not.
     let mut lines: Vec<&[u8]> = rest
         .split(|b| *b == b'\n')
-        .skip(1)
         .map(|l| l.trim_ascii())
         .filter(|l| !l.is_empty())
         .collect();
@@ -413,13 +414,13 @@ pub fn sniff(head: &[u8]) -> Option<Shape> {
     if head.len() >= HEAD_BYTES && !rest.ends_with(b"\n") {
         lines.pop();
     }
+    let object = |l: &&[u8]| l.first() == Some(&b'{');
     let whole = lines
         .iter()
-        .filter(|l| {
-            l.first() == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()
-        })
+        .filter(|l| object(l) && serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok())
         .count();
-    if whole >= 1 && whole * 2 > lines.len() {
+    let all_objects = lines.iter().all(object);
+    if whole >= 1 && (all_objects || whole * 2 > lines.len()) {
         return Some(Shape::Json);
     }
     Some(Shape::Text)
@@ -557,6 +558,16 @@ mod tests {
         assert_eq!(
             sniff(b"{\"a\": garbage\n{\"b\":1}\n{\"c\":2}\n{\"d\":3}\n"),
             Some(Shape::Json)
+        );
+        // A short JSON-lines file whose second (last) record was cut off mid-string.
+        assert_eq!(
+            sniff(b"{\"eventID\":\"1\",\"errorCode\":\"AccessDenied\"}\n{\"eventID\":\"2\",\"errorMessage\":\"User: arn:aws:sts::1:assumed-role/r/f is not authorized to perfo\n"),
+            Some(Shape::Json)
+        );
+        // Text whose first line happens to be a JSON object stays text.
+        assert_eq!(
+            sniff(b"{\"level\":\"info\"}\nSTART RequestId: 1 Version: $LATEST\nEND RequestId: 1\n"),
+            Some(Shape::Text)
         );
         // One NUL byte in a text log does not make it binary.
         let mut t = b"START RequestId: 1 Version: $LATEST\n".repeat(20);

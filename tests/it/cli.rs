@@ -1465,3 +1465,31 @@ fn http_api_json_access_logs_name_the_routes_function() {
         "{cmd}"
     );
 }
+
+/// Every piece of evidence has the keys CONTRACT.md's example shows, `null` where the log has
+/// no such value (a Lambda function's log has no CloudTrail event id).
+#[test]
+fn evidence_always_has_event_id_and_event_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let log = crate::util::samples().join("lambda-logs/orders-api.log");
+    let out = run(&db, &["replay", "--format", "json", log.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = json(&out);
+    assert!(!found.is_empty());
+    for f in &found {
+        for e in f["evidence"].as_array().unwrap() {
+            let e = e.as_object().unwrap();
+            for key in ["source", "file", "record", "event_id", "event_name", "time"] {
+                assert!(e.contains_key(key), "{key} missing in {e:?}");
+            }
+            assert_ne!(e["source"], "cloudtrail");
+            assert!(e["event_id"].is_null(), "{e:?}");
+        }
+    }
+}
