@@ -149,5 +149,12 @@ pub(super) fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
             count(resolved, "finding", "findings")
         );
     }
+    let reopened = pipeline::reopen_unfixed(&mut store, &rules)?;
+    if reopened > 0 {
+        println!(
+            "{} open again: the imported policies no longer allow them",
+            count(reopened, "finding", "findings")
+        );
+    }
     Ok(if failed > 0 { 1 } else { 0 })
 }

@@ -1,11 +1,12 @@
-//! After an import: open findings diagnosed again against the policies now stored, and those
-//! whose request the stored policies now allow resolved.
+//! After an import: open and resolved findings diagnosed again against the policies now
+//! stored, those whose request the stored policies now allow resolved, and resolved ones they
+//! no longer allow opened again.
 
 use super::*;
 
-/// After an import: every open finding is diagnosed again from the denial it was last seen
-/// with, against the policies now stored (its principal, cause, state, explanation and fix
-/// change in place; its id, counts and evidence stay). Returns how many changed.
+/// After an import: every open or resolved finding is diagnosed again from the denial it was
+/// last seen with, against the policies now stored (its principal, cause, state, explanation
+/// and fix change in place; its id, counts, evidence and status stay). Returns how many changed.
 pub fn rediagnose_open(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
     rediagnose_open_of(store, rules, store::Only::All)
 }
@@ -45,9 +46,35 @@ pub fn rediagnose_open_of(
 /// After an import: every open finding whose request the stored policies now allow is resolved
 /// (its fix was applied). New evidence reopens it. Returns how many were resolved.
 pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    let fixed = allowed_now(store, rules, "open", true)?;
+    for id in &fixed {
+        store.resolve(id)?;
+    }
+    Ok(fixed.len() as u64)
+}
+
+/// After an import: every resolved finding whose request the stored policies no longer allow
+/// (the fix was taken back, or a deny added) is open again. Returns how many were reopened.
+pub fn reopen_unfixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError> {
+    let broken = allowed_now(store, rules, "resolved", false)?;
+    for id in &broken {
+        store.reopen(id)?;
+    }
+    Ok(broken.len() as u64)
+}
+
+/// The findings of `status` whose request the stored policies allow (`allowed`) or, evaluated
+/// and known, do not.
+fn allowed_now(
+    store: &Store,
+    rules: &Rules,
+    status: &str,
+    allowed: bool,
+) -> Result<Vec<String>, StoreError> {
     use crate::evaluate::{Decision, gather};
     let open = store.findings(&store::Query {
-        status: Some("open".into()),
+        status: Some(status.into()),
+        evidence_limit: Some(0),
         ..store::Query::default()
     })?;
     let mut fixed = Vec::new();
@@ -60,20 +87,20 @@ pub fn resolve_fixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreError
         else {
             continue;
         };
-        let Some((v, set)) = gather::evaluate_now(&*store, rules, caller, action, &resource, None)
+        let Some((v, set)) = gather::evaluate_now(store, rules, caller, action, &resource, None)
         else {
             continue;
         };
         // AWS stated why it denied: an allow of the stored policies resolves the finding only
         // when they hold that policy (an SCP imported without --target applies to nothing).
-        if v.decision == Decision::Allow && diagnose::stated_policy_known(f.cause, &set) {
+        let allows = v.decision == Decision::Allow && diagnose::stated_policy_known(f.cause, &set);
+        // Reopening needs the policies to deny: an unknown answer leaves a finding resolved.
+        let denies = matches!(v.decision, Decision::ImplicitDeny | Decision::ExplicitDeny);
+        if (allowed && allows) || (!allowed && denies) {
             fixed.push(f.id.clone());
         }
     }
-    for id in &fixed {
-        store.resolve(id)?;
-    }
-    Ok(fixed.len() as u64)
+    Ok(fixed)
 }
 
 /// After user pools' triggers changed (learnt from the logs): the open findings of the services

@@ -24,7 +24,7 @@ mod after_import;
 mod problem;
 pub use after_import::{
     rediagnose_kms_findings, rediagnose_open, rediagnose_open_of, rediagnose_user_pool_findings,
-    resolve_fixed,
+    reopen_unfixed, resolve_fixed,
 };
 pub use problem::Problem;
 

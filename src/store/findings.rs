@@ -69,7 +69,7 @@ impl Drop for Snapshot<'_> {
     }
 }
 
-/// Which open findings [`Store::open_denials`] walks.
+/// Which findings [`Store::open_denials`] walks.
 #[derive(Debug, Clone, Copy)]
 pub enum Only<'a> {
     /// Every open finding.
@@ -357,9 +357,10 @@ impl Store {
         Ok(())
     }
 
-    /// Open findings that keep the denial they were last seen with: up to `limit` of them with
-    /// an id after `after`, in id order (so a caller can walk them all in bounded memory),
-    /// of those `only` selects.
+    /// Open and resolved findings that keep the denial they were last seen with (a resolved one
+    /// too says what the stored policies say today): up to `limit` of them with an id after
+    /// `after`, in id order (so a caller can walk them all in bounded memory), of those `only`
+    /// selects.
     pub fn open_denials(
         &self,
         after: &str,
@@ -375,7 +376,7 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT id, denial FROM findings WHERE status = 'open' AND denial IS NOT NULL AND id > ?1
+                "SELECT id, denial FROM findings WHERE status IN ('open', 'resolved') AND denial IS NOT NULL AND id > ?1
                     AND (?3 IS NULL OR principal = ?3) AND (?4 IS NULL OR action LIKE ?4)
                     ORDER BY id LIMIT ?2",
             )
@@ -437,6 +438,18 @@ impl Store {
         }
         tx.commit().map_err(sq(&path))?;
         Ok(changed)
+    }
+
+    /// Opens a resolved finding again (the policies imported since no longer allow its request).
+    pub fn reopen(&mut self, id: &str) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute(
+                "UPDATE findings SET status = 'open', resolved_at = NULL WHERE id = ?1 AND status = 'resolved'",
+                params![id],
+            )
+            .map_err(sq(&path))?;
+        Ok(())
     }
 
     /// Marks a finding resolved (its request is allowed by the policies imported since).

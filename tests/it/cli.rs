@@ -857,8 +857,25 @@ fn findings_resolve_when_a_later_import_allows_and_reopen_on_new_evidence() {
     let again = dir.path().join("again.jsonl");
     let rec = r#"{"eventVersion":"1.09","eventTime":"2026-11-21T09:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"CreateEventSourceMapping20150331","awsRegion":"eu-west-1","errorCode":"InvalidParameterValueException","errorMessage":"The provided execution role does not have permissions to call ReceiveMessage on SQS","requestParameters":{"functionName":"orders-worker","eventSourceArn":"arn:aws:sqs:eu-west-1:111122223333:orders-queue"},"eventID":"reopen-1","recipientAccountId":"111122223333","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/deploy-role/ci","accountId":"111122223333"}}"#;
     std::fs::write(&again, format!("{rec}\n")).unwrap();
-    // Back to the state before the fix, so the new denial is the same finding.
-    run(&db, &["import", auth.to_str().unwrap()]);
+    // Back to the state before the fix: the stored policies deny again, so the finding is
+    // open again, saying so, before any new denial.
+    let out = run(&db, &["import", auth.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 finding open again"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let open = json(&run(
+        &db,
+        &["report", "--format", "json", "--status", "open"],
+    ));
+    let sqs = open
+        .iter()
+        .find(|f| f["action"] == "sqs:ReceiveMessage")
+        .unwrap();
+    assert_eq!(sqs["policy_state"], "denied", "{sqs}");
+    assert_ne!(sqs["cause"], "propagation", "{sqs}");
+    assert!(sqs["resolved_at"].is_null());
     run(
         &db,
         &["replay", "--format", "json", again.to_str().unwrap()],
