@@ -210,6 +210,11 @@ struct JsonRecord<'a> {
     state_transition_reason: Lenient<'a>,
     #[serde(borrow, default, rename = "LastModified")]
     last_modified: Lenient<'a>,
+    // A finding as whydenied writes it (`replay --format json > out` inside a replayed folder)
+    #[serde(borrow, default)]
+    policy_state: Lenient<'a>,
+    #[serde(borrow, default)]
+    fix: Option<&'a RawValue>,
 }
 
 impl JsonRecord<'_> {
@@ -284,6 +289,10 @@ fn json_value(p: &Parser<'_>, bytes: &[u8], depth: u8) -> Result<Option<Denial>,
         }
     }
     if rec.kind.get().is_some_and(|k| k.starts_with("platform.")) {
+        return Ok(None);
+    }
+    // whydenied's own output read back: its `message` is a denial already counted.
+    if rec.policy_state.get().is_some() && rec.fix.is_some() {
         return Ok(None);
     }
     if rec.mapping_uuid.get().is_some()

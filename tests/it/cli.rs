@@ -1215,6 +1215,31 @@ fn replay_skips_its_own_database() {
     }
 }
 
+/// Findings saved by `replay --format json` (or jsonl) beside the logs are not read back as log
+/// events: the second replay of the folder counts nothing new.
+#[test]
+fn replay_does_not_read_its_own_output_as_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.json"), denied("own-out-1") + "\n").unwrap();
+    let db = dir.path().join("w.db");
+    for format in ["json", "jsonl"] {
+        let out = run(
+            &db,
+            &["replay", "--format", format, dir.path().to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        std::fs::write(dir.path().join(format!("out.{format}")), &out.stdout).unwrap();
+    }
+    let out = run(
+        &db,
+        &["replay", "--format", "json", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = json(&out);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["count"], 1, "{}", stderr(&out));
+}
+
 /// `replay` writes JSON as it reads findings from the store: byte for byte what `report` prints
 /// for the same findings, in both JSON shapes, and `[]` when there are none.
 #[test]
