@@ -405,8 +405,15 @@ pub fn triage_group(key: &str, list: &[&Finding], width: u16, style: Style) -> S
             fix,
         ]);
     }
+    // The first column holds the id and `<count>× MM-DD HH:MM`: as wide as the largest count
+    // needs (the date line must not wrap), plus a space each side.
+    let digits = list
+        .iter()
+        .map(|f| f.count.max(1).ilog10() as u16 + 1)
+        .max()
+        .unwrap_or(1);
     if let Some(c) = t.column_mut(0) {
-        c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(16)));
+        c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(digits + 15)));
     }
     let _ = writeln!(s, "{t}");
     s
