@@ -151,7 +151,7 @@ pub fn run() -> i32 {
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("whydenied: {}", out::escape(&error_text(&e)));
+            eprintln!("whydenied: {}", out::escape_lines(&error_text(&e)));
             2
         }
     }

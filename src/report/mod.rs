@@ -33,6 +33,17 @@ pub enum Format {
     Markdown,
 }
 
+/// [`escape`] line by line, for a message that is laid out in lines (a TOML parse error with
+/// its caret): the lines stay lines, each continuation indented by two spaces so that none can
+/// pass for a message of its own.
+pub fn escape_lines(s: &str) -> String {
+    s.trim_end_matches('\n')
+        .split('\n')
+        .map(|l| escape(l.strip_suffix('\r').unwrap_or(l)))
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
+
 /// Escapes control characters (C0, DEL, C1) and bidirectional overrides so that text from logs
 /// cannot drive a terminal. Printable text, including non-ASCII, is kept.
 pub fn escape(s: &str) -> String {
@@ -634,6 +645,15 @@ mod tests {
     use super::*;
     use crate::policy::vocab::{Cause, Kind, PolicyState, Target};
     use crate::suggest::Fix;
+
+    #[test]
+    fn escape_lines_keeps_lines_and_indents_them() {
+        assert_eq!(
+            escape_lines("TOML parse error at line 3\n  |\n3 | x = \x1b[2J\n"),
+            "TOML parse error at line 3\n    |\n  3 | x = \\x1b[2J"
+        );
+        assert_eq!(escape_lines("one line"), "one line");
+    }
 
     #[test]
     fn escapes_terminal_controls() {
