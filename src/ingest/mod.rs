@@ -313,6 +313,14 @@ fn read_stream<R: BufRead>(
     let input = &mut input;
     // A configured shape still refuses binary data.
     let Some(shape) = sniff(&head).map(|s| limits.shape.unwrap_or(s)) else {
+        // A stream broken before anything could be read (a gzip header and garbage).
+        if let Some(e) = broken {
+            return Err(if gzip {
+                gz_err(0, e)
+            } else {
+                IngestError::Io(e)
+            });
+        }
         return if head.iter().all(|b| b.is_ascii_whitespace()) {
             Ok(())
         } else {

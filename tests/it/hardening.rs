@@ -557,3 +557,16 @@ fn a_small_truncated_gzip_keeps_what_came_before_the_break() {
     assert!(text(&out).contains("cut.json.gz"), "{}", text(&out));
     assert!(total(&db) >= 1, "{}", text(&out));
 }
+
+/// A gzip header followed by garbage yields nothing at all, and is still an error, named.
+#[test]
+fn a_gzip_header_followed_by_garbage_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("broken.json.gz");
+    std::fs::write(&f, b"\x1f\x8b\x08garbage").unwrap();
+    let db = dir.path().join("h.db");
+    let out = replay(&db, &f);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("broken.json.gz"), "{}", text(&out));
+    assert!(text(&out).contains("gzip"), "{}", text(&out));
+}
