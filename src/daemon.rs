@@ -610,6 +610,28 @@ fn writer(
                     }
                     Err(e) => tracing::error!(error = %e, "import failed"),
                 }
+                // The findings follow the policies as `import` makes them, once for the files
+                // that changed together.
+                match rx.try_recv() {
+                    Ok(next @ Msg::Import { .. }) => pending = Some(next),
+                    other => {
+                        if let Ok(m) = other {
+                            pending = Some(m);
+                        }
+                        match crate::pipeline::after_import(store, rules) {
+                            Ok(a) if a != crate::pipeline::AfterImport::default() => {
+                                tracing::info!(
+                                    rediagnosed = a.rediagnosed,
+                                    resolved = a.resolved,
+                                    reopened = a.reopened,
+                                    "findings updated for the imported policies"
+                                );
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::error!(error = %e, "updating findings failed"),
+                        }
+                    }
+                }
             }
             Msg::Chunk {
                 batch,

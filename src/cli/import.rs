@@ -135,25 +135,23 @@ pub(super) fn import(db: Option<PathBuf>, a: ImportArgs) -> Result<i32> {
     }
     // Findings whose fix the imported policies now show applied are resolved.
     let rules = Rules::embedded()?;
-    let again = pipeline::rediagnose_open(&mut store, &rules)?;
-    if again > 0 {
+    let after = pipeline::after_import(&mut store, &rules)?;
+    if after.rediagnosed > 0 {
         println!(
             "{} diagnosed again with the imported policies",
-            count(again, "finding", "findings")
+            count(after.rediagnosed, "finding", "findings")
         );
     }
-    let resolved = pipeline::resolve_fixed(&mut store, &rules)?;
-    if resolved > 0 {
+    if after.resolved > 0 {
         println!(
             "{} resolved: the imported policies now allow them",
-            count(resolved, "finding", "findings")
+            count(after.resolved, "finding", "findings")
         );
     }
-    let reopened = pipeline::reopen_unfixed(&mut store, &rules)?;
-    if reopened > 0 {
+    if after.reopened > 0 {
         println!(
             "{} open again: the imported policies no longer allow them",
-            count(reopened, "finding", "findings")
+            count(after.reopened, "finding", "findings")
         );
     }
     Ok(if failed > 0 { 1 } else { 0 })

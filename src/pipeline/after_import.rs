@@ -4,6 +4,28 @@
 
 use super::*;
 
+/// What [`after_import`] changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AfterImport {
+    /// Findings whose diagnosis changed with the imported policies.
+    pub rediagnosed: u64,
+    /// Open findings the stored policies now allow.
+    pub resolved: u64,
+    /// Resolved findings the stored policies deny again.
+    pub reopened: u64,
+}
+
+/// Everything an import calls for, in order: findings diagnosed again, those now allowed
+/// resolved, those denied again reopened. `import` and the service's policy reloads both
+/// run it, so a policy file changed under `watch` does what importing it by hand does.
+pub fn after_import(store: &mut Store, rules: &Rules) -> Result<AfterImport, StoreError> {
+    Ok(AfterImport {
+        rediagnosed: rediagnose_open(store, rules)?,
+        resolved: resolve_fixed(store, rules)?,
+        reopened: reopen_unfixed(store, rules)?,
+    })
+}
+
 /// After an import: every open or resolved finding is diagnosed again from the denial it was
 /// last seen with, against the policies now stored (its principal, cause, state, explanation
 /// and fix change in place; its id, counts, evidence and status stay). Returns how many changed.

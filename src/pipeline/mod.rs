@@ -23,8 +23,8 @@ use crate::suggest::{self, Suggestion};
 mod after_import;
 mod problem;
 pub use after_import::{
-    rediagnose_kms_findings, rediagnose_open, rediagnose_open_of, rediagnose_user_pool_findings,
-    reopen_unfixed, resolve_fixed,
+    AfterImport, after_import, rediagnose_kms_findings, rediagnose_open, rediagnose_open_of,
+    rediagnose_user_pool_findings, reopen_unfixed, resolve_fixed,
 };
 pub use problem::Problem;
 

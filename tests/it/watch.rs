@@ -339,6 +339,88 @@ fn sighup_reloads_sources_and_policies_keeping_positions() {
     assert_eq!(code, Some(0));
 }
 
+/// A policy file changed under the service does what importing it by hand does: the findings
+/// it now allows are resolved, and taking the grant back opens them again.
+#[test]
+fn a_changed_policy_file_resolves_and_reopens_findings() {
+    let s = Service::new();
+    let policies = s.dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    // `aws iam get-account-authorization-details` for the denied role: first without the grant.
+    let auth = |inline: serde_json::Value| {
+        serde_json::json!({
+            "UserDetailList": [], "GroupDetailList": [], "Policies": [],
+            "RoleDetailList": [{
+                "Path": "/", "RoleName": "app-role", "RoleId": "AROAEXAMPLEAPPROLE01",
+                "Arn": "arn:aws:iam::111122223333:role/app-role",
+                "CreateDate": "2026-01-01T00:00:00Z",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole"}]},
+                "InstanceProfileList": [], "RolePolicyList": inline,
+                "AttachedManagedPolicies": [], "Tags": []
+            }]
+        })
+        .to_string()
+    };
+    let file = policies.join("auth.json");
+    std::fs::write(&file, auth(serde_json::json!([]))).unwrap();
+    let mut cfg = std::fs::read_to_string(&s.config).unwrap();
+    cfg.push_str(&format!(
+        "[policies]\npaths = [{:?}]\n",
+        format!("{}/*.json", policies.display())
+    ));
+    std::fs::write(&s.config, cfg).unwrap();
+    let mut child = s.start(None);
+    s.append("a.jsonl", 0..2);
+    assert_eq!(s.wait_for(2), 2);
+    let status = || -> Vec<(String, String)> {
+        let out = Command::new(env!("CARGO_BIN_EXE_whydenied"))
+            .arg("--db")
+            .arg(&s.db)
+            .args(["report", "--format", "json"])
+            .output()
+            .unwrap();
+        let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v.iter()
+            .map(|f| {
+                (
+                    f["status"].as_str().unwrap_or("").to_string(),
+                    f["policy_state"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let wait_until = |want: (&str, &str)| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = status();
+            if got.iter().all(|(st, ps)| st == want.0 && ps == want.1) && !got.is_empty() {
+                return got;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{got:?}, not {want:?}: {}",
+                    std::fs::read_to_string(s.dir.path().join("service.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_until(("open", "denied"));
+    // The fix is applied: the role may now put items in the table.
+    let grant = serde_json::json!([{"PolicyName": "put-items", "PolicyDocument": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem",
+        "Resource": "arn:aws:dynamodb:eu-west-1:111122223333:table/T"}]}}]);
+    std::fs::write(&file, auth(grant)).unwrap();
+    wait_until(("resolved", "allowed_now"));
+    // And taken back.
+    std::fs::write(&file, auth(serde_json::json!([]))).unwrap();
+    wait_until(("open", "denied"));
+    let (code, _) = terminate(&mut child);
+    assert_eq!(code, Some(0));
+}
+
 #[test]
 fn the_example_config_runs_against_rotating_exports() {
     let dir = tempfile::tempdir().unwrap();
