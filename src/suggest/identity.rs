@@ -2,19 +2,27 @@
 
 use super::*;
 
-/// The name of an inline fix policy, `whydenied-<function>-<service>` (`fix` without a function),
-/// kept to the characters and the 128-character length IAM allows in a policy name.
-fn inline_name(need: &Need, actions: &[String]) -> String {
+/// The name of an inline fix policy, `whydenied-<function>-<service>-<hash>` (`fix` without a
+/// function), kept to the characters and the 128-character length IAM allows in a policy name.
+/// The hash is of the statements: two fixes for one role and service (two queues, two buckets)
+/// get two names, so applying one after the other adds both grants instead of the second
+/// `put-role-policy` replacing the first; the same fix again gets the same name.
+fn inline_name(need: &Need, actions: &[String], stmts: &[Value]) -> String {
     let svc = actions
         .first()
         .and_then(|a| a.split(':').next())
         .unwrap_or("access");
     let base = need.function.as_deref().unwrap_or("fix");
-    let raw = format!("whydenied-{base}-{svc}");
-    raw.chars()
+    let hash =
+        xxhash_rust::xxh3::xxh3_64(serde_json::to_string(stmts).unwrap_or_default().as_bytes())
+            as u32;
+    let tail = format!("-{hash:08x}");
+    let head: String = format!("whydenied-{base}-{svc}")
+        .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
-        .take(128)
-        .collect()
+        .take(128 - tail.len())
+        .collect();
+    head + &tail
 }
 
 /// The statements of an identity-policy fix, valid against the Service Authorization Reference.
@@ -295,7 +303,7 @@ fn inline_commands(
     name_of: &str,
     notes: &mut Vec<String>,
 ) -> Vec<String> {
-    let name = inline_name(need, actions);
+    let name = inline_name(need, actions, stmts);
     let existing = need.inline_policies().iter().find(|(n, _)| *n == name);
     let doc = match existing {
         Some((n, d)) => {

@@ -128,7 +128,6 @@ pub fn smallest_managed<'a>(rules: &'a Rules, actions: &[String]) -> Option<&'a 
         .min_by_key(|p| p.size)
 }
 
-/// The policy name used for inline fixes: `whydenied-<function or role>-<service>`.
 /// A statement id that every policy language accepts: letters and digits only (IAM's `Sid`
 /// rule; Lambda's statement ids allow more, but one id serves both), `Whydenied<Word><hash>`.
 pub(crate) fn statement_id(word: &str, hash: u64) -> String {

@@ -60,9 +60,10 @@ fn words(cmd: &str) -> Vec<String> {
 }
 
 /// `put-role-policy` with a name the role already has replaces that policy and revokes what it
-/// granted: the existing document is put back with the statement added.
+/// granted: a fix never takes a name the role uses (its old fix-policy name included), and two
+/// fixes for one role and service (two queues) take two names, so applying both keeps both.
 #[test]
-fn an_existing_inline_policy_is_merged_not_replaced() {
+fn an_inline_fix_never_replaces_a_policy() {
     let d = tempfile::tempdir().unwrap();
     let db = d.path().join("w.db");
     let keep = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": format!("arn:aws:dynamodb:eu-west-1:{A}:table/Profiles")}]});
@@ -72,28 +73,36 @@ fn an_existing_inline_policy_is_merged_not_replaced() {
         "billing-role",
         vec![("whydenied-billing-sqs", keep)],
     );
-    let f = explain(
-        &db,
-        &denial(
-            "billing-role",
-            "billing",
-            "sqs:SendMessage",
-            &format!("arn:aws:sqs:eu-west-1:{A}:invoices"),
-        ),
-    );
-    let cmd = f["fix"]["commands"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| words(c.as_str().unwrap()))
-        .find(|w| w.get(2).map(String::as_str) == Some("put-role-policy"))
-        .expect("a put-role-policy command");
-    let doc_at = cmd.iter().position(|w| w == "--policy-document").unwrap();
-    let doc: Value = serde_json::from_str(&cmd[doc_at + 1]).unwrap();
-    let text = doc.to_string();
-    assert!(text.contains("dynamodb:GetItem"), "kept: {text}");
-    assert!(text.contains("sqs:SendMessage"), "added: {text}");
-    assert_eq!(f["fix"]["verified"], true, "{f:#}");
+    let put = |queue: &str| -> (String, Value) {
+        let f = explain(
+            &db,
+            &denial(
+                "billing-role",
+                "billing",
+                "sqs:SendMessage",
+                &format!("arn:aws:sqs:eu-west-1:{A}:{queue}"),
+            ),
+        );
+        assert_eq!(f["fix"]["verified"], true, "{f:#}");
+        let cmd = f["fix"]["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| words(c.as_str().unwrap()))
+            .find(|w| w.get(2).map(String::as_str) == Some("put-role-policy"))
+            .expect("a put-role-policy command");
+        let at = |flag: &str| cmd[cmd.iter().position(|w| w == flag).unwrap() + 1].clone();
+        (
+            at("--policy-name"),
+            serde_json::from_str(&at("--policy-document")).unwrap(),
+        )
+    };
+    let (invoices, doc) = put("invoices");
+    let (receipts, _) = put("receipts");
+    assert_ne!(invoices, "whydenied-billing-sqs", "the role's own policy");
+    assert_ne!(invoices, receipts, "two grants, two policies");
+    assert!(doc.to_string().contains("sqs:SendMessage"), "{doc}");
+    assert_eq!(put("invoices").0, invoices, "the same fix, the same name");
 }
 
 /// A role whose name begins with `-` would be read as an option by the AWS CLI.
