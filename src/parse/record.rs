@@ -627,6 +627,22 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
     if d.resource.is_none() {
         d.resource = d.request.resource_arn.clone();
     }
+    // A Lambda call that passes a role (CreateFunction, UpdateFunctionConfiguration) passes it
+    // to Lambda: that is the request's `iam:PassedToService`, which CloudTrail does not record.
+    if rec.event_source.get() == Some("lambda.amazonaws.com")
+        && d.actions
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case("iam:PassRole"))
+        && !d
+            .request
+            .context
+            .iter()
+            .any(|(k, _)| k == "iam:PassedToService")
+    {
+        d.request
+            .context
+            .push(("iam:PassedToService".into(), "lambda.amazonaws.com".into()));
+    }
     p.classify(&mut d);
     Some(d)
 }

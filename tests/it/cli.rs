@@ -1535,3 +1535,34 @@ fn evidence_always_has_event_id_and_event_name() {
         }
     }
 }
+
+/// A Lambda CreateFunction passes its execution role to Lambda: the stored policy's
+/// `iam:PassedToService` condition is decided (the request's value is `lambda.amazonaws.com`),
+/// not left unknown. Message in the form of https://github.com/mozilla-iam/cis/issues/33, caller
+/// and role substituted.
+#[test]
+fn create_function_passes_the_role_to_lambda() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let auth = samples().join("policies/iam-authorization-details.json");
+    let out = run(&db, &["import", auth.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let record = serde_json::json!({
+        "eventVersion": "1.09", "eventTime": "2026-11-20T10:00:00Z",
+        "eventSource": "lambda.amazonaws.com", "eventName": "CreateFunction20150331",
+        "awsRegion": "eu-west-1", "errorCode": "AccessDenied",
+        "errorMessage": "User: arn:aws:sts::111122223333:assumed-role/deploy-role/ci is not authorized to perform: iam:PassRole on resource: arn:aws:iam::111122223333:role/orders-api-role",
+        "requestParameters": {"functionName": "orders-api", "role": "arn:aws:iam::111122223333:role/orders-api-role"},
+        "eventID": "pass-1", "recipientAccountId": "111122223333",
+        "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/deploy-role/ci", "accountId": "111122223333"}
+    });
+    let f = dir.path().join("create.json");
+    std::fs::write(&f, format!("{record}\n")).unwrap();
+    let out = run(&db, &["explain", "--format", "json", f.to_str().unwrap()]);
+    let found = json(&out);
+    let pass = found
+        .iter()
+        .find(|x| x["action"] == "iam:PassRole")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(pass["policy_state"], "allowed_now", "{pass:#}");
+}
