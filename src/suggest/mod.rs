@@ -346,9 +346,23 @@ fn build(need: &Need, rules: &Rules) -> Fix {
         .as_deref()
         .and_then(arn::Arn::parse)
         .map(|a| a.account.to_string());
+    // Else the owner of the resource whose policy changes, when its ARN names an account
+    // (a queue, topic, key, secret, repository or layer; a bucket's ARN names none).
+    let owner = || {
+        let arn = match f.target {
+            Target::KeyPolicy => need.kms_key.as_deref().or(need.resource.as_deref()),
+            Target::ResourcePolicy | Target::RepositoryPolicy | Target::LayerPolicy => {
+                need.resource.as_deref()
+            }
+            _ => None,
+        }?;
+        let account = arn::Arn::parse(arn)?.account.to_string();
+        (!account.is_empty() && own.is_some()).then_some(account)
+    };
     f.account = need
         .fix_account
         .clone()
+        .or_else(owner)
         .filter(|a| own.as_deref() != Some(a.as_str()));
     f
 }

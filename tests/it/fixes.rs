@@ -508,3 +508,28 @@ fn an_scp_deny_is_narrowed_and_put_back() {
     assert_eq!(d["fix"]["account"], MGMT, "{d:#}");
     assert_eq!(d["fix"]["verified"], true, "{d:#}");
 }
+
+/// A resource policy in another account is changed with that account's credentials:
+/// `fix.account` names it (the message form of AWS's IAM troubleshooting page, "because no
+/// resource-based policy allows the <action> action", with the names substituted).
+#[test]
+fn a_resource_owned_by_another_account_names_that_account() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let f = explain(
+        &db,
+        &format!(
+            "User: arn:aws:sts::{A}:assumed-role/orders-api-role/orders-api is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:eu-west-1:444455556666:partner-queue because no resource-based policy allows the sqs:SendMessage action"
+        ),
+    );
+    assert_eq!(f["fix"]["target"], "resource_policy", "{f:#}");
+    assert_eq!(f["fix"]["account"], "444455556666", "{f:#}");
+    // The same account's queue: nobody else must act.
+    let f = explain(
+        &db,
+        &format!(
+            "User: arn:aws:sts::{A}:assumed-role/orders-api-role/orders-api is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:eu-west-1:{A}:orders-queue because no resource-based policy allows the sqs:SendMessage action"
+        ),
+    );
+    assert!(f["fix"]["account"].is_null(), "{f:#}");
+}
