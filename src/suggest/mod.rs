@@ -310,6 +310,10 @@ fn build(need: &Need, rules: &Rules) -> Fix {
         _ if cause.is_explicit_deny() && need.target != Some(Target::VpcEndpointPolicy) => None,
         Some(Target::LayerPolicy) => Some(owners::layer_fix(need)),
         Some(Target::RepositoryPolicy) => Some(owners::repository_fix(need)),
+        // An Allow in the endpoint's policy cannot override its Deny.
+        Some(Target::VpcEndpointPolicy) if cause == Cause::ExplicitDenyVpcEndpoint => {
+            Some(owners::vpc_endpoint_deny_fix(need))
+        }
         Some(Target::VpcEndpointPolicy) => Some(owners::vpc_endpoint_fix(need)),
         Some(Target::FunctionPolicy) => Some(resource_fix(need, rules)),
         Some(Target::IdentityPolicy) if !need.grants.is_empty() => Some(identity_fix(need, rules)),
@@ -322,6 +326,7 @@ fn build(need: &Need, rules: &Rules) -> Fix {
         Cause::NoResourceAllow => resource_fix(need, rules),
         Cause::TrustPolicy => trust_fix(need, rules),
         Cause::NoBoundaryAllow | Cause::NoScpAllow | Cause::NoRcpAllow => guard_fix(need, rules),
+        Cause::ExplicitDenyVpcEndpoint => owners::vpc_endpoint_deny_fix(need),
         c if c.is_explicit_deny() => deny_fix(need),
         Cause::NoSessionAllow => Fix::none(vec![
             "The session policy passed when the role was assumed does not allow it: pass a session policy that does, or none.".into(),

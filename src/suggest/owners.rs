@@ -152,6 +152,38 @@ pub(super) fn repository_fix(need: &Need) -> Fix {
     }
 }
 
+/// A request a VPC endpoint's policy denied explicitly: no Allow overrides it, so the endpoint's
+/// owner narrows that Deny. whydenied holds no endpoint policies, so it shows where to look.
+pub(super) fn vpc_endpoint_deny_fix(need: &Need) -> Fix {
+    let action = need.actions.first().map_or("the action", String::as_str);
+    let mut notes = vec![format!(
+        "The VPC endpoint's policy denies {action} explicitly, and an Allow cannot override it: its owner narrows the denying statement (remove {action} from it, or add a condition that exempts this principal), never deleting the policy wholesale."
+    )];
+    let mut commands = Vec::new();
+    match &need.vpc_endpoint {
+        Some(id) => {
+            commands.push(command(&[
+                "aws", "ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", id, "--query",
+                "VpcEndpoints[0].PolicyDocument", "--output", "text",
+            ]));
+            notes.push(format!(
+                "modify-vpc-endpoint --policy-document replaces the endpoint's policy: change the Deny in the one printed above, then run `aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --policy-document file://policy.json`."
+            ));
+        }
+        None => notes.push("The log does not name the VPC endpoint: `aws ec2 describe-vpc-endpoints` lists them and their policies.".into()),
+    }
+    Fix {
+        target: Target::VpcEndpointPolicy,
+        managed_policy_arn: None,
+        statement: None,
+        all_statements: Vec::new(),
+        commands,
+        verified: None,
+        notes,
+        account: None,
+    }
+}
+
 /// A request a VPC endpoint's policy refused: the endpoint's owner allows it in the policy.
 pub(super) fn vpc_endpoint_fix(need: &Need) -> Fix {
     let mut notes = Vec::new();

@@ -533,3 +533,29 @@ fn a_resource_owned_by_another_account_names_that_account() {
     );
     assert!(f["fix"]["account"].is_null(), "{f:#}");
 }
+
+/// A VPC endpoint policy's explicit Deny is its owner's to narrow: the target says so, and no
+/// Allow statement (which could not override the Deny) is offered. The enhanced message form
+/// "with an explicit deny in a VPC endpoint policy" of AWS's access-denied documentation, names
+/// substituted.
+#[test]
+fn a_vpc_endpoint_deny_is_narrowed_by_its_owner() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let f = explain(
+        &db,
+        &format!(
+            "User: arn:aws:sts::{A}:assumed-role/orders-api-role/orders-api is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::reports/a.csv\" with an explicit deny in a VPC endpoint policy"
+        ),
+    );
+    assert_eq!(f["cause"], "explicit_deny_vpc_endpoint", "{f:#}");
+    assert_eq!(f["fix"]["target"], "vpc_endpoint_policy", "{f:#}");
+    assert!(f["fix"]["statement"].is_null(), "{f:#}");
+    assert!(
+        f["fix"]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("narrows the denying statement"),
+        "{f:#}"
+    );
+}
