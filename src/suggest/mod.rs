@@ -364,9 +364,12 @@ fn build(need: &Need, rules: &Rules) -> Fix {
         let account = arn::Arn::parse(arn)?.account.to_string();
         (!account.is_empty() && own.is_some()).then_some(account)
     };
-    f.account = need
-        .fix_account
-        .clone()
+    // The fix's own finding first (an organization's management account), then the
+    // integration's, then the resource's owner.
+    f.account = f
+        .account
+        .take()
+        .or_else(|| need.fix_account.clone())
         .or_else(owner)
         .filter(|a| own.as_deref() != Some(a.as_str()));
     f

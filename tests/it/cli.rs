@@ -543,6 +543,8 @@ fn imported_policies_decide_state_cause_and_verification() {
     // The SCP denies RunInstances for this instance type, read from the request parameters.
     let run_i = by_action("ec2:RunInstances");
     assert_eq!(run_i["cause"], "explicit_deny_scp");
+    // Changed from the management account, which the SCP's ARN names.
+    assert_eq!(run_i["fix"]["account"], "444455556666", "{run_i:#}");
     // S3 may not invoke the function: the add-permission fix is verified on the function policy.
     let inv = by_action("lambda:InvokeFunction");
     assert_eq!(inv["principal"], "s3.amazonaws.com");
