@@ -468,9 +468,18 @@ fn tailer(
                 // denial would buy nothing.
                 stored: None,
             };
+            // A file of the wrong shape has a problem on every line: the first few are logged,
+            // the rest counted and said in one line.
+            let mut unsaid = 0u64;
+            let mut said = 0u32;
             let mut problem = |p: pipeline::Problem| {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("{}", escape(&p.to_string()));
+                if said < PROBLEMS_SAID_PER_CHUNK {
+                    said += 1;
+                    tracing::warn!("{}", escape(&p.to_string()));
+                } else {
+                    unsaid += 1;
+                }
             };
             let (records, denials, _, _) = if w.gzip {
                 pipeline::process_file(
@@ -503,6 +512,9 @@ fn tailer(
                     &mut |c| changes.push(c),
                 )
             };
+            if unsaid > 0 {
+                tracing::warn!(file = %escape(&shown), more = unsaid, "more problems in this read, not logged one by one (each is counted)");
+            }
             counters.records.fetch_add(records, Ordering::Relaxed);
             counters.denials.fetch_add(denials, Ordering::Relaxed);
             counters.files.fetch_add(1, Ordering::Relaxed);
@@ -569,6 +581,9 @@ fn tailer(
     }
     Ok(())
 }
+
+/// How many problems of one read of a file are logged one by one.
+const PROBLEMS_SAID_PER_CHUNK: u32 = 5;
 
 fn writer(
     store: &mut Store,

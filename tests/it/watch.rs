@@ -339,6 +339,33 @@ fn sighup_reloads_sources_and_policies_keeping_positions() {
     assert_eq!(code, Some(0));
 }
 
+/// A file whose every line is broken is said in a few lines, not one per line: the first
+/// problems one by one, then how many more.
+#[test]
+fn a_broken_file_is_logged_in_a_few_lines() {
+    let s = Service::new();
+    // The source is said to hold CloudTrail JSON, so each broken line is a problem.
+    let cfg = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("[service]", "format = \"cloudtrail\"\n[service]");
+    std::fs::write(&s.config, cfg).unwrap();
+    let mut child = s.start(None);
+    let mut text = String::new();
+    for i in 0..40 {
+        text.push_str(&format!("{{\"broken\": {i}, \n"));
+    }
+    std::fs::write(s.logs.join("bad.jsonl"), text).unwrap();
+    s.append("a.jsonl", 0..1);
+    assert_eq!(s.wait_for(1), 1);
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, _) = terminate(&mut child);
+    assert_eq!(code, Some(0));
+    let log = std::fs::read_to_string(s.dir.path().join("service.log")).unwrap();
+    let lines = log.lines().filter(|l| l.contains("bad.jsonl")).count();
+    assert!(lines <= 8, "{lines} lines:\n{log}");
+    assert!(log.contains("more problems"), "{log}");
+}
+
 /// A policy file changed under the service does what importing it by hand does: the findings
 /// it now allows are resolved, and taking the grant back opens them again.
 #[test]
