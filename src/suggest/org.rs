@@ -185,7 +185,18 @@ pub(super) fn org_commands(
     }
     fix.commands = commands;
     fix.notes.extend(notes);
-    if let Some(mgmt) = src.organization().and_then(|o| o.management_account) {
-        fix.account = Some(mgmt);
-    }
+    // The management account: the imported organization's, else the one a customer policy's
+    // ARN names (`arn:aws:organizations::<management account>:policy/...`; AWS managed ones
+    // name `aws`).
+    fix.account = src
+        .organization()
+        .and_then(|o| o.management_account)
+        .or_else(|| {
+            levels.iter().flatten().find_map(|p| {
+                arn::Arn::parse(&p.name)
+                    .filter(|a| a.service == "organizations")
+                    .map(|a| a.account.to_string())
+                    .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+            })
+        });
 }

@@ -570,3 +570,55 @@ fn a_gzip_header_followed_by_garbage_is_an_error() {
     assert!(text(&out).contains("broken.json.gz"), "{}", text(&out));
     assert!(text(&out).contains("gzip"), "{}", text(&out));
 }
+
+/// No SCP allows the call: the statement is added to the customer SCP attached at the level
+/// that lacks it, run with the management account's credentials, which the SCP's ARN names
+/// when no organization was imported. Enhanced message form of AWS's access-denied
+/// documentation ("because no service control policy allows"), names substituted.
+#[test]
+fn a_missing_scp_allow_is_fixed_from_the_management_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let event = cloudtrail_event("scp-2", "T").replace(
+        "because no identity-based policy allows",
+        "because no service control policy allows",
+    );
+    let log = dir.path().join("scp.jsonl");
+    std::fs::write(&log, format!("{event}\n")).unwrap();
+    let auth = serde_json::json!({"RoleDetailList": [{"Path": "/", "RoleName": "app-role", "RoleId": "AROAEXAMPLEHARDEN2",
+        "Arn": "arn:aws:iam::111122223333:role/app-role",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "RolePolicyList": [{"PolicyName": "app", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}]}}],
+        "AttachedManagedPolicies": [], "Tags": []}], "UserDetailList": [], "GroupDetailList": [], "Policies": []});
+    let auth_file = dir.path().join("auth.json");
+    std::fs::write(&auth_file, auth.to_string()).unwrap();
+    let scp = serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-s3only1", "Arn": "arn:aws:organizations::444455556666:policy/o-a1b2c3d4e5/service_control_policy/p-s3only1", "Name": "S3Only", "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": false},
+        "Content": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"}});
+    let scp_file = dir.path().join("scp.json");
+    std::fs::write(&scp_file, scp.to_string()).unwrap();
+    let out = run(&db, &["import", auth_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = run(
+        &db,
+        &[
+            "import",
+            "--target",
+            "111122223333",
+            scp_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(replay(&db, &log).status.code(), Some(0));
+    let f = &findings(&db)[0];
+    assert_eq!(f["cause"], "no_scp_allow", "{f:#}");
+    assert_eq!(f["fix"]["target"], "scp", "{f:#}");
+    assert_eq!(f["fix"]["account"], "444455556666", "{f:#}");
+    assert!(
+        f["fix"]["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("update-policy")),
+        "{f:#}"
+    );
+}
