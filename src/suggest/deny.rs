@@ -216,18 +216,8 @@ pub(super) fn narrow_deny(
         (PolicyKind::Scp | PolicyKind::Rcp, _) => {
             fix.commands
                 .push(super::org::update_command(&deny.policy, &doc));
-            // The organization's management account, or the one the policy's ARN names
-            // (`arn:aws:organizations::<management account>:policy/...`).
-            fix.account = src
-                .organization()
-                .and_then(|o| o.management_account)
-                .or_else(|| {
-                    arn::Arn::parse(&deny.policy)
-                        .filter(|a| a.service == "organizations")
-                        .map(|a| a.account.to_string())
-                        .filter(|a| !a.is_empty())
-                })
-                .or(fix.account.take());
+            fix.account =
+                super::org::management_account(src, [deny.policy.as_str()]).or(fix.account.take());
         }
         (PolicyKind::Identity | PolicyKind::PermissionsBoundary, None)
             if !deny.policy.contains(":iam::aws:") =>

@@ -185,18 +185,24 @@ pub(super) fn org_commands(
     }
     fix.commands = commands;
     fix.notes.extend(notes);
-    // The management account: the imported organization's, else the one a customer policy's
-    // ARN names (`arn:aws:organizations::<management account>:policy/...`; AWS managed ones
-    // name `aws`).
-    fix.account = src
-        .organization()
+    fix.account = management_account(src, levels.iter().flatten().map(|p| p.name.as_str()));
+}
+
+/// The organization's management account, which changes its SCPs and RCPs: the imported
+/// organization's, else the one a customer policy's ARN names
+/// (`arn:aws:organizations::<management account>:policy/...`; AWS managed ones name `aws`).
+pub(super) fn management_account<'p>(
+    src: &dyn PolicySource,
+    policies: impl IntoIterator<Item = &'p str>,
+) -> Option<String> {
+    src.organization()
         .and_then(|o| o.management_account)
         .or_else(|| {
-            levels.iter().flatten().find_map(|p| {
-                arn::Arn::parse(&p.name)
+            policies.into_iter().find_map(|p| {
+                arn::Arn::parse(p)
                     .filter(|a| a.service == "organizations")
                     .map(|a| a.account.to_string())
                     .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
             })
-        });
+        })
 }

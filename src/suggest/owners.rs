@@ -152,6 +152,41 @@ pub(super) fn repository_fix(need: &Need) -> Fix {
     }
 }
 
+/// How an endpoint's owner changes its policy: print it (`describe-vpc-endpoints`), `change` it,
+/// put it back whole (`modify-vpc-endpoint` replaces it). Without the endpoint's id, where to
+/// find it (`unnamed`).
+fn endpoint_steps(
+    need: &Need,
+    change: &str,
+    unnamed: &str,
+    notes: &mut Vec<String>,
+) -> Vec<String> {
+    match &need.vpc_endpoint {
+        Some(id) => {
+            notes.push(format!(
+                "modify-vpc-endpoint --policy-document replaces the endpoint's policy: {change} the one printed above, then run `aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --policy-document file://policy.json`."
+            ));
+            vec![command(&[
+                "aws",
+                "ec2",
+                "describe-vpc-endpoints",
+                "--vpc-endpoint-ids",
+                id,
+                "--query",
+                "VpcEndpoints[0].PolicyDocument",
+                "--output",
+                "text",
+            ])]
+        }
+        None => {
+            notes.push(format!(
+                "The log does not name the VPC endpoint: `aws ec2 describe-vpc-endpoints` {unnamed}."
+            ));
+            Vec::new()
+        }
+    }
+}
+
 /// A request a VPC endpoint's policy denied explicitly: no Allow overrides it, so the endpoint's
 /// owner narrows that Deny. whydenied holds no endpoint policies, so it shows where to look.
 pub(super) fn vpc_endpoint_deny_fix(need: &Need) -> Fix {
@@ -159,19 +194,12 @@ pub(super) fn vpc_endpoint_deny_fix(need: &Need) -> Fix {
     let mut notes = vec![format!(
         "The VPC endpoint's policy denies {action} explicitly, and an Allow cannot override it: its owner narrows the denying statement (remove {action} from it, or add a condition that exempts this principal), never deleting the policy wholesale."
     )];
-    let mut commands = Vec::new();
-    match &need.vpc_endpoint {
-        Some(id) => {
-            commands.push(command(&[
-                "aws", "ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", id, "--query",
-                "VpcEndpoints[0].PolicyDocument", "--output", "text",
-            ]));
-            notes.push(format!(
-                "modify-vpc-endpoint --policy-document replaces the endpoint's policy: change the Deny in the one printed above, then run `aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --policy-document file://policy.json`."
-            ));
-        }
-        None => notes.push("The log does not name the VPC endpoint: `aws ec2 describe-vpc-endpoints` lists them and their policies.".into()),
-    }
+    let commands = endpoint_steps(
+        need,
+        "change the Deny in",
+        "lists them and their policies",
+        &mut notes,
+    );
     Fix {
         target: Target::VpcEndpointPolicy,
         managed_policy_arn: None,
@@ -208,19 +236,12 @@ pub(super) fn vpc_endpoint_fix(need: &Need) -> Fix {
         }
         _ => None,
     };
-    let mut commands = Vec::new();
-    match &need.vpc_endpoint {
-        Some(id) => {
-            commands.push(command(&[
-                "aws", "ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", id, "--query",
-                "VpcEndpoints[0].PolicyDocument", "--output", "text",
-            ]));
-            notes.push(format!(
-                "modify-vpc-endpoint --policy-document replaces the endpoint's policy: add the statement to the one printed above, then run `aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --policy-document file://policy.json`."
-            ));
-        }
-        None => notes.push("The log does not name the VPC endpoint: `aws ec2 describe-vpc-endpoints` lists them; add the statement to the endpoint's policy.".into()),
-    }
+    let commands = endpoint_steps(
+        need,
+        "add the statement to",
+        "lists them; add the statement to the endpoint's policy",
+        &mut notes,
+    );
     notes.push("If the endpoint policy denies this explicitly, narrow that Deny; an Allow cannot override it.".into());
     Fix {
         target: Target::VpcEndpointPolicy,

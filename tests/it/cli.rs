@@ -798,6 +798,12 @@ until = "2020-01-01T00:00:00Z"
 fn findings_resolve_when_a_later_import_allows_and_reopen_on_new_evidence() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
+    let status = |s: &str| json(&run(&db, &["report", "--format", "json", "--status", s]));
+    let sqs = |list: &[Value]| {
+        list.iter()
+            .find(|f| f["action"] == "sqs:ReceiveMessage")
+            .cloned()
+    };
     let p = samples().join("policies");
     let auth = p.join("iam-authorization-details.json");
     let functions = p.join("lambda-list-functions.json");
@@ -813,10 +819,7 @@ fn findings_resolve_when_a_later_import_allows_and_reopen_on_new_evidence() {
         &db,
         &["replay", "--format", "json", samples().to_str().unwrap()],
     );
-    let open = json(&run(
-        &db,
-        &["report", "--format", "json", "--status", "open"],
-    ));
+    let open = status("open");
     assert!(open.iter().any(|f| f["action"] == "sqs:ReceiveMessage"));
     // The fix is applied: the role now has the SQS policy.
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&auth).unwrap()).unwrap();
@@ -836,20 +839,11 @@ fn findings_resolve_when_a_later_import_allows_and_reopen_on_new_evidence() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let resolved = json(&run(
-        &db,
-        &["report", "--format", "json", "--status", "resolved"],
-    ));
-    let sqs = resolved
-        .iter()
-        .find(|f| f["action"] == "sqs:ReceiveMessage")
-        .unwrap();
-    assert!(sqs["resolved_at"].is_string());
-    let open = json(&run(
-        &db,
-        &["report", "--format", "json", "--status", "open"],
-    ));
-    assert!(!open.iter().any(|f| f["action"] == "sqs:ReceiveMessage"));
+    let resolved = status("resolved");
+    let found = sqs(&resolved).unwrap();
+    assert!(found["resolved_at"].is_string());
+    let open = status("open");
+    assert!(sqs(&open).is_none());
     assert!(
         open.iter()
             .any(|f| f["action"] == "secretsmanager:GetSecretValue"),
@@ -867,31 +861,19 @@ fn findings_resolve_when_a_later_import_allows_and_reopen_on_new_evidence() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let open = json(&run(
-        &db,
-        &["report", "--format", "json", "--status", "open"],
-    ));
-    let sqs = open
-        .iter()
-        .find(|f| f["action"] == "sqs:ReceiveMessage")
-        .unwrap();
-    assert_eq!(sqs["policy_state"], "denied", "{sqs}");
-    assert_ne!(sqs["cause"], "propagation", "{sqs}");
-    assert!(sqs["resolved_at"].is_null());
+    let open = status("open");
+    let found = sqs(&open).unwrap();
+    assert_eq!(found["policy_state"], "denied", "{found}");
+    assert_ne!(found["cause"], "propagation", "{found}");
+    assert!(found["resolved_at"].is_null());
     run(
         &db,
         &["replay", "--format", "json", again.to_str().unwrap()],
     );
-    let open = json(&run(
-        &db,
-        &["report", "--format", "json", "--status", "open"],
-    ));
-    let sqs = open
-        .iter()
-        .find(|f| f["action"] == "sqs:ReceiveMessage")
-        .unwrap();
-    assert!(sqs["resolved_at"].is_null());
-    assert_eq!(sqs["count"], 2);
+    let open = status("open");
+    let found = sqs(&open).unwrap();
+    assert!(found["resolved_at"].is_null());
+    assert_eq!(found["count"], 2);
 }
 
 #[test]

@@ -210,13 +210,7 @@ fn a_stated_scp_deny_is_not_resolved_by_an_scp_that_applies_to_nothing() {
     let log = dir.path().join("scp.jsonl");
     std::fs::write(&log, format!("{event}\n")).unwrap();
     assert_eq!(replay(&db, &log).status.code(), Some(0));
-    let auth = serde_json::json!({"RoleDetailList": [{"Path": "/", "RoleName": "app-role", "RoleId": "AROAEXAMPLEHARDEN1",
-        "Arn": "arn:aws:iam::111122223333:role/app-role",
-        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-        "RolePolicyList": [{"PolicyName": "app", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}]}}],
-        "AttachedManagedPolicies": [], "Tags": []}], "UserDetailList": [], "GroupDetailList": [], "Policies": []});
-    let auth_file = dir.path().join("auth.json");
-    std::fs::write(&auth_file, auth.to_string()).unwrap();
+    let auth_file = app_role_may_put_items(dir.path());
     let scp = serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-FullAWSAccess", "Arn": "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess", "Name": "FullAWSAccess", "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": true},
         "Content": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}});
     let scp_file = dir.path().join("scp.json");
@@ -242,6 +236,19 @@ fn a_stated_scp_deny_is_not_resolved_by_an_scp_that_applies_to_nothing() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(findings(&db)[0]["status"], "resolved", "{}", text(&out));
+}
+
+/// `get-account-authorization-details` of `app-role`, whose inline policy allows
+/// `dynamodb:PutItem` everywhere (so only an organization policy can deny it), written in `dir`.
+fn app_role_may_put_items(dir: &Path) -> std::path::PathBuf {
+    let auth = serde_json::json!({"RoleDetailList": [{"Path": "/", "RoleName": "app-role", "RoleId": "AROAEXAMPLEHARDEN1",
+        "Arn": "arn:aws:iam::111122223333:role/app-role",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "RolePolicyList": [{"PolicyName": "app", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}]}}],
+        "AttachedManagedPolicies": [], "Tags": []}], "UserDetailList": [], "GroupDetailList": [], "Policies": []});
+    let f = dir.join("auth.json");
+    std::fs::write(&f, auth.to_string()).unwrap();
+    f
 }
 
 fn event_as(role: &str, id: &str, table: &str) -> String {
@@ -585,13 +592,7 @@ fn a_missing_scp_allow_is_fixed_from_the_management_account() {
     );
     let log = dir.path().join("scp.jsonl");
     std::fs::write(&log, format!("{event}\n")).unwrap();
-    let auth = serde_json::json!({"RoleDetailList": [{"Path": "/", "RoleName": "app-role", "RoleId": "AROAEXAMPLEHARDEN2",
-        "Arn": "arn:aws:iam::111122223333:role/app-role",
-        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-        "RolePolicyList": [{"PolicyName": "app", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}]}}],
-        "AttachedManagedPolicies": [], "Tags": []}], "UserDetailList": [], "GroupDetailList": [], "Policies": []});
-    let auth_file = dir.path().join("auth.json");
-    std::fs::write(&auth_file, auth.to_string()).unwrap();
+    let auth_file = app_role_may_put_items(dir.path());
     let scp = serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-s3only1", "Arn": "arn:aws:organizations::444455556666:policy/o-a1b2c3d4e5/service_control_policy/p-s3only1", "Name": "S3Only", "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": false},
         "Content": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"}});
     let scp_file = dir.path().join("scp.json");
