@@ -151,41 +151,38 @@ fn part_fits(value: &[u8], format: &[u8]) -> bool {
     if value.len() > MAX || format.len() > MAX {
         return false;
     }
-    let (v, f) = (units(value, false), units(format, true));
-    let (n, m) = (v.len(), f.len());
-    // reach[i][j]: the first i units of the value and j of the format can match alike.
-    let mut reach = vec![vec![false; m + 1]; n + 1];
-    if let Some(row) = reach.get_mut(0)
-        && let Some(cell) = row.get_mut(0)
-    {
-        *cell = true;
+    // Most values are a log's literal ARN: matching it is a search for the format's pieces,
+    // not a table (a suggestion checks each resource against every type its action takes).
+    if !value.iter().any(|&b| b == b'*' || b == b'?') {
+        return literal_fits(value, format);
     }
-    for i in 0..=n {
+    let (v, f) = (units(value, false), units(format, true));
+    let m = f.len();
+    // One row of the table per unit of the value: row[j] says that the units of the value so
+    // far and the first j of the format can match alike.
+    let mut row = vec![false; m + 1];
+    let mut next = vec![false; m + 1];
+    if let Some(c) = row.get_mut(0) {
+        *c = true;
+    }
+    for i in 0..=v.len() {
+        next.iter_mut().for_each(|c| *c = false);
         for j in 0..=m {
-            if !reach
-                .get(i)
-                .and_then(|r| r.get(j))
-                .copied()
-                .unwrap_or(false)
-            {
+            if !row.get(j).copied().unwrap_or(false) {
                 continue;
             }
-            let mut set = |a: usize, b: usize| {
-                if let Some(c) = reach.get_mut(a).and_then(|r| r.get_mut(b)) {
-                    *c = true;
-                }
-            };
             match (v.get(i), f.get(j)) {
                 (Some(Unit::Run), fu) => {
-                    set(i + 1, j); // the run is empty
+                    // The run is empty, or it covers the format's next unit.
+                    set(&mut next, j);
                     if fu.is_some() {
-                        set(i, j + 1); // it covers the format's next unit
+                        set(&mut row, j + 1);
                     }
                 }
                 (vu, Some(Unit::Run)) => {
-                    set(i, j + 1);
+                    set(&mut row, j + 1);
                     if vu.is_some() {
-                        set(i + 1, j);
+                        set(&mut next, j);
                     }
                 }
                 (Some(a), Some(b)) => {
@@ -194,18 +191,71 @@ fn part_fits(value: &[u8], format: &[u8]) -> bool {
                         _ => true,
                     };
                     if same {
-                        set(i + 1, j + 1);
+                        set(&mut next, j + 1);
                     }
                 }
                 _ => {}
             }
         }
+        if i == v.len() {
+            break;
+        }
+        std::mem::swap(&mut row, &mut next);
     }
-    reach
-        .get(n)
-        .and_then(|r| r.get(m))
-        .copied()
-        .unwrap_or(false)
+    row.get(m).copied().unwrap_or(false)
+}
+
+fn set(row: &mut [bool], j: usize) {
+    if let Some(c) = row.get_mut(j) {
+        *c = true;
+    }
+}
+
+/// [`part_fits`] for a value without wildcards: the format's literal pieces (between its
+/// variables) must appear in order, the first at the start and the last at the end. Taking
+/// each middle piece where it first occurs never loses a match a later place would give.
+fn literal_fits(value: &[u8], format: &[u8]) -> bool {
+    let pieces = pieces(format);
+    let [first, middle @ .., last] = pieces.as_slice() else {
+        return pieces.first().is_some_and(|p| *p == value);
+    };
+    if first.len() + last.len() > value.len() || !value.starts_with(first) || !value.ends_with(last)
+    {
+        return false;
+    }
+    let mut rest = value
+        .get(first.len()..value.len() - last.len())
+        .unwrap_or_default();
+    for p in middle {
+        match memchr::memmem::find(rest, p) {
+            Some(i) => rest = rest.get(i + p.len()..).unwrap_or_default(),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// A format cut at its variables (`${Name}`, which [`units`] reads as a run): n variables
+/// give n + 1 pieces, empty ones included.
+fn pieces(format: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let (mut from, mut i) = (0, 0);
+    while let Some(&c) = format.get(i) {
+        if c == b'$'
+            && format.get(i + 1) == Some(&b'{')
+            && let Some(k) = format
+                .get(i..)
+                .and_then(|r| r.iter().position(|&b| b == b'}'))
+        {
+            out.push(format.get(from..i).unwrap_or_default());
+            i += k + 1;
+            from = i;
+            continue;
+        }
+        i += 1;
+    }
+    out.push(format.get(from..).unwrap_or_default());
+    out
 }
 
 /// An ARN of a format, for the region and account given (`*` where not known), every other
@@ -268,6 +318,56 @@ mod tests {
             &hostile,
             "arn:${Partition}:s3:::${BucketName}/${Key}/b"
         ));
+    }
+
+    /// The table, as [`part_fits`] used it for every value: the reference for its fast path.
+    fn table_fits(value: &[u8], format: &[u8]) -> bool {
+        let (v, f) = (units(value, false), units(format, true));
+        let (n, m) = (v.len(), f.len());
+        let mut reach = vec![vec![false; m + 1]; n + 1];
+        reach[0][0] = true;
+        for i in 0..=n {
+            for j in 0..=m {
+                if !reach[i][j] {
+                    continue;
+                }
+                match (v.get(i), f.get(j)) {
+                    (Some(Unit::Run), fu) => {
+                        reach[i + 1][j] = true;
+                        if fu.is_some() {
+                            reach[i][j + 1] = true;
+                        }
+                    }
+                    (vu, Some(Unit::Run)) => {
+                        reach[i][j + 1] = true;
+                        if vu.is_some() {
+                            reach[i + 1][j] = true;
+                        }
+                    }
+                    (Some(Unit::Byte(x)), Some(Unit::Byte(y))) if x != y => {}
+                    (Some(_), Some(_)) => reach[i + 1][j + 1] = true,
+                    _ => {}
+                }
+            }
+        }
+        reach[n][m]
+    }
+
+    proptest::proptest! {
+        /// Literal values take the piece search, wildcard values the one-row table: both
+        /// agree with the full table on short strings over a small alphabet (where pieces
+        /// repeat and overlap).
+        #[test]
+        fn fast_paths_agree_with_the_table(
+            value in "[ab/*?]{0,12}",
+            format in "(a|b|/|\\$\\{V\\}|\\$\\{){0,8}",
+        ) {
+            proptest::prop_assert_eq!(
+                part_fits(value.as_bytes(), format.as_bytes()),
+                table_fits(value.as_bytes(), format.as_bytes()),
+                "{:?} against {:?}", value, format
+            );
+        }
     }
 
     #[test]
