@@ -274,33 +274,54 @@ pub fn propagation_fix(need: &Need, rules: &Rules) -> Fix {
     }
 }
 
-/// How many fixes a thread remembers before it starts over.
+/// How many fixes a thread keeps in each of its memo's two generations.
 const MEMO_MAX: usize = 256;
+
+/// Fixes built recently, in two generations: when the young one is full it becomes the old
+/// one and the previous old one is dropped; a fix found in the old one moves back. A fix in
+/// use stays however many one-off needs pass through (a replay where a few functions fail on
+/// every invocation among thousands of single denials), and memory stays bounded.
+#[derive(Default)]
+struct Memo {
+    young: std::collections::HashMap<(u64, u128), Fix>,
+    old: std::collections::HashMap<(u64, u128), Fix>,
+}
+
+impl Memo {
+    fn get(&mut self, key: &(u64, u128)) -> Option<Fix> {
+        if let Some(f) = self.young.get(key) {
+            return Some(f.clone());
+        }
+        let f = self.old.remove(key)?;
+        self.insert(*key, f.clone());
+        Some(f)
+    }
+
+    fn insert(&mut self, key: (u64, u128), f: Fix) {
+        if self.young.len() >= MEMO_MAX {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key, f);
+    }
+}
 
 std::thread_local! {
     /// Fixes built recently by this thread, by catalog and need. A replay with many denials
     /// meets the same need thousands of times (a function failing on every invocation, a
     /// scanner probing every bucket); building its fix validates every statement against the
     /// service reference, which costs far more than hashing the need.
-    static MEMO: std::cell::RefCell<std::collections::HashMap<(u64, u128), Fix>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
 }
 
 /// The fix for what the diagnosis needs: a pure function of `need` and the catalog, so that
 /// it is remembered.
 pub fn fix(need: &Need, rules: &Rules) -> Fix {
     let key = (rules.instance(), need.digest());
-    if let Some(f) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+    if let Some(f) = MEMO.with(|m| m.borrow_mut().get(&key)) {
         return f;
     }
     let f = build(need, rules);
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= MEMO_MAX {
-            m.clear();
-        }
-        m.insert(key, f.clone());
-    });
+    MEMO.with(|m| m.borrow_mut().insert(key, f.clone()));
     f
 }
 
