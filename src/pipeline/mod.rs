@@ -224,10 +224,11 @@ pub fn process_file(
     let evidence_keys = |d: &Denial, fp: (u64, u64), pos: Position, record: &[u8]| {
         (evidence_key(d, fp.0, pos, record), legacy_key(d, fp.1, pos))
     };
-    let stored_finding = |(key, legacy): &(String, Option<String>)| {
+    let stored_finding = |d: &Denial, (key, legacy): &(String, Option<String>)| {
         let s = stored?;
-        s.finding_of_evidence(key)
-            .or_else(|| legacy.as_deref().and_then(|k| s.finding_of_evidence(k)))
+        let t = d.time.map(|t| t.as_millisecond());
+        s.finding_of_evidence(t, key)
+            .or_else(|| legacy.as_deref().and_then(|k| s.finding_of_evidence(t, k)))
     };
     let (mut records, mut denials, mut errors) = (0u64, 0u64, 0u64);
     let (mut fp, base) = match &source {
@@ -275,7 +276,7 @@ pub fn process_file(
                         gateway.correlate(&mut d, text);
                     }
                     let k = evidence_keys(&d, (fp, legacy_fp), pos, bytes);
-                    if let Some(id) = stored_finding(&k) {
+                    if let Some(id) = stored_finding(&d, &k) {
                         seen(id);
                     } else {
                         let (diag, ev) = observe_keyed(*d, rules, src, display, pos, k);
@@ -308,7 +309,7 @@ pub fn process_file(
                 gateway.correlate(&mut d, text);
                 denials += 1;
                 let k = evidence_keys(&d, (fp, legacy_fp), pos, text.as_bytes());
-                if let Some(id) = stored_finding(&k) {
+                if let Some(id) = stored_finding(&d, &k) {
                     seen(id);
                 } else {
                     let (diag, ev) = observe_keyed(d, rules, src, display, pos, k);

@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// A piece of evidence by its event's time and key, as the unique index `evidence_key` orders
+/// them (the expression must be the index's for the index to be used).
+pub(super) const EVIDENCE_BY_KEY: &str =
+    "SELECT finding_id FROM evidence WHERE ifnull(time, 0) = ?1 AND ukey = ?2";
+
 /// Filters of `report`.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
@@ -89,13 +94,13 @@ impl Store {
             .unwrap_or(true)
     }
 
-    /// The finding a stored piece of evidence belongs to.
-    pub fn finding_of_evidence(&self, key: &str) -> Option<String> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT finding_id FROM evidence WHERE ukey = ?1")
-            .ok()?;
-        rusqlite::OptionalExtension::optional(st.query_row(params![key], |r| r.get(0))).ok()?
+    /// The finding a stored piece of evidence belongs to, by its event's time (ms) and key.
+    pub fn finding_of_evidence(&self, time_ms: Option<i64>, key: &str) -> Option<String> {
+        let mut st = self.conn.prepare_cached(EVIDENCE_BY_KEY).ok()?;
+        rusqlite::OptionalExtension::optional(
+            st.query_row(params![time_ms.unwrap_or(0), key], |r| r.get(0)),
+        )
+        .ok()?
     }
 
     /// Findings matching the query, newest first, with their evidence.

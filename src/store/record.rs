@@ -206,7 +206,7 @@ pub(crate) fn record_prepared(
     let now = Timestamp::now().as_millisecond();
     let mut rec = Recorded::default();
     let mut seen = tx
-        .prepare_cached("SELECT 1 FROM evidence WHERE ukey = ?1")
+        .prepare_cached(super::findings::EVIDENCE_BY_KEY)
         .map_err(sq(&path))?;
     let mut exists = tx
         .prepare_cached("SELECT 1 FROM findings WHERE id = ?1")
@@ -251,7 +251,7 @@ pub(crate) fn record_prepared(
             let mut stored = false;
             for k in std::iter::once(&r.key).chain(r.legacy_key.iter()) {
                 stored = seen
-                    .query_row(params![k], |_| Ok(()))
+                    .query_row(params![r.time_ms.unwrap_or(0), k], |_| Ok(()))
                     .optional()
                     .map_err(sq(&path))?
                     .is_some();

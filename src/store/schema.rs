@@ -4,12 +4,12 @@
 use super::*;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Migrations: entry `i` takes a database from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 11] = [
+pub(super) const MIGRATIONS: [&str; 12] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12,
 ];
 
 const SCHEMA_V1: &str = "
@@ -294,6 +294,34 @@ CREATE TABLE http_integrations (
 );
 ";
 
+/// Evidence is unique by its event's time and its key, in that order: keys are hashes and
+/// event ids, so an index of keys alone took each new piece of evidence to a random page, and a
+/// replay with many denials rewrote most of that index at every commit. Led by the time, new
+/// evidence lands where the latest did (logs are read in about the order they were written).
+/// The same record always gives the same time and key; evidence without a time has 0.
+const SCHEMA_V12: &str = "
+CREATE TABLE evidence_v12 (
+    id INTEGER PRIMARY KEY,
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    ukey TEXT NOT NULL,
+    source TEXT NOT NULL,
+    file TEXT NOT NULL,
+    record INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    event_id TEXT,
+    event_name TEXT,
+    time INTEGER,
+    time_text TEXT,
+    function TEXT
+);
+INSERT INTO evidence_v12 (id, finding_id, ukey, source, file, record, line, event_id, event_name, time, time_text, function)
+    SELECT id, finding_id, ukey, source, file, record, line, event_id, event_name, time, time_text, function FROM evidence;
+DROP TABLE evidence;
+ALTER TABLE evidence_v12 RENAME TO evidence;
+CREATE INDEX evidence_finding ON evidence(finding_id);
+CREATE UNIQUE INDEX evidence_key ON evidence(ifnull(time, 0), ukey);
+";
+
 impl Store {
     pub(super) fn init(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
@@ -337,5 +365,49 @@ impl Store {
             tx.commit().map_err(sq(&path))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+
+    /// A database written before evidence was keyed by time keeps its evidence, finds it by
+    /// time and key, and refuses the same piece twice.
+    #[test]
+    fn version_12_keeps_evidence_and_its_uniqueness() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let conn = Connection::open(&path).unwrap();
+        for sql in MIGRATIONS.iter().take(11) {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO findings (id, key, kind, cause, count, message, policy_state, explanation, fix, created_at, updated_at)
+                 VALUES ('f1', 'k', 'runtime', 'unknown', 2, 'm', 'unknown', '[]', '{}', 0, 0);
+             INSERT INTO evidence (finding_id, ukey, source, file, record, line, time)
+                 VALUES ('f1', 'ct:a', 'cloudtrail', 'x.json', 1, 1, 1700000000000),
+                        ('f1', 'fp:b', 'lambda', 'y.log', 1, 1, NULL);
+             PRAGMA user_version = 11;",
+        )
+        .unwrap();
+        drop(conn);
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let s = Store::open(&path).unwrap();
+        let found = |t, k| s.finding_of_evidence(t, k);
+        assert_eq!(
+            found(Some(1_700_000_000_000), "ct:a").as_deref(),
+            Some("f1")
+        );
+        assert_eq!(found(None, "fp:b").as_deref(), Some("f1"));
+        assert_eq!(found(None, "ct:a"), None, "the time is part of the key");
+        let again = s.conn.execute(
+            "INSERT INTO evidence (finding_id, ukey, source, file, record, line, time)
+                 VALUES ('f1', 'fp:b', 'lambda', 'y.log', 1, 1, NULL)",
+            [],
+        );
+        assert!(again.is_err(), "evidence without a time is unique by key");
     }
 }
