@@ -30,7 +30,7 @@ use crate::pipeline::{self, Env, Input};
 use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{Query, Store, StoreError};
-use crate::suggest::Suggestion;
+use crate::suggest::{self, Suggestion};
 
 /// What stops the service.
 #[derive(Debug, thiserror::Error)]
@@ -486,7 +486,7 @@ fn tailer(
                     Input::Path(&w.path),
                     &shown,
                     env,
-                    &mut |d, e| batch.push((d, e)),
+                    &mut |d, e| batch.push((suggest::suggest(d, env.rules, env.src), e)),
                     &mut |_| {},
                     &mut problem,
                     &mut |c| changes.push(c),
@@ -506,7 +506,7 @@ fn tailer(
                     },
                     &shown,
                     env,
-                    &mut |d, e| batch.push((d, e)),
+                    &mut |d, e| batch.push((suggest::suggest(d, env.rules, env.src), e)),
                     &mut |_| {},
                     &mut problem,
                     &mut |c| changes.push(c),

@@ -45,7 +45,7 @@ pub(super) fn explain(db: Option<PathBuf>, a: ExplainArgs, rules: &Rules) -> Res
             Some(p) if p.as_os_str() == "-" => ("(stdin)".to_string(), true),
             Some(p) => (p.display().to_string(), false),
         };
-        let mut add = |d, e| agg.add(d, e);
+        let mut add = |d, e| agg.add(whydenied::suggest::suggest(d, rules, src), e);
         if input_is_stdin {
             let mut stdin = std::io::stdin().lock();
             pipeline::process_file(

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::diagnose;
+use crate::diagnose::{self, Diagnosis};
 use crate::evaluate::gather::PolicySource;
 use crate::finding::{self, Evidence, Finding};
 use crate::ingest::{self, Item, Limits, Position, SourceKind};
@@ -136,10 +136,12 @@ pub fn observe(
 ) -> (Suggestion, Evidence) {
     let key = evidence_key(&d, fingerprint, pos, record);
     let legacy = legacy_key(&d, legacy, pos);
-    observe_keyed(d, rules, src, file, pos, (key, legacy))
+    let (diag, ev) = observe_keyed(d, rules, src, file, pos, (key, legacy));
+    (suggest::suggest(diag, rules, src), ev)
 }
 
-/// [`observe`] with the evidence keys already built.
+/// [`observe`] with the evidence keys already built, and the fix left to build: a batch
+/// builds one per finding ([`store::prepare_with`]).
 fn observe_keyed(
     d: Denial,
     rules: &Rules,
@@ -147,8 +149,8 @@ fn observe_keyed(
     file: &str,
     pos: Position,
     (key, legacy_key): (String, Option<String>),
-) -> (Suggestion, Evidence) {
-    let diag = suggest::analyse(&d, rules, src);
+) -> (Diagnosis, Evidence) {
+    let diag = crate::diagnose::diagnose_with(&d, rules, src);
     let ev = Evidence {
         source: d.source.as_str().to_string(),
         file: file.to_string(),
@@ -208,7 +210,7 @@ pub fn process_file(
     source: Input<'_>,
     display: &str,
     env: Env<'_>,
-    out: &mut dyn FnMut(Suggestion, Evidence),
+    out: &mut dyn FnMut(Diagnosis, Evidence),
     seen: &mut dyn FnMut(String),
     problem: &mut dyn FnMut(Problem),
     change: &mut dyn FnMut(Change),
@@ -481,6 +483,9 @@ pub fn replay(
                         continue;
                     }
                     let display = path.display().to_string();
+                    let finish = |b: Vec<(Diagnosis, Evidence)>| {
+                        store::prepare_with(b, |d| suggest::suggest(d, rules, src))
+                    };
                     let mut batch = Vec::new();
                     let mut seen = Vec::new();
                     let mut problems = Vec::new();
@@ -499,7 +504,7 @@ pub fn replay(
                             batch.push((d, e));
                             if batch.len() >= BATCH {
                                 let full = std::mem::take(&mut batch);
-                                let _ = tx.send(Msg::Batch(store::prepare(&full)));
+                                let _ = tx.send(Msg::Batch(finish(full)));
                             }
                         },
                         &mut |id| {
@@ -523,7 +528,7 @@ pub fn replay(
                         let _ = tx.send(Msg::Changes(changes));
                     }
                     if !batch.is_empty() {
-                        let _ = tx.send(Msg::Batch(store::prepare(&batch)));
+                        let _ = tx.send(Msg::Batch(finish(batch)));
                     }
                     if tx
                         .send(Msg::FileDone {

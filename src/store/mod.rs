@@ -29,7 +29,7 @@ pub use checkpoints::Chunk;
 pub use facts::ImportCounts;
 pub use findings::{Heading, Only, Query, Snapshot};
 pub(crate) use record::record_in;
-pub use record::{Prepared, prepare};
+pub use record::{Prepared, prepare, prepare_with};
 pub use schema::SCHEMA_VERSION;
 pub use stats::{CountRow, Ingest, ReplayTotals, RunCounters, ServiceTotals, Stats};
 
@@ -339,11 +339,33 @@ mod tests {
         for e in &events {
             new_one += one.record(std::slice::from_ref(e)).unwrap();
         }
+        // And the same batches as diagnoses whose fixes are built per finding, from the event
+        // a finding keeps: the same rows, with one fix built per finding of a batch.
+        let mut deferred = Store::open(&dir.path().join("deferred.db")).unwrap();
+        let finish = |d: crate::diagnose::Diagnosis| {
+            let mut s = events[0].0.clone();
+            s.fix.commands = vec![d.message.replace("message", "command")];
+            s.diagnosis = d;
+            s
+        };
         let mut new_grouped = 0;
         let mut rest = events.as_slice();
         while !rest.is_empty() {
             let (batch, tail) = rest.split_at((1 + next(60) as usize).min(rest.len()));
             new_grouped += grouped.record(batch).unwrap();
+            let diagnoses: Vec<_> = batch
+                .iter()
+                .map(|(s, e)| (s.diagnosis.clone(), e.clone()))
+                .collect();
+            let findings: std::collections::HashSet<String> =
+                batch.iter().map(|(s, _)| s.id()).collect();
+            let mut built = 0;
+            let p = record::prepare_with(diagnoses, |d| {
+                built += 1;
+                finish(d)
+            });
+            assert_eq!(built, findings.len(), "one fix per finding of the batch");
+            deferred.record_prepared(&[p]).unwrap();
             rest = tail;
         }
         assert_eq!(new_one, new_grouped);
@@ -375,6 +397,7 @@ mod tests {
             }
             out
         };
+        assert_eq!(dump(&grouped), dump(&deferred), "fixes built per finding");
         let (a, b) = (dump(&one), dump(&grouped));
         assert!(!a.is_empty());
         let first = a.iter().zip(&b).find(|(x, y)| x != y);

@@ -12,6 +12,7 @@
 //! (a file read again after a crash, an event delivered twice) is neither counted nor allowed
 //! to move the finding's first or last time.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Evidence, Recorded, StoreError, sq};
+use crate::diagnose::Diagnosis;
 use crate::parse::Denial;
 use crate::policy::vocab::{Cause, PolicyState};
 use crate::suggest::Suggestion;
@@ -89,100 +91,141 @@ struct Row {
 
 /// Folds a batch by finding (in order of first appearance), dropping repeated evidence keys.
 pub fn prepare(batch: &[(Suggestion, Evidence)]) -> Prepared {
-    // Indices into `batch`: which event is first, which latest, per finding.
-    struct Fold<'a> {
+    prepare_with(batch.to_vec(), |s| s)
+}
+
+/// [`prepare`] for diagnoses whose fixes are not built yet: `finish` builds one per finding,
+/// from the event the finding keeps (its latest), instead of one per event. A finding denied
+/// many times in a batch (a function failing on every invocation) costs one fix.
+pub fn prepare_with<T: Borrow<Diagnosis>>(
+    batch: Vec<(T, Evidence)>,
+    mut finish: impl FnMut(T) -> Suggestion,
+) -> Prepared {
+    // Positions in the batch: which event is first, which latest, per finding.
+    struct Fold {
         id: String,
-        first: &'a Suggestion,
-        latest: &'a Suggestion,
+        first: usize,
+        latest: usize,
         max_ms: Option<i64>,
-        denial: Option<&'a Arc<Denial>>,
-        account: Option<&'a str>,
-        region: Option<&'a str>,
-        function: Option<&'a str>,
-        evidence: Vec<&'a Evidence>,
+        denial: Option<usize>,
+        account: Option<String>,
+        region: Option<String>,
+        function: Option<String>,
+        evidence: Vec<usize>,
     }
-    let mut folds: Vec<Fold<'_>> = Vec::new();
-    let mut fold_of: std::collections::HashMap<String, usize> = Default::default();
-    let mut fresh: HashSet<&str> = HashSet::new();
-    for (d, e) in batch {
-        if !fresh.insert(e.key.as_str()) {
-            continue;
-        }
-        let id = d.id();
-        if let Some(f) = fold_of.get(&id).and_then(|&i| folds.get_mut(i)) {
-            if let Some(t) = e.time_ms {
-                if f.max_ms.is_none_or(|m| t > m) {
-                    f.max_ms = Some(t);
-                    f.latest = d;
-                    f.denial = e.denial.as_ref().or(f.denial);
+    let mut folds: Vec<Fold> = Vec::new();
+    {
+        let mut fold_of: std::collections::HashMap<String, usize> = Default::default();
+        let mut fresh: HashSet<&str> = HashSet::new();
+        for (i, (d, e)) in batch.iter().enumerate() {
+            if !fresh.insert(e.key.as_str()) {
+                continue;
+            }
+            let d: &Diagnosis = d.borrow();
+            let id = d.id();
+            let has_denial = e.denial.is_some().then_some(i);
+            if let Some(f) = fold_of.get(&id).and_then(|&k| folds.get_mut(k)) {
+                if let Some(t) = e.time_ms {
+                    if f.max_ms.is_none_or(|m| t > m) {
+                        f.max_ms = Some(t);
+                        f.latest = i;
+                        f.denial = has_denial.or(f.denial);
+                    }
+                } else {
+                    f.denial = f.denial.or(has_denial);
                 }
+                f.account = f.account.take().or_else(|| d.account.clone());
+                f.region = f.region.take().or_else(|| d.region.clone());
+                f.function = f.function.take().or_else(|| d.function.clone());
+                f.evidence.push(i);
             } else {
-                f.denial = f.denial.or(e.denial.as_ref());
+                fold_of.insert(id.clone(), folds.len());
+                folds.push(Fold {
+                    id,
+                    first: i,
+                    latest: i,
+                    max_ms: e.time_ms,
+                    denial: has_denial,
+                    account: d.account.clone(),
+                    region: d.region.clone(),
+                    function: d.function.clone(),
+                    evidence: vec![i],
+                });
             }
-            f.account = f.account.or(d.account.as_deref());
-            f.region = f.region.or(d.region.as_deref());
-            f.function = f.function.or(d.function.as_deref());
-            f.evidence.push(e);
-        } else {
-            fold_of.insert(id.clone(), folds.len());
-            folds.push(Fold {
-                id,
-                first: d,
-                latest: d,
-                max_ms: e.time_ms,
-                denial: e.denial.as_ref(),
-                account: d.account.as_deref(),
-                region: d.region.as_deref(),
-                function: d.function.as_deref(),
-                evidence: vec![e],
-            });
         }
     }
+    let (mut diags, mut evs): (Vec<Option<T>>, Vec<Option<Evidence>>) =
+        batch.into_iter().map(|(d, e)| (Some(d), Some(e))).unzip();
     let mut rows = 0;
-    let groups = folds
-        .into_iter()
-        .map(|f| {
-            rows += f.evidence.len();
-            let last = f.latest;
-            Group {
-                id: f.id,
-                key: f.first.key(),
-                kind: f.first.kind.as_str(),
-                principal: f.first.principal.clone(),
-                action: f.first.action.clone(),
-                resource: f.first.resource.clone(),
-                first_message: f.first.message.clone(),
-                cause: last.cause,
-                policy_state: last.policy_state,
-                explanation: serde_json::to_string(&last.explanation)
-                    .unwrap_or_else(|_| "[]".into()),
-                fix: serde_json::to_string(&last.fix).unwrap_or_else(|_| "{}".into()),
-                latest_message: last.message.clone(),
-                denial: denial_json(f.denial),
-                has_time: f.max_ms.is_some(),
-                account: f.account.map(str::to_string),
-                region: f.region.map(str::to_string),
-                function: f.function.map(str::to_string),
-                evidence: f
-                    .evidence
-                    .into_iter()
-                    .map(|e| Row {
-                        key: e.key.clone(),
-                        legacy_key: e.legacy_key.clone(),
-                        source: e.source.clone(),
-                        file: e.file.clone(),
-                        record: e.record as i64,
-                        line: e.line as i64,
-                        event_id: e.event_id.clone(),
-                        event_name: e.event_name.clone(),
-                        time_ms: e.time_ms,
-                        time: e.time.clone(),
-                        function: e.function.clone(),
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
+    let mut groups = Vec::with_capacity(folds.len());
+    for f in folds {
+        rows += f.evidence.len();
+        // What a new finding is created with, from its first event (which may be the latest).
+        let Some(first) = diags
+            .get(f.first)
+            .and_then(Option::as_ref)
+            .map(Borrow::borrow)
+        else {
+            continue;
+        };
+        let first: &Diagnosis = first;
+        let (key, kind) = (first.key(), first.kind.as_str());
+        let (principal, action, resource) = (
+            first.principal.clone(),
+            first.action.clone(),
+            first.resource.clone(),
+        );
+        let first_message = first.message.clone();
+        let Some(last) = diags
+            .get_mut(f.latest)
+            .and_then(Option::take)
+            .map(&mut finish)
+        else {
+            continue;
+        };
+        let denial = denial_json(
+            f.denial
+                .and_then(|i| evs.get(i))
+                .and_then(|e| e.as_ref()?.denial.as_ref()),
+        );
+        groups.push(Group {
+            id: f.id,
+            key,
+            kind,
+            principal,
+            action,
+            resource,
+            first_message,
+            cause: last.cause,
+            policy_state: last.policy_state,
+            explanation: serde_json::to_string(&last.explanation).unwrap_or_else(|_| "[]".into()),
+            fix: serde_json::to_string(&last.fix).unwrap_or_else(|_| "{}".into()),
+            latest_message: last.diagnosis.message,
+            denial,
+            has_time: f.max_ms.is_some(),
+            account: f.account,
+            region: f.region,
+            function: f.function,
+            evidence: f
+                .evidence
+                .into_iter()
+                .filter_map(|i| evs.get_mut(i).and_then(Option::take))
+                .map(|e| Row {
+                    key: e.key,
+                    legacy_key: e.legacy_key,
+                    source: e.source,
+                    file: e.file,
+                    record: e.record as i64,
+                    line: e.line as i64,
+                    event_id: e.event_id,
+                    event_name: e.event_name,
+                    time_ms: e.time_ms,
+                    time: e.time,
+                    function: e.function,
+                })
+                .collect(),
+        });
+    }
     Prepared { groups, rows }
 }
 

@@ -23,6 +23,12 @@ pub struct Suggestion {
     pub fix: Fix,
 }
 
+impl std::borrow::Borrow<Diagnosis> for Suggestion {
+    fn borrow(&self) -> &Diagnosis {
+        &self.diagnosis
+    }
+}
+
 impl Deref for Suggestion {
     type Target = Diagnosis;
     fn deref(&self) -> &Diagnosis {
