@@ -294,12 +294,50 @@ CREATE TABLE http_integrations (
 );
 ";
 
-/// Evidence is unique by its event's time and its key, in that order: keys are hashes and
-/// event ids, so an index of keys alone took each new piece of evidence to a random page, and a
-/// replay with many denials rewrote most of that index at every commit. Led by the time, new
-/// evidence lands where the latest did (logs are read in about the order they were written).
-/// The same record always gives the same time and key; evidence without a time has 0.
+/// Two indexes a replay with many denials paid for at every commit, rebuilt:
+/// - Evidence is unique by its event's time and its key, in that order: keys are hashes and
+///   event ids, so an index of keys alone took each new piece of evidence to a random page,
+///   and each commit rewrote most of that index. Led by the time, new evidence lands where the
+///   latest did (logs are read in about the order they were written). The same record always
+///   gives the same time and key; evidence without a time has 0.
+/// - A finding's key is no longer indexed: its id is the key's hash and the upsert's conflict
+///   target, and nothing looks a finding up by key, but every new finding wrote that index
+///   (122-byte keys in random order) too.
 const SCHEMA_V12: &str = "
+CREATE TABLE findings_v12 (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    first_seen INTEGER,
+    last_seen INTEGER,
+    count INTEGER NOT NULL DEFAULT 0,
+    account TEXT,
+    region TEXT,
+    principal TEXT,
+    function TEXT,
+    action TEXT,
+    resource TEXT,
+    message TEXT NOT NULL,
+    policy_state TEXT NOT NULL,
+    explanation TEXT NOT NULL,
+    fix TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    resolved_at INTEGER,
+    denial TEXT
+);
+INSERT INTO findings_v12 (rowid, id, key, kind, cause, first_seen, last_seen, count, account, region,
+        principal, function, action, resource, message, policy_state, explanation, fix, created_at,
+        updated_at, status, resolved_at, denial)
+    SELECT rowid, id, key, kind, cause, first_seen, last_seen, count, account, region,
+        principal, function, action, resource, message, policy_state, explanation, fix, created_at,
+        updated_at, status, resolved_at, denial FROM findings;
+DROP TABLE findings;
+ALTER TABLE findings_v12 RENAME TO findings;
+CREATE INDEX findings_last_seen ON findings(last_seen);
+CREATE INDEX findings_function ON findings(function);
 CREATE TABLE evidence_v12 (
     id INTEGER PRIMARY KEY,
     finding_id TEXT NOT NULL REFERENCES findings(id),
@@ -347,7 +385,22 @@ impl Store {
             return Err(StoreError::TooNew { path, found });
         }
         // Each step reads the version inside its own write transaction: two processes opening
-        // a new database at once migrate it once.
+        // a new database at once migrate it once. A step that rebuilds a table (SQLite cannot
+        // drop a column's constraint) drops the old one while rows refer to it, and copies
+        // every row: foreign keys are off while migrating, as SQLite's procedure for such
+        // changes says.
+        self.conn
+            .execute_batch("PRAGMA foreign_keys=OFF;")
+            .map_err(sq(&path))?;
+        let migrated = self.migrate();
+        self.conn
+            .execute_batch("PRAGMA foreign_keys=ON;")
+            .map_err(sq(&path))?;
+        migrated
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
         loop {
             let tx = self
                 .conn
@@ -373,7 +426,7 @@ impl Store {
 mod tests {
     use super::*;
 
-    /// A database written before evidence was keyed by time keeps its evidence, finds it by
+    /// A database written before schema 12 keeps its findings and evidence, finds evidence by
     /// time and key, and refuses the same piece twice.
     #[test]
     fn version_12_keeps_evidence_and_its_uniqueness() {
@@ -409,5 +462,19 @@ mod tests {
             [],
         );
         assert!(again.is_err(), "evidence without a time is unique by key");
+        let (rowid, count): (i64, i64) = s
+            .conn
+            .query_row(
+                "SELECT rowid, count FROM findings WHERE id = 'f1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((rowid, count), (1, 2), "findings keep their rows");
+        let fk: i64 = s
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1, "foreign keys are on again after migrating");
     }
 }
