@@ -34,7 +34,7 @@ run() {
   local name=$1; shift
   /usr/bin/time -f "%e %M %U %S" -o "$tmp/$name.time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || true
   read -r t m u s < "$tmp/$name.time"
-  echo "$t $m $(python3 -c "print($u + $s)")"
+  echo "$t $m $(python3 -c "print(round($u + $s, 2))")"
 }
 row() {
   python3 - "$@" <<'PY'
@@ -55,13 +55,14 @@ for rate in $RATES; do
   events=$(manifest events)
   denials=$(manifest cloudtrail_denials)
   bytes=$(manifest cloudtrail_bytes)
-  read -r t_zcat m_zcat _ < <(run zcat sh -c 'zcat "$@" > /dev/null' sh "${FILES_OF[@]}")
   read -r t_jq m_jq _ < <(run jq sh -c 'zcat "$@" | jq -c ".Records[] | select((.errorCode // \"\") | test(\"AccessDenied|Unauthorized\"))" | wc -l' sh "${FILES_OF[@]}")
-  # The fast runs vary by 10-20 % on this machine: each of (f), (c) and (d) runs REPS times,
-  # interleaved so that a slow spell hits all three, and the median is kept (peak RSS: the
-  # largest).
-  ts_dec=(); ms_dec=(); ts_c=(); ms_c=(); cs_c=(); ts_d=(); ms_d=()
+  # Runs vary by 10-20 % on this machine, and now and then by 2-3x: each of (a), (f), (c) and
+  # (d) runs REPS times, interleaved so that a slow spell hits all of them, and the median is
+  # kept (peak RSS: the largest). The ratios are taken against the median zcat of the same run.
+  ts_dec=(); ms_dec=(); ts_c=(); ms_c=(); cs_c=(); ts_d=(); ms_d=(); ts_z=(); ms_z=()
   for rep in $(seq "$REPS"); do
+    read -r t m _ < <(run zcat sh -c 'zcat "$@" > /dev/null' sh "${FILES_OF[@]}")
+    ts_z+=("$t"); ms_z+=("$m")
     rm -f "$tmp"/w.db* "$tmp"/dec.db*
     read -r t m _ < <(run dec "$BIN" --db "$tmp/dec.db" replay --decompress-only --format json "$dir/cloudtrail")
     ts_dec+=("$t"); ms_dec+=("$m")
@@ -70,6 +71,7 @@ for rate in $RATES; do
     read -r t m _ < <(run again "$BIN" --db "$tmp/w.db" replay --format json "$dir/cloudtrail")
     ts_d+=("$t"); ms_d+=("$m")
   done
+  t_zcat=$(median "${ts_z[@]}"); m_zcat=$(maxof "${ms_z[@]}")
   t_dec=$(median "${ts_dec[@]}"); m_dec=$(maxof "${ms_dec[@]}")
   t_c=$(median "${ts_c[@]}"); m_c=$(maxof "${ms_c[@]}"); c_c=$(median "${cs_c[@]}")
   t_d=$(median "${ts_d[@]}"); m_d=$(maxof "${ms_d[@]}")
@@ -79,7 +81,7 @@ for rate in $RATES; do
   echo
   printf '%s denials per 1,000: %s events in %s files, %s MB uncompressed, %s denials, %s findings\n' \
     "$rate" "$events" "${#FILES_OF[@]}" "$((bytes / 1000000))" "$denials" "$findings"
-  echo "runs (s): decompress-only ${ts_dec[*]}; replay ${ts_c[*]}; again ${ts_d[*]}"
+  echo "runs (s): zcat ${ts_z[*]}; decompress-only ${ts_dec[*]}; replay ${ts_c[*]}; again ${ts_d[*]}"
   printf '%-34s %8s %12s %9s %9s %9s\n' "run" "seconds" "events/s" "MB/s" "RSS MiB" "x zcat"
   row "(a) zcat > /dev/null" "$t_zcat" "$m_zcat" "$events" "$bytes" "$t_zcat"
   row "(b) zcat | jq filter" "$t_jq" "$m_jq" "$events" "$bytes" "$t_zcat"
