@@ -51,6 +51,8 @@ pub fn rediagnose_open_of(
         };
         after = last.clone();
         let updates: Vec<(String, Suggestion)> = {
+            // One read transaction for the batch's many lookups, not one (and a lock) each.
+            let _snapshot = store.snapshot();
             let memo = crate::evaluate::gather::Memo::new(&*store);
             batch
                 .into_iter()
@@ -86,7 +88,9 @@ pub fn reopen_unfixed(store: &mut Store, rules: &Rules) -> Result<u64, StoreErro
 }
 
 /// The findings of `status` whose request the stored policies allow (`allowed`) or, evaluated
-/// and known, do not.
+/// and known, do not. Walks the findings a page at a time, reading only what deciding needs: a
+/// store of 100,000 findings is never in memory at once (an import, and every start of the
+/// service, run this).
 fn allowed_now(
     store: &Store,
     rules: &Rules,
@@ -94,32 +98,40 @@ fn allowed_now(
     allowed: bool,
 ) -> Result<Vec<String>, StoreError> {
     use crate::evaluate::{Decision, gather};
-    let open = store.findings(&store::Query {
-        status: Some(status.into()),
-        evidence_limit: Some(0),
-        ..store::Query::default()
-    })?;
+    const PAGE: usize = 1000;
     let mut fixed = Vec::new();
-    for f in &open {
-        let (Some(principal), Some(action)) = (&f.principal, &f.action) else {
-            continue;
+    let mut after = String::new();
+    loop {
+        let page = store.parties(status, &after, PAGE)?;
+        let Some(last) = page.last() else {
+            break;
         };
-        let Some((caller, resource)) =
-            diagnose::party(f.kind, f.cause, principal, f.resource.as_deref())
-        else {
-            continue;
-        };
-        let Some((v, set)) = gather::evaluate_now(store, rules, caller, action, &resource, None)
-        else {
-            continue;
-        };
-        // AWS stated why it denied: an allow of the stored policies resolves the finding only
-        // when they hold that policy (an SCP imported without --target applies to nothing).
-        let allows = v.decision == Decision::Allow && diagnose::stated_policy_known(f.cause, &set);
-        // Reopening needs the policies to deny: an unknown answer leaves a finding resolved.
-        let denies = matches!(v.decision, Decision::ImplicitDeny | Decision::ExplicitDeny);
-        if (allowed && allows) || (!allowed && denies) {
-            fixed.push(f.id.clone());
+        after = last.id.clone();
+        let _snapshot = store.snapshot();
+        for f in &page {
+            let (Some(principal), Some(action)) = (&f.principal, &f.action) else {
+                continue;
+            };
+            let Some((caller, resource)) =
+                diagnose::party(f.kind, f.cause, principal, f.resource.as_deref())
+            else {
+                continue;
+            };
+            let Some((v, set)) =
+                gather::evaluate_now(store, rules, caller, action, &resource, None)
+            else {
+                continue;
+            };
+            // AWS stated why it denied: an allow of the stored policies resolves the finding
+            // only when they hold that policy (an SCP imported without --target applies to
+            // nothing).
+            let allows =
+                v.decision == Decision::Allow && diagnose::stated_policy_known(f.cause, &set);
+            // Reopening needs the policies to deny: an unknown answer leaves a finding resolved.
+            let denies = matches!(v.decision, Decision::ImplicitDeny | Decision::ExplicitDeny);
+            if (allowed && allows) || (!allowed && denies) {
+                fixed.push(f.id.clone());
+            }
         }
     }
     Ok(fixed)

@@ -2,6 +2,7 @@
 //! finding is diagnosed again from after an import.
 
 use super::*;
+use crate::policy::vocab::Kind;
 
 /// A piece of evidence by its event's time and key, as the unique index `evidence_key` orders
 /// them (the expression must be the index's for the index to be used).
@@ -85,7 +86,56 @@ pub enum Only<'a> {
     Service(&'a str),
 }
 
+/// What deciding a finding's request again needs (its party and action), read without its
+/// fix, explanation, denial or evidence.
+#[derive(Debug, Clone)]
+pub struct Party {
+    /// The finding's id.
+    pub id: String,
+    /// What was observed.
+    pub kind: Kind,
+    /// Why it was denied.
+    pub cause: Cause,
+    /// Who was denied.
+    pub principal: Option<String>,
+    /// What was asked for.
+    pub action: Option<String>,
+    /// On what.
+    pub resource: Option<String>,
+}
+
 impl Store {
+    /// Up to `limit` findings of `status` with an id after `after`, in id order: one page of a
+    /// walk over all of them that holds a page, not the store, in memory.
+    pub fn parties(
+        &self,
+        status: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Party>, StoreError> {
+        let path = self.path.clone();
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, kind, cause, principal, action, resource FROM findings
+                    WHERE status = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(sq(&path))?;
+        let rows = st
+            .query_map(params![status, after, limit as i64], |r| {
+                Ok(Party {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    cause: r.get(2)?,
+                    principal: r.get(3)?,
+                    action: r.get(4)?,
+                    resource: r.get(5)?,
+                })
+            })
+            .map_err(sq(&path))?;
+        rows.collect::<Result<_, _>>().map_err(sq(&path))
+    }
+
     /// Whether any evidence is stored (an error reads as yes: the lookups it would save are
     /// then made).
     pub fn has_evidence(&self) -> bool {
@@ -467,5 +517,47 @@ impl Store {
             )
             .map_err(sq(&path))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+mod tests {
+    use super::*;
+
+    /// A walk over findings by pages returns each finding of the status once, in id order,
+    /// whatever the page size.
+    #[test]
+    fn parties_walk_every_finding_of_a_status_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("w.db")).unwrap();
+        for i in 0..7 {
+            let status = if i == 3 { "resolved" } else { "open" };
+            s.conn
+                .execute(
+                    "INSERT INTO findings (id, key, kind, cause, count, message, policy_state, explanation, fix, created_at, updated_at, status, principal, action)
+                         VALUES (?1, ?1, 'access_denied', 'no_identity_allow', 1, 'm', 'unknown', '[]', '{}', 0, 0, ?2, 'arn:aws:iam::111122223333:role/r', 's3:GetObject')",
+                    rusqlite::params![format!("f{}", 6 - i), status],
+                )
+                .unwrap();
+        }
+        for page in [1, 2, 4, 100] {
+            let (mut seen, mut after) = (Vec::new(), String::new());
+            loop {
+                let got = s.parties("open", &after, page).unwrap();
+                let Some(last) = got.last() else { break };
+                after = last.id.clone();
+                seen.extend(got.into_iter().map(|p| p.id));
+            }
+            assert_eq!(seen, ["f0", "f1", "f2", "f4", "f5", "f6"], "page of {page}");
+        }
+        let resolved = s.parties("resolved", "", 10).unwrap();
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0].cause, Cause::NoIdentityAllow);
+        assert_eq!(resolved[0].action.as_deref(), Some("s3:GetObject"));
     }
 }

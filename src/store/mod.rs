@@ -27,7 +27,7 @@ mod vocab_sql;
 
 pub use checkpoints::Chunk;
 pub use facts::ImportCounts;
-pub use findings::{Heading, Only, Query, Snapshot};
+pub use findings::{Heading, Only, Party, Query, Snapshot};
 pub(crate) use record::record_in;
 pub use record::{Prepared, prepare, prepare_with};
 pub use schema::SCHEMA_VERSION;

@@ -438,7 +438,7 @@ mod tests {
         }
         conn.execute_batch(
             "INSERT INTO findings (id, key, kind, cause, count, message, policy_state, explanation, fix, created_at, updated_at)
-                 VALUES ('f1', 'k', 'runtime', 'unknown', 2, 'm', 'unknown', '[]', '{}', 0, 0);
+                 VALUES ('f1', 'k', 'access_denied', 'unknown', 2, 'm', 'unknown', '[]', '{}', 0, 0);
              INSERT INTO evidence (finding_id, ukey, source, file, record, line, time)
                  VALUES ('f1', 'ct:a', 'cloudtrail', 'x.json', 1, 1, 1700000000000),
                         ('f1', 'fp:b', 'lambda', 'y.log', 1, 1, NULL);
