@@ -6,7 +6,8 @@
 #
 # Writes FINDINGS distinct denials (500 functions, one table each) as CloudTrail JSON lines,
 # replays them into a fresh database, then runs `report` as a table, Markdown, JSON and JSON
-# lines and prints wall seconds, peak RSS and the RSS ratio to `report --format json`. The
+# lines and prints wall seconds, peak RSS and the RSS ratio to `report --format json`, then replays
+# the same events into fresh databases with each view as the output. The
 # target: every view within 64 MiB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,4 +48,11 @@ row "(j) report --format json" "$tj" "$mj" "$mj"
 for f in jsonl table markdown; do
   read -r t m < <(run "$BIN" --db "$tmp/w.db" report --format "$f")
   row "report --format $f" "$t" "$m" "$mj"
+done
+# A replay prints what it touched in the same views: the same findings, read back the same way
+# after the replay's own work (each into a fresh database).
+for f in json table markdown; do
+  rm -f "$tmp"/r.db*
+  read -r t m < <(run "$BIN" --db "$tmp/r.db" replay --format "$f" "$tmp/events.jsonl")
+  row "replay --format $f" "$t" "$m" "$mj"
 done

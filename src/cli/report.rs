@@ -147,7 +147,8 @@ pub(super) fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
             f.suppressed.is_none() || !hide_suppressed
         };
         let style = out::Style::detect(std::io::stdout().is_terminal());
-        return stream_view(&store, &q, format, style, &mark, !rules_list.is_empty());
+        stream_view(&store, &q, format, style, &mark, !rules_list.is_empty())?;
+        return Ok(0);
     }
     let mut findings = store.findings(&q)?;
     for f in &mut findings {

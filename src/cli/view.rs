@@ -13,7 +13,7 @@ pub(super) fn stream_view(
     style: out::Style,
     keep: &dyn Fn(&mut whydenied::finding::Finding) -> bool,
     filters: bool,
-) -> Result<i32> {
+) -> Result<usize> {
     struct Out(std::io::BufWriter<std::io::StdoutLock<'static>>, bool);
     impl Out {
         /// Writes unless the reader has gone (`| head`): then everything else is dropped.
@@ -126,9 +126,12 @@ pub(super) fn stream_view(
     let mut failed: Option<anyhow::Error> = None;
     match format {
         Format::Markdown => {
+            // Pass 1 chose these under the filters, in this snapshot: only the ids are asked
+            // again (the filters would repeat, and a replay's own list of ids with them).
             let q = Query {
                 ids: Some(ids),
-                ..q.clone()
+                evidence_limit: q.evidence_limit,
+                ..Query::default()
             };
             store.each_finding(&q, &mut |mut f| {
                 keep(&mut f);
@@ -143,6 +146,9 @@ pub(super) fn stream_view(
         _ => {
             out::order_groups(&mut groups);
             for (i, (key, _, _, members)) in groups.into_iter().enumerate() {
+                // A group's members, chosen by pass 1 under the filters: asked for alone (a
+                // replay's list of every id it touched, repeated per group, made a table of
+                // 100,000 findings take a minute).
                 let q = match members {
                     Members::Rows(mut rows) => {
                         // In storage order: the lookups walk the table forwards.
@@ -150,13 +156,15 @@ pub(super) fn stream_view(
                         Query {
                             rows: Some(rows),
                             lean: true,
-                            ..q.clone()
+                            evidence_limit: q.evidence_limit,
+                            ..Query::default()
                         }
                     }
                     Members::Ids(ids) => Query {
                         ids: Some(ids),
                         lean: true,
-                        ..q.clone()
+                        evidence_limit: q.evidence_limit,
+                        ..Query::default()
                     },
                 };
                 let mut list = store.findings(&q)?;
@@ -175,7 +183,7 @@ pub(super) fn stream_view(
         return Err(e);
     }
     out.done()?;
-    Ok(0)
+    Ok(shown)
 }
 
 pub(super) fn stream_json(

@@ -1550,3 +1550,41 @@ fn create_function_passes_the_role_to_lambda() {
         .unwrap_or_else(|| panic!("{found:?}"));
     assert_eq!(pass["policy_state"], "allowed_now", "{pass:#}");
 }
+
+/// A replay's table and Markdown views show what that replay touched, as `report` shows the
+/// same findings, and nothing stored before it.
+#[test]
+fn replay_views_show_what_the_replay_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.jsonl");
+    std::fs::write(&first, format!("{}\n", denied("ev-1"))).unwrap();
+    let second = dir.path().join("second.jsonl");
+    let other = DENIED
+        .replace("app-fn", "billing-fn")
+        .replace("app-role", "billing-role")
+        .replace("EVENT-ID", "ev-2");
+    std::fs::write(&second, format!("{other}\n")).unwrap();
+    for format in ["table", "markdown"] {
+        let replayed = dir.path().join(format!("again-{format}.db"));
+        run(
+            &replayed,
+            &["replay", "--format", "json", first.to_str().unwrap()],
+        );
+        let out = run(
+            &replayed,
+            &["replay", "--format", format, second.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let shown = String::from_utf8(out.stdout).unwrap();
+        assert!(shown.contains("billing-fn"), "{format}: {shown}");
+        assert!(
+            !shown.contains("app-fn"),
+            "{format} shows a finding stored before: {shown}"
+        );
+        let report = run(
+            &replayed,
+            &["report", "--format", format, "--function", "billing-fn"],
+        );
+        assert_eq!(shown, String::from_utf8(report.stdout).unwrap(), "{format}");
+    }
+}
