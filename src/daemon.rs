@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, SourceFormat, StartAt};
 use crate::evaluate::gather::PolicySource;
-use crate::finding::Evidence;
 use crate::ingest::tail::{Checkpoint, Spec, Tailer};
 use crate::ingest::{Limits, Position};
 use crate::parse::{Change, Parser};
@@ -30,7 +29,7 @@ use crate::pipeline::{self, Env, Input};
 use crate::report::escape;
 use crate::rules::Rules;
 use crate::store::{Query, Store, StoreError};
-use crate::suggest::{self, Suggestion};
+use crate::suggest::suggest;
 
 /// What stops the service.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +108,8 @@ impl Notifier {
 /// A chunk on its way to the writer.
 enum Msg {
     Chunk {
-        batch: Vec<(Suggestion, Evidence)>,
+        /// Folded by finding, one fix built per finding, here: the writer only executes SQL.
+        batch: crate::store::Prepared,
         changes: Vec<Change>,
         checkpoint: Checkpoint,
     },
@@ -486,7 +486,7 @@ fn tailer(
                     Input::Path(&w.path),
                     &shown,
                     env,
-                    &mut |d, e| batch.push((suggest::suggest(d, env.rules, env.src), e)),
+                    &mut |d, e| batch.push((d, e)),
                     &mut |_| {},
                     &mut problem,
                     &mut |c| changes.push(c),
@@ -506,7 +506,7 @@ fn tailer(
                     },
                     &shown,
                     env,
-                    &mut |d, e| batch.push((suggest::suggest(d, env.rules, env.src), e)),
+                    &mut |d, e| batch.push((d, e)),
                     &mut |_| {},
                     &mut problem,
                     &mut |c| changes.push(c),
@@ -521,7 +521,7 @@ fn tailer(
             // Blocks while the writer is behind: back-pressure, not memory.
             if tx
                 .send(Msg::Chunk {
-                    batch,
+                    batch: crate::store::prepare_with(batch, |d| suggest(d, env.rules, env.src)),
                     changes,
                     checkpoint: w.after,
                 })
@@ -672,7 +672,7 @@ fn writer(
                 }
                 let refs: Vec<crate::store::Chunk<'_>> = chunks
                     .iter()
-                    .map(|(b, c, cp)| (b.as_slice(), c.as_slice(), cp))
+                    .map(|(b, c, cp)| (b, c.as_slice(), cp))
                     .collect();
                 let mut tries = 0;
                 let recorded = loop {

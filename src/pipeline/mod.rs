@@ -150,7 +150,7 @@ fn observe_keyed(
     pos: Position,
     (key, legacy_key): (String, Option<String>),
 ) -> (Diagnosis, Evidence) {
-    let diag = crate::diagnose::diagnose_with(&d, rules, src);
+    let diag = diagnose::diagnose_with(&d, rules, src);
     let ev = Evidence {
         source: d.source.as_str().to_string(),
         file: file.to_string(),

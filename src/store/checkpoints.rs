@@ -70,7 +70,7 @@ impl Store {
             .map_err(sq(&path))?;
         let mut out = Vec::with_capacity(chunks.len());
         for &(batch, changes, cp) in chunks {
-            let mut rec = super::record_in(&tx, batch, &path)?;
+            let mut rec = super::record::record_prepared(&tx, std::slice::from_ref(batch), &path)?;
             rec.new_keys = insert_role_changes(&tx, changes, &path)?;
             out.push(rec);
             if let Some(fp) = cp.replaces {
@@ -116,10 +116,10 @@ impl Store {
     }
 }
 
-/// One tailed chunk for [`Store::record_chunks`]: its diagnosed denials, the role changes it
-/// showed, and the checkpoint after it.
+/// One tailed chunk for [`Store::record_chunks`]: its diagnosed denials (prepared), the role
+/// changes it showed, and the checkpoint after it.
 pub type Chunk<'a> = (
-    &'a [(Suggestion, Evidence)],
+    &'a super::Prepared,
     &'a [Change],
     &'a crate::ingest::tail::Checkpoint,
 );

@@ -28,8 +28,8 @@ mod vocab_sql;
 pub use checkpoints::Chunk;
 pub use facts::ImportCounts;
 pub use findings::{Heading, Only, Party, Query, Snapshot};
-pub(crate) use record::record_in;
-pub use record::{Prepared, prepare, prepare_with};
+use record::record_in;
+pub use record::{Prepared, prepare_with};
 pub use schema::SCHEMA_VERSION;
 pub use stats::{CountRow, Ingest, ReplayTotals, RunCounters, ServiceTotals, Stats};
 
@@ -211,7 +211,7 @@ impl Store {
             .map_err(sq(&path))
     }
 
-    /// Stores batches [`prepare`]d elsewhere, in one transaction; returns how many pieces of
+    /// Stores batches [`prepare_with`]d elsewhere, in one transaction; returns how many pieces of
     /// evidence were new.
     pub fn record_prepared(&mut self, batches: &[Prepared]) -> Result<u64, StoreError> {
         let path = self.path.clone();

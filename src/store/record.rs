@@ -2,7 +2,7 @@
 //!
 //! A write happens in two steps so that the writer thread, the one that owns the database and
 //! the bottleneck of a replay with many denials, does only SQL:
-//! - [`prepare`] (in whichever thread diagnosed the denials) folds a batch by finding, the way
+//! - [`prepare_with`] (in whichever thread diagnosed the denials) folds a batch by finding, the way
 //!   successive upserts would fold it, and serialises what a finding row stores (explanation,
 //!   fix, the latest denial) once per finding per batch, not once per event;
 //! - [`record_prepared`] (in the writer) drops the evidence already stored and upserts each
@@ -90,13 +90,9 @@ struct Row {
 }
 
 /// Folds a batch by finding (in order of first appearance), dropping repeated evidence keys.
-pub fn prepare(batch: &[(Suggestion, Evidence)]) -> Prepared {
-    prepare_with(batch.to_vec(), |s| s)
-}
-
-/// [`prepare`] for diagnoses whose fixes are not built yet: `finish` builds one per finding,
-/// from the event the finding keeps (its latest), instead of one per event. A finding denied
-/// many times in a batch (a function failing on every invocation) costs one fix.
+/// The batch may hold diagnoses whose fixes are not built yet: `finish` builds one per
+/// finding, from the event the finding keeps (its latest), instead of one per event, so a
+/// finding denied many times in a batch (a function failing on every invocation) costs one fix.
 pub fn prepare_with<T: Borrow<Diagnosis>>(
     batch: Vec<(T, Evidence)>,
     mut finish: impl FnMut(T) -> Suggestion,
@@ -235,7 +231,11 @@ pub(crate) fn record_in(
     batch: &[(Suggestion, Evidence)],
     path: &Path,
 ) -> Result<Recorded, StoreError> {
-    record_prepared(tx, std::slice::from_ref(&prepare(batch)), path)
+    record_prepared(
+        tx,
+        std::slice::from_ref(&prepare_with(batch.to_vec(), |s| s)),
+        path,
+    )
 }
 
 /// Stores prepared batches inside an open transaction: per finding, the evidence not stored
