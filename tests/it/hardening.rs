@@ -225,15 +225,7 @@ fn a_stated_scp_deny_is_not_resolved_by_an_scp_that_applies_to_nothing() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(findings(&db)[0]["status"], "open", "{}", text(&out));
-    let out = run(
-        &db,
-        &[
-            "import",
-            "--target",
-            "111122223333",
-            scp_file.to_str().unwrap(),
-        ],
-    );
+    let out = import_for_account(&db, &scp_file);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(findings(&db)[0]["status"], "resolved", "{}", text(&out));
 }
@@ -599,15 +591,7 @@ fn a_missing_scp_allow_is_fixed_from_the_management_account() {
     std::fs::write(&scp_file, scp.to_string()).unwrap();
     let out = run(&db, &["import", auth_file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = run(
-        &db,
-        &[
-            "import",
-            "--target",
-            "111122223333",
-            scp_file.to_str().unwrap(),
-        ],
-    );
+    let out = import_for_account(&db, &scp_file);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(replay(&db, &log).status.code(), Some(0));
     let f = &findings(&db)[0];
@@ -622,4 +606,12 @@ fn a_missing_scp_allow_is_fixed_from_the_management_account() {
             .any(|c| c.as_str().unwrap().contains("update-policy")),
         "{f:#}"
     );
+}
+
+/// `import --target 111122223333`: an organization policy attached to the test account.
+fn import_for_account(db: &Path, file: &Path) -> Output {
+    run(
+        db,
+        &["import", "--target", "111122223333", file.to_str().unwrap()],
+    )
 }
