@@ -105,6 +105,15 @@ struct Issuer<'a> {
     account_id: Lenient<'a>,
 }
 
+/// An entry of a data event's `resources`: what it touched and whose it is.
+#[derive(Debug, Default, Deserialize)]
+struct Touched<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Lenient<'a>,
+    #[serde(borrow, default, rename = "accountId")]
+    account_id: Lenient<'a>,
+}
+
 /// `userIdentity.sessionContext`; only the issuer is read.
 #[derive(Debug, Default, Deserialize)]
 struct SessionContext<'a> {
@@ -571,21 +580,14 @@ fn cloudtrail(p: &Parser<'_>, rec: &JsonRecord<'_>, _bytes: &[u8]) -> Option<Den
     // Data events list the resources with their owners: a bucket in another account makes the
     // call cross-account.
     if let Some(raw) = rec.resources
-        && let Ok(list) = serde_json::from_str::<Vec<serde_json::Value>>(raw.get())
+        && let Ok(list) = serde_json::from_str::<Vec<Obj<Touched<'_>>>>(raw.get())
     {
-        let owner = |t: &str| {
-            list.iter()
-                .find(|r| r.get("type").and_then(|x| x.as_str()) == Some(t))
-                .and_then(|r| r.get("accountId"))
-                .and_then(|a| a.as_str())
-                .map(str::to_string)
-        };
-        d.request.resource_account = owner("AWS::S3::Bucket").or_else(|| {
-            list.iter()
-                .filter_map(|r| r.get("accountId").and_then(|a| a.as_str()))
-                .next()
-                .map(str::to_string)
-        });
+        let list: Vec<&Touched<'_>> = list.iter().filter_map(|r| r.0.as_ref()).collect();
+        d.request.resource_account = list
+            .iter()
+            .find(|r| r.kind.get() == Some("AWS::S3::Bucket"))
+            .and_then(|r| r.account_id.owned())
+            .or_else(|| list.iter().find_map(|r| r.account_id.owned()));
     }
     // An action the service reference does not know (a placeholder such as `iam:Action`, a
     // redaction) is checked against the API the record names.

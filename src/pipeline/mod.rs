@@ -407,7 +407,7 @@ pub fn replay(
     let path_rx = std::sync::Mutex::new(path_rx);
     let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 2);
     let mut store_error: Option<StoreError> = None;
-    store.bulk_writes()?;
+    store.checkpoint_beside()?;
     // One parser for all workers: its grammar is megabytes of compiled patterns, and its memo
     // of messages is worth more shared.
     let parser = Parser::new(rules).ok();
@@ -613,9 +613,10 @@ pub fn replay(
         }
         flush(store, &mut pending, &mut outcome, &mut store_error);
     });
+    let back = store.checkpoint_self();
     match store_error {
         Some(e) => Err(e),
-        None => Ok(outcome),
+        None => back.map(|()| outcome),
     }
 }
 

@@ -24,6 +24,7 @@ mod schema;
 mod stats;
 mod suppressions;
 mod vocab_sql;
+mod wal;
 
 pub use checkpoints::Chunk;
 pub use facts::ImportCounts;
@@ -118,6 +119,9 @@ impl StoreError {
 
 /// An open database.
 pub struct Store {
+    /// The checkpoint thread of a bulk writer, while there is one. First, so that it stops
+    /// before the connection closes (the last to close folds the log back).
+    beside: Option<wal::Checkpointer>,
     conn: Connection,
     path: PathBuf,
 }
@@ -141,6 +145,7 @@ impl Store {
         create_private(path)?;
         let conn = Connection::open(path).map_err(sq(path))?;
         let mut s = Store {
+            beside: None,
             conn,
             path: path.to_path_buf(),
         };
@@ -172,6 +177,7 @@ impl Store {
             return Store::open(path).map(Some);
         }
         Ok(Some(Store {
+            beside: None,
             conn,
             path: path.to_path_buf(),
         }))
@@ -188,18 +194,6 @@ impl Store {
         let new = record_in(&tx, batch, &path)?.new;
         tx.commit().map_err(sq(&path))?;
         Ok(new)
-    }
-
-    /// For a bulk writer (replay): checkpoint the write-ahead log every 10,000 pages instead
-    /// of SQLite's 1,000. Every commit of a large batch dirties thousands of pages of the
-    /// evidence-key index; checkpointing each commit copies the same pages into the database
-    /// again and again (measured: a tenth of a 20 %-denial replay). The log grows to about
-    /// 40 MB before it is folded back; readers are not affected.
-    pub fn bulk_writes(&mut self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        self.conn
-            .execute_batch("PRAGMA wal_autocheckpoint = 10000")
-            .map_err(sq(&path))
     }
 
     /// For a connection that only looks keys up: 512 KiB of page cache (SQLite's default is

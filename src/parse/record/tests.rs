@@ -44,3 +44,33 @@ fn tail_prefix_is_split() {
     assert_eq!(msg, "id\tERROR\tInvoke Error");
     assert!(!framed);
 }
+
+#[test]
+fn a_data_event_names_the_bucket_owner() {
+    let rules = Rules::embedded().unwrap();
+    let p = Parser::new(&rules).unwrap();
+    // The shape of CloudTrail's S3 data events (an object without owner, then its bucket);
+    // the message is AWS's documented wording for a missing identity-based allow.
+    let rec = |resources: &str| {
+        format!(
+            r#"{{"eventTime":"2026-11-20T23:10:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:GetObject action","eventID":"e2","recipientAccountId":"111122223333","resources":{resources}}}"#
+        )
+    };
+    let owner = |resources: &str| {
+        p.json(rec(resources).as_bytes())
+            .unwrap()
+            .unwrap()
+            .request
+            .resource_account
+    };
+    assert_eq!(
+        owner(r#"[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"},{"accountId":"444455556666","type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::b"}]"#).as_deref(),
+        Some("444455556666")
+    );
+    // No bucket: the first entry that names an owner; odd entries are passed over.
+    assert_eq!(
+        owner(r#"[7,{"type":"AWS::S3::Object","accountId":""},{"type":"AWS::KMS::Key","accountId":"777788889999"}]"#).as_deref(),
+        Some("777788889999")
+    );
+    assert_eq!(owner(r#"{"not":"a list"}"#), None);
+}
