@@ -116,7 +116,7 @@ pub(super) fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Resul
     ) {
         // Written as it is read from the store: memory does not grow with the findings (the
         // triage and Markdown views keep ids and headings, then read a group at a time).
-        Some(w) => stream_json(&store, &touched, w, &mut |_| true)?,
+        Some(w) => stream_json(&store, &touched, w, &|_| true)?,
         None => {
             let style = out::Style::detect(std::io::stdout().is_terminal());
             stream_view(&store, &touched, format, style, &|_| true, false)?

@@ -129,7 +129,7 @@ pub(super) fn report_cmd(db: Option<PathBuf>, a: ReportArgs) -> Result<i32> {
         )
     {
         // JSON is written as it is read: a store of any size prints in constant memory.
-        stream_json(&store, &q, w, &mut |f| {
+        stream_json(&store, &q, w, &|f| {
             f.suppressed = rules_list.iter().find(|r| r.matches(f, now)).cloned();
             f.suppressed.is_none() || !hide_suppressed
         })?;

@@ -186,24 +186,131 @@ pub(super) fn stream_view(
     Ok(shown)
 }
 
+/// How many findings one reader thread reads and encodes at a time.
+const CHUNK: usize = 64;
+
+/// A chunk of findings made bytes of, in order.
+struct Encoded {
+    bytes: Vec<u8>,
+    /// Where each finding's bytes end.
+    ends: Vec<usize>,
+    /// How many findings were read (kept or not).
+    read: usize,
+}
+
+/// Reads `rows` through `store` and encodes the findings `keep` keeps.
+fn encode_rows(
+    store: &Store,
+    q: &Query,
+    rows: &[i64],
+    lines: bool,
+    keep: &(dyn Fn(&mut whydenied::finding::Finding) -> bool + Sync),
+) -> Result<Encoded> {
+    let mut e = Encoded {
+        bytes: Vec::new(),
+        ends: Vec::new(),
+        read: 0,
+    };
+    let mut failed: Option<std::io::Error> = None;
+    store.each_of_rows(q, rows, &mut |mut f| {
+        e.read += 1;
+        if failed.is_none() && keep(&mut f) {
+            match out::encode(&f, lines, &mut e.bytes) {
+                Ok(()) => e.ends.push(e.bytes.len()),
+                Err(err) => failed = Some(err),
+            }
+        }
+        Ok(())
+    })?;
+    match failed {
+        Some(err) => Err(err.into()),
+        None => Ok(e),
+    }
+}
+
+/// Writes every finding the query matches as JSON (or JSON lines) without holding them, and
+/// returns how many were read. One thread wrote 92 MB for 29,000 findings in about 0.8 s
+/// while the other core idled; reading (SQLite, decoding each stored fix) is most of it. So
+/// the order is read here, and two threads with connections of their own read and encode
+/// alternate chunks of it, which this thread writes in order. Each chunk is read in one
+/// snapshot; a finding is always whole, as another process may write between chunks.
 pub(super) fn stream_json(
     store: &Store,
     q: &Query,
     mut w: out::JsonWriter<std::io::BufWriter<std::io::StdoutLock<'_>>>,
-    keep: &mut dyn FnMut(&mut whydenied::finding::Finding) -> bool,
+    keep: &(dyn Fn(&mut whydenied::finding::Finding) -> bool + Sync),
 ) -> Result<usize> {
-    let mut n = 0usize;
+    let lines = w.lines();
+    let order = {
+        let _snapshot = store.snapshot();
+        store.order(q)?
+    };
+    let chunks: Vec<&[i64]> = order.chunks(CHUNK).collect();
+    let readers: Vec<Store> = if chunks.len() > 1 {
+        (0..2)
+            .map_while(|_| {
+                let mut s = Store::open_existing(store.path()).ok().flatten()?;
+                s.small_cache().ok()?;
+                Some(s)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut read = 0usize;
+    // A reader that has gone (`| head`): the rest is still read and counted, not written.
     let mut failed: Option<std::io::Error> = None;
-    store.each_finding(q, &mut |mut f| {
-        n += 1;
-        if keep(&mut f)
-            && failed.is_none()
-            && let Err(e) = w.push(&f)
-        {
-            failed = Some(e);
+    let mut put = |e: &Encoded, w: &mut out::JsonWriter<_>| {
+        read += e.read;
+        let mut from = 0;
+        for &end in &e.ends {
+            if failed.is_none()
+                && let Err(err) = w.push_encoded(e.bytes.get(from..end).unwrap_or_default())
+            {
+                failed = Some(err);
+            }
+            from = end;
         }
-        Ok(())
-    })?;
+    };
+    if readers.len() < 2 {
+        for rows in &chunks {
+            let e = {
+                let _snapshot = store.snapshot();
+                encode_rows(store, q, rows, lines, keep)?
+            };
+            put(&e, &mut w);
+        }
+    } else {
+        std::thread::scope(|s| -> Result<()> {
+            let mut from_reader = Vec::new();
+            for (i, reader) in readers.into_iter().enumerate() {
+                // A chunk ahead at most per reader: memory stays a few chunks.
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Encoded>>(1);
+                from_reader.push(rx);
+                let chunks = &chunks;
+                s.spawn(move || {
+                    for rows in chunks.iter().skip(i).step_by(2) {
+                        let e = {
+                            let _snapshot = reader.snapshot();
+                            encode_rows(&reader, q, rows, lines, keep)
+                        };
+                        let stop = e.is_err();
+                        if tx.send(e).is_err() || stop {
+                            break;
+                        }
+                    }
+                });
+            }
+            for k in 0..chunks.len() {
+                let e = from_reader
+                    .get(k % 2)
+                    .and_then(|rx| rx.recv().ok())
+                    .ok_or_else(|| anyhow::anyhow!("a reader of the database stopped"))??;
+                put(&e, &mut w);
+            }
+            Ok(())
+        })?;
+    }
     if failed.is_none()
         && let Err(e) = w.finish()
     {
@@ -211,6 +318,6 @@ pub(super) fn stream_json(
     }
     match failed {
         Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(n),
+        _ => Ok(read),
     }
 }

@@ -183,26 +183,25 @@ impl<W: std::io::Write> JsonWriter<W> {
         })
     }
 
+    /// Whether it writes JSON lines (else one pretty array).
+    pub fn lines(&self) -> bool {
+        self.lines
+    }
+
     /// Writes one finding.
     pub fn push(&mut self, f: &Finding) -> std::io::Result<()> {
-        if self.lines {
-            serde_json::to_writer(&mut self.out, f)?;
-            self.out.write_all(b"\n")?;
-        } else {
-            // The element as serde_json prints it inside a pretty array: each line indented
-            // by two spaces (JSON strings hold no raw newline, so lines are safe to indent).
-            let body = serde_json::to_vec_pretty(f)?;
+        let mut bytes = Vec::new();
+        encode(f, self.lines, &mut bytes)?;
+        self.push_encoded(&bytes)
+    }
+
+    /// Writes one finding that [`encode`] has made bytes of (with this writer's `lines`).
+    pub fn push_encoded(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if !self.lines {
             self.out
                 .write_all(if self.count == 0 { b"[\n  " } else { b",\n  " })?;
-            let mut from = 0;
-            for nl in memchr::memchr_iter(b'\n', &body) {
-                self.out
-                    .write_all(body.get(from..=nl).unwrap_or_default())?;
-                self.out.write_all(b"  ")?;
-                from = nl + 1;
-            }
-            self.out.write_all(body.get(from..).unwrap_or_default())?;
         }
+        self.out.write_all(bytes)?;
         self.count += 1;
         Ok(())
     }
@@ -215,6 +214,27 @@ impl<W: std::io::Write> JsonWriter<W> {
         }
         self.out.flush()
     }
+}
+
+/// Appends one finding to `out` as [`JsonWriter`] writes it: a line of JSON (`lines`), or an
+/// element of the pretty array without the separator before it, printed as `serde_json`
+/// prints it inside a pretty array (each line indented by two spaces; JSON strings hold no
+/// raw newline, so lines are safe to indent).
+pub fn encode(f: &Finding, lines: bool, out: &mut Vec<u8>) -> std::io::Result<()> {
+    if lines {
+        serde_json::to_writer(&mut *out, f)?;
+        out.push(b'\n');
+        return Ok(());
+    }
+    let body = serde_json::to_vec_pretty(f)?;
+    let mut from = 0;
+    for nl in memchr::memchr_iter(b'\n', &body) {
+        out.extend_from_slice(body.get(from..=nl).unwrap_or_default());
+        out.extend_from_slice(b"  ");
+        from = nl + 1;
+    }
+    out.extend_from_slice(body.get(from..).unwrap_or_default());
+    Ok(())
 }
 
 /// Who a finding is about, in few characters: the function, else the principal's name.

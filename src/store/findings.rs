@@ -279,20 +279,37 @@ impl Store {
         q: &Query,
         visit: &mut dyn FnMut(Finding) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
         // The order first, from a few narrow columns, then each finding by its row: sorting
         // whole rows (about 3 KB each, with the fix, explanation and denial) spilled to
         // temporary files and was most of a large JSON report's time.
-        let (sql, args) = Self::select(q, "SELECT rowid");
         // One snapshot for the order and the rows, unless the caller holds one.
         let _snapshot = self.snapshot();
-        let order: Vec<i64> = {
-            let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
-                .map_err(sq(&path))?;
-            rows.collect::<Result<_, _>>().map_err(sq(&path))?
-        };
+        let order = self.order(q)?;
+        self.each_of_rows(q, &order, visit)
+    }
+
+    /// The rows of the findings the query matches, in its order (newest first): what
+    /// [`Store::each_of_rows`] reads, here or through another connection.
+    pub fn order(&self, q: &Query) -> Result<Vec<i64>, StoreError> {
+        let path = self.path.clone();
+        let (sql, args) = Self::select(q, "SELECT rowid");
+        let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+            .map_err(sq(&path))?;
+        rows.collect::<Result<_, _>>().map_err(sq(&path))
+    }
+
+    /// The findings in `rows` (as [`Store::order`] gave them), in that order, read as `q`
+    /// says: its evidence limit and leanness (its filters made the rows). A row that is gone
+    /// (pruned since the order was read) is left out.
+    pub fn each_of_rows(
+        &self,
+        q: &Query,
+        order: &[i64],
+        visit: &mut dyn FnMut(Finding) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
         let columns = if q.lean {
             "SELECT id, kind, cause, first_seen, last_seen, count, account, region, principal, function, action,
                     resource, '', policy_state, '[]',
@@ -367,7 +384,7 @@ impl Store {
                  ORDER BY time IS NULL, time, id"
             })
             .map_err(sq(&path))?;
-        for row in order {
+        for &row in order {
             // A finding removed since the order was read (another process pruned it) is left out.
             let Some(mut f) = stmt
                 .query_row(params![row], read)

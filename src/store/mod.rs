@@ -153,6 +153,11 @@ impl Store {
         Ok(s)
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Opens an existing database without creating or migrating it (for `explain`): None when
     /// there is none.
     pub fn open_existing(path: &Path) -> Result<Option<Store>, StoreError> {

@@ -1588,3 +1588,77 @@ fn replay_views_show_what_the_replay_touched() {
         assert_eq!(shown, String::from_utf8(report.stdout).unwrap(), "{format}");
     }
 }
+
+/// A JSON report of hundreds of findings is read in chunks by two threads and written in
+/// order: every finding once, in the documented order (latest first, then the larger count,
+/// then the id), each with all its evidence, and the same findings as JSON lines.
+#[test]
+fn a_large_json_report_keeps_its_order_across_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let logs = dir.path().join("many.jsonl");
+    let mut lines = String::new();
+    // 300 tables, some denied more than once and some at the same time, so that the order
+    // needs every key.
+    for t in 0..300 {
+        for k in 0..=(t % 3) {
+            let minute = (t * 7) % 50;
+            let rec = DENIED
+                .replace("table/T", &format!("table/T{t}"))
+                .replace("10:00:00Z", &format!("10:{minute:02}:{k:02}Z"))
+                .replace("EVENT-ID", &format!("ev-{t}-{k}"));
+            lines.push_str(&rec);
+            lines.push('\n');
+        }
+    }
+    std::fs::write(&logs, lines).unwrap();
+    let out = run(&db, &["replay", "--format", "json", logs.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let replayed = json(&out);
+    let report = json(&run(&db, &["report", "--format", "json"]));
+    assert_eq!(report.len(), 300);
+    assert_eq!(replayed, report);
+    let key = |f: &Value| {
+        (
+            std::cmp::Reverse(f["last_seen"].as_str().unwrap().to_string()),
+            std::cmp::Reverse(f["count"].as_u64().unwrap()),
+            f["id"].as_str().unwrap().to_string(),
+        )
+    };
+    assert!(report.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+    for f in &report {
+        let t: usize = f["resource"]
+            .as_str()
+            .unwrap()
+            .rsplit("/T")
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(f["count"].as_u64(), Some(t as u64 % 3 + 1));
+        assert_eq!(
+            f["evidence"].as_array().unwrap().len() as u64,
+            f["count"].as_u64().unwrap()
+        );
+    }
+    // One finding read alone (one chunk, this thread) is the same as in the large report.
+    let third = &report[123];
+    let alone = json(&run(
+        &db,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--id",
+            third["id"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(&alone[0], third);
+    let lines_out = run(&db, &["report", "--format", "jsonl"]);
+    let from_lines: Vec<Value> = String::from_utf8(lines_out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(from_lines, report);
+}
