@@ -82,7 +82,12 @@ impl Fix {
 /// argument can hold) is dropped.
 pub fn command(args: &[&str]) -> String {
     let quote = |a: &str| {
-        let clean: String = a.chars().filter(|c| *c != '\0').collect();
+        // NUL cannot be quoted for a shell: dropped (copying only when there is one).
+        let clean: std::borrow::Cow<'_, str> = if a.contains('\0') {
+            a.replace('\0', "").into()
+        } else {
+            a.into()
+        };
         match shlex::try_quote(&clean) {
             Ok(q) => q.into_owned(),
             Err(_) => "''".to_string(),
@@ -405,6 +410,14 @@ fn build(need: &Need, rules: &Rules) -> Fix {
 )]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_is_dropped_and_the_rest_quoted() {
+        assert_eq!(
+            command(&["aws", "--role-name", "a\0b c", "plain"]),
+            "aws --role-name 'ab c' plain"
+        );
+    }
 
     #[test]
     fn values_that_look_like_options_stay_values() {

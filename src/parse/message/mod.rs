@@ -145,6 +145,22 @@ pub struct Message {
     pub text: String,
 }
 
+/// A wording of the integration catalog, compiled when first needed.
+#[derive(Debug)]
+struct CatalogText {
+    pattern: String,
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl CatalogText {
+    /// The compiled pattern; None only if it compiles in a set but not alone (never seen).
+    fn regex(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| Regex::new(&self.pattern).ok())
+            .as_ref()
+    }
+}
+
 /// Compiled patterns, built once and shared.
 #[derive(Debug)]
 pub struct Grammar {
@@ -157,8 +173,11 @@ pub struct Grammar {
     sqs_url: Regex,
     /// Terraform's `creating Lambda Function (NAME): ...` names the function.
     terraform_fn: Regex,
-    /// The catalog's wordings (integration id, pattern), and a set of them for routing.
-    catalog: Vec<(String, Regex)>,
+    /// The catalog's wordings (integration id, pattern), and a set of them for routing. A
+    /// wording's own regex (for its named groups) is compiled the first time a text has it:
+    /// most runs meet few of them, and compiling them all was a fifth of starting up. The
+    /// set has checked every pattern already.
+    catalog: Vec<(String, CatalogText)>,
     catalog_route: RegexSet,
     bare_phrase: Regex,
     denied_by: Regex,
@@ -216,10 +235,16 @@ impl Grammar {
         let mut catalog = Vec::new();
         for i in integrations {
             for t in &i.matching.texts {
-                catalog.push((i.id.clone(), Regex::new(&format!("(?i){}", t.pattern))?));
+                catalog.push((
+                    i.id.clone(),
+                    CatalogText {
+                        pattern: format!("(?i){}", t.pattern),
+                        compiled: std::sync::OnceLock::new(),
+                    },
+                ));
             }
         }
-        let catalog_route = RegexSet::new(catalog.iter().map(|(_, r)| r.as_str()))?;
+        let catalog_route = RegexSet::new(catalog.iter().map(|(_, t)| t.pattern.as_str()))?;
         Ok(Grammar {
             catalog,
             catalog_route,
@@ -345,10 +370,12 @@ impl Grammar {
         let mut m = self.parse_families(text, &routes)?;
         // The catalog's wording says which integration this is, and may name its function.
         if let Some(i) = known.iter().next()
-            && let Some((id, re)) = self.catalog.get(i)
+            && let Some((id, text)) = self.catalog.get(i)
         {
             m.integration = Some(id.clone());
-            if let Some(c) = re.captures(&m.text) {
+            if let Some(re) = text.regex()
+                && let Some(c) = re.captures(&m.text)
+            {
                 for name in re.capture_names().flatten() {
                     if let Some(v) = c.name(name) {
                         m.captures.push((name.to_string(), v.as_str().to_string()));
