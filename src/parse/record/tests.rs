@@ -74,3 +74,63 @@ fn a_data_event_names_the_bucket_owner() {
     );
     assert_eq!(owner(r#"{"not":"a list"}"#), None);
 }
+
+#[test]
+fn an_odd_identity_is_absent_not_fatal() {
+    let rules = Rules::embedded().unwrap();
+    let p = Parser::new(&rules).unwrap();
+    // AWS's documented wording for a missing identity-based allow; the identity varies.
+    let rec = |identity: &str| {
+        format!(
+            r#"{{"eventTime":"2026-11-20T23:10:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:GetObject action","eventID":"e3","userIdentity":{identity},"recipientAccountId":"111122223333"}}"#
+        )
+    };
+    let caller_iam = |identity: &str| {
+        p.json(rec(identity).as_bytes())
+            .unwrap()
+            .unwrap()
+            .caller_iam
+    };
+    let issuer = r#"{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/path/r","accountId":"111122223333"}}"#;
+    assert_eq!(
+        caller_iam(&format!(r#"{{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/r/s","sessionContext":{issuer}}}"#)).as_deref(),
+        Some("arn:aws:iam::111122223333:role/path/r")
+    );
+    // An AWS service's call names the service as the caller, from the identity alone.
+    let caller = |identity: &str| p.json(rec(identity).as_bytes()).unwrap().unwrap().caller;
+    let service = r#""type":"AWSService","invokedBy":"sns.amazonaws.com""#;
+    assert_eq!(
+        caller(&format!("{{{service}}}")).as_deref(),
+        Some("sns.amazonaws.com")
+    );
+    // A repeated key, an identity of another type, a list: the identity is absent (the caller
+    // comes from the message), the record is still read, and so are the fields after it.
+    for odd in [
+        format!(
+            r#"{{{service},"type":"AWSService","sessionContext":{{"sessionIssuer":{{"arn":"x"}}}}}}"#
+        ),
+        r#""sns.amazonaws.com""#.to_string(),
+        format!(r#"[{{{service}}},[1,2],{{"a":{{"b":[]}}}}]"#),
+    ] {
+        let d = p.json(rec(&odd).as_bytes()).unwrap().unwrap();
+        assert_eq!(
+            d.caller.as_deref(),
+            Some("arn:aws:sts::111122223333:assumed-role/r/s"),
+            "{odd}"
+        );
+        assert_eq!(d.account.as_deref(), Some("111122223333"), "{odd}");
+    }
+    // A repeated key deeper in: only that object is absent, the identity around it is read.
+    assert_eq!(
+        caller(&format!(
+            r#"{{{service},"sessionContext":{{"sessionIssuer":{{"arn":"a","arn":"b"}},"x":1}}}}"#
+        ))
+        .as_deref(),
+        Some("sns.amazonaws.com")
+    );
+    // Broken JSON inside the identity is still an error for the record.
+    assert!(
+        p.json(rec(r#"{"arn":"x","sessionContext":{"sessionIssuer":{"arn":}}}"#).as_bytes())
+            .is_err()
+    );
+}
