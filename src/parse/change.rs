@@ -113,11 +113,21 @@ const TABLE_CHANGES: [&str; 2] = ["CreateTable", "UpdateTable"];
 /// The substrings [`change`] looks for before parsing, each searcher built once: building one
 /// per record (what `memmem::find` does) cost more than the search itself.
 struct Needles {
-    iam: Finder<'static>,
     roles: Vec<Finder<'static>>,
     pools: Vec<Finder<'static>>,
-    /// A table's key is in its response; a KMS call's subject in its encryption context.
-    keys: Vec<Finder<'static>>,
+    /// A table's key is in its response...
+    table_key: Finder<'static>,
+    /// ...a KMS call's subject in its encryption context.
+    kms_subjects: Vec<Finder<'static>>,
+}
+
+/// The service of a successful call that may be a change, as the record's `eventSource` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Service {
+    Iam,
+    Cognito,
+    Dynamodb,
+    Kms,
 }
 
 static NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
@@ -127,21 +137,26 @@ static NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
             .collect()
     };
     Needles {
-        iam: Finder::new(b"iam.amazonaws.com").into_owned(),
         roles: all(&ROLE_CHANGES),
         pools: all(&POOL_CHANGES),
-        keys: all(&["kMSMasterKeyArn", "aws:dynamodb:tableName", "SecretARN"]),
+        table_key: Finder::new(b"kMSMasterKeyArn").into_owned(),
+        kms_subjects: all(&["aws:dynamodb:tableName", "SecretARN"]),
     }
 });
 
-/// A successful role, user-pool or key-use change, or None (cheap for everything else).
-pub(super) fn change(bytes: &[u8]) -> Option<Change> {
+/// A successful role, user-pool or key-use change of `service`, or None (cheap for everything
+/// else: only the words a change of that service must hold are looked for, since KMS and
+/// DynamoDB calls are among a trail's most frequent).
+pub(super) fn change(bytes: &[u8], service: Service) -> Option<Change> {
     let n = &*NEEDLES;
     let any = |fs: &[Finder<'static>]| fs.iter().any(|f| f.find(bytes).is_some());
-    let iam = n.iam.find(bytes).is_some() && any(&n.roles);
-    let cognito = !iam && any(&n.pools);
-    let keys = !iam && !cognito && any(&n.keys);
-    if !iam && !cognito && !keys {
+    let worth = match service {
+        Service::Iam => any(&n.roles),
+        Service::Cognito => any(&n.pools),
+        Service::Dynamodb => n.table_key.find(bytes).is_some(),
+        Service::Kms => any(&n.kms_subjects),
+    };
+    if !worth {
         return None;
     }
     let rec: ChangeRecord<'_> = serde_json::from_slice(bytes).ok()?;
@@ -232,7 +247,7 @@ mod tests {
     #[test]
     fn an_update_gives_the_pool_its_whole_trigger_list() {
         let rec = br#"{"eventVersion":"1.08","eventSource":"cognito-idp.amazonaws.com","eventName":"UpdateUserPool","awsRegion":"us-east-2","recipientAccountId":"111122223333","eventTime":"2026-11-20T09:31:02Z","requestParameters":{"userPoolId":"us-east-2_M3mbRs9Qx","lambdaConfig":{"preSignUp":"arn:aws:lambda:us-east-2:111122223333:function:member-signup-v2","customEmailSender":{"lambdaVersion":"V1_0","lambdaArn":"arn:aws:lambda:us-east-2:111122223333:function:mailer"}}},"responseElements":null}"#;
-        let Some(Change::UserPool(c)) = change(rec) else {
+        let Some(Change::UserPool(c)) = change(rec, Service::Cognito) else {
             panic!("a user pool change")
         };
         assert_eq!(c.pool_id, "us-east-2_M3mbRs9Qx");
@@ -252,13 +267,31 @@ mod tests {
             r#""eventTime""#,
             r#""errorCode":"InvalidParameterException","eventTime""#,
         );
-        assert!(change(failed.as_bytes()).is_none());
+        assert!(change(failed.as_bytes(), Service::Cognito).is_none());
+    }
+
+    /// Each service's change is looked for by its own words: a KMS call made for a DynamoDB
+    /// table names the key, and the same record routed as another service is no change.
+    #[test]
+    fn a_key_use_is_found_by_its_service() {
+        let kms = br#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-west-2","recipientAccountId":"111122223333","requestParameters":{"encryptionContext":{"aws:dynamodb:tableName":"Books","aws:dynamodb:subscriberId":"111122223333"},"encryptionAlgorithm":"SYMMETRIC_DEFAULT"},"resources":[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#;
+        let Some(Change::KeyUse(k)) = change(kms, Service::Kms) else {
+            panic!("a key use")
+        };
+        assert_eq!(
+            k.resource,
+            "arn:aws:dynamodb:us-west-2:111122223333:table/Books"
+        );
+        assert!(k.key.ends_with("key/1234abcd-12ab-34cd-56ef-1234567890ab"));
+        for other in [Service::Iam, Service::Cognito, Service::Dynamodb] {
+            assert!(change(kms, other).is_none(), "{other:?}");
+        }
     }
 
     #[test]
     fn a_role_change_is_read_as_before() {
         let rec = br#"{"eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","recipientAccountId":"111122223333","requestParameters":{"roleName":"app","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}}"#;
-        let Some(Change::Role(c)) = change(rec) else {
+        let Some(Change::Role(c)) = change(rec, Service::Iam) else {
             panic!("a role change")
         };
         assert_eq!(c.role_name, "app");
@@ -278,16 +311,22 @@ mod tests {
             r#""HIDDEN_DUE_TO_SECURITY_REASONS""#,
         ] {
             assert!(
-                change(format!("{head}{params}}}").as_bytes()).is_none(),
+                change(format!("{head}{params}}}").as_bytes(), Service::Cognito).is_none(),
                 "{params}"
             );
         }
-        assert!(change(format!("{head}{{\"userPoolId\":\"p\",").as_bytes()).is_none());
+        assert!(
+            change(
+                format!("{head}{{\"userPoolId\":\"p\",").as_bytes(),
+                Service::Cognito
+            )
+            .is_none()
+        );
         let odd = format!(
             "{head}{}}}",
             r#"{"userPoolId":"p","lambdaConfig":{"preSignUp":["x"],"postConfirmation":"arn:aws:sns:us-east-1:1:t","x":null}}"#
         );
-        let Some(Change::UserPool(c)) = change(odd.as_bytes()) else {
+        let Some(Change::UserPool(c)) = change(odd.as_bytes(), Service::Cognito) else {
             panic!("a user pool change without triggers")
         };
         assert!(c.triggers.is_empty());

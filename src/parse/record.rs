@@ -183,14 +183,18 @@ pub(super) fn json(p: &Parser<'_>, bytes: &[u8]) -> Result<super::Parsed, ParseE
                 .position(|b| !matches!(b, b':' | b' ' | b'"'))
                 .and_then(|k| value.get(k..))
                 .unwrap_or_default();
-            if value.starts_with(b"iam.amazonaws.com")
-                || value.starts_with(b"cognito-idp.amazonaws.com")
-                || value.starts_with(b"dynamodb.amazonaws.com")
-                || value.starts_with(b"kms.amazonaws.com")
-            {
-                return Ok(super::change::change(bytes).map_or(Parsed::Nothing, Parsed::Change));
-            }
-            return Ok(Parsed::Nothing);
+            use super::change::Service;
+            let service = [
+                (&b"iam.amazonaws.com"[..], Service::Iam),
+                (b"cognito-idp.amazonaws.com", Service::Cognito),
+                (b"dynamodb.amazonaws.com", Service::Dynamodb),
+                (b"kms.amazonaws.com", Service::Kms),
+            ]
+            .into_iter()
+            .find_map(|(name, s)| value.starts_with(name).then_some(s));
+            return Ok(service
+                .and_then(|s| super::change::change(bytes, s))
+                .map_or(Parsed::Nothing, Parsed::Change));
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
             return Ok(Parsed::Nothing);
