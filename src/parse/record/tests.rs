@@ -45,19 +45,21 @@ fn tail_prefix_is_split() {
     assert!(!framed);
 }
 
+/// A CloudTrail record of a denied `s3:GetObject` with one more field (`"name":value`); the
+/// message is AWS's documented wording for a missing identity-based allow.
+fn get_object_denied(field: &str) -> String {
+    format!(
+        r#"{{"eventTime":"2026-11-20T23:10:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:GetObject action","eventID":"e2",{field},"recipientAccountId":"111122223333"}}"#
+    )
+}
+
 #[test]
 fn a_data_event_names_the_bucket_owner() {
     let rules = Rules::embedded().unwrap();
     let p = Parser::new(&rules).unwrap();
-    // The shape of CloudTrail's S3 data events (an object without owner, then its bucket);
-    // the message is AWS's documented wording for a missing identity-based allow.
-    let rec = |resources: &str| {
-        format!(
-            r#"{{"eventTime":"2026-11-20T23:10:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:GetObject action","eventID":"e2","recipientAccountId":"111122223333","resources":{resources}}}"#
-        )
-    };
+    // The shape of CloudTrail's S3 data events (an object without owner, then its bucket).
     let owner = |resources: &str| {
-        p.json(rec(resources).as_bytes())
+        p.json(get_object_denied(&format!(r#""resources":{resources}"#)).as_bytes())
             .unwrap()
             .unwrap()
             .request
@@ -79,12 +81,7 @@ fn a_data_event_names_the_bucket_owner() {
 fn an_odd_identity_is_absent_not_fatal() {
     let rules = Rules::embedded().unwrap();
     let p = Parser::new(&rules).unwrap();
-    // AWS's documented wording for a missing identity-based allow; the identity varies.
-    let rec = |identity: &str| {
-        format!(
-            r#"{{"eventTime":"2026-11-20T23:10:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:GetObject action","eventID":"e3","userIdentity":{identity},"recipientAccountId":"111122223333"}}"#
-        )
-    };
+    let rec = |identity: &str| get_object_denied(&format!(r#""userIdentity":{identity}"#));
     let caller_iam = |identity: &str| {
         p.json(rec(identity).as_bytes())
             .unwrap()
