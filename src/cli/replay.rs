@@ -90,7 +90,7 @@ pub(super) fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Resul
             }
         },
     };
-    let mut outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;
+    let outcome = pipeline::replay(&a.paths, &mut store, rules, &opts, &mut progress)?;
     progress.bar.finish_and_clear();
     if outcome.pool_changes > 0 {
         pipeline::rediagnose_user_pool_findings(&mut store, rules)?;
@@ -100,13 +100,8 @@ pub(super) fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Resul
     }
     store.annotate_propagation()?;
     store.record_run("replay", started_ms, &outcome.counters)?;
-    // Moved, not copied: 100,000 ids are a few MiB the output needs room for.
     let touched = Query {
-        ids: Some(
-            std::mem::take(&mut outcome.finding_ids)
-                .into_iter()
-                .collect(),
-        ),
+        touched: true,
         ..Query::default()
     };
     let format = format_of(&a.format);

@@ -55,8 +55,6 @@ pub struct Options {
 pub struct Outcome {
     /// Files, records, denials, new evidence and errors of the run: the summary line and `stats`.
     pub counters: RunCounters,
-    /// Ids of the findings the replayed input belongs to.
-    pub finding_ids: HashSet<String>,
     /// User pools whose triggers the logs set: their invoke failures are diagnosed again once
     /// the run is stored, whichever order the records were read in.
     pub pool_changes: u64,
@@ -408,6 +406,9 @@ pub fn replay(
     let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 2);
     let mut store_error: Option<StoreError> = None;
     store.checkpoint_beside()?;
+    // Which findings the input belongs to is told to the store as batches arrive (for the
+    // output's `Query::touched`); none yet, whatever this connection did before.
+    store.untouch()?;
     // One parser for all workers: its grammar is megabytes of compiled patterns, and its memo
     // of messages is worth more shared. The resource-type catalog, which the first fix needs,
     // is read beside it (about half the grammar's time, on the other core).
@@ -563,10 +564,9 @@ pub fn replay(
                     if store_error.is_some() {
                         continue;
                     }
-                    for id in b.ids() {
-                        if !outcome.finding_ids.contains(id) {
-                            outcome.finding_ids.insert(id.to_string());
-                        }
+                    if let Err(e) = store.touch(b.ids()) {
+                        store_error = Some(e);
+                        continue;
                     }
                     if pending.is_empty() {
                         since = Instant::now();
@@ -578,7 +578,13 @@ pub fn replay(
                         flush(store, &mut pending, &mut outcome, &mut store_error);
                     }
                 }
-                Msg::Seen(ids) => outcome.finding_ids.extend(ids),
+                Msg::Seen(ids) => {
+                    if store_error.is_none()
+                        && let Err(e) = store.touch(ids.iter().map(String::as_str))
+                    {
+                        store_error = Some(e);
+                    }
+                }
                 Msg::Changes(c) => {
                     outcome.pool_changes += c
                         .iter()
