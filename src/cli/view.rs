@@ -39,24 +39,16 @@ pub(super) fn stream_view(
     // Both passes read one snapshot: the second finds by row what the first saw.
     let _snapshot = store.snapshot();
     // Pass 1: what is shown, in order, and (table) under which heading.
-    let mut ids: Vec<String> = Vec::new();
+    let mut kept: Vec<i64> = Vec::new();
     let mut shown = 0usize;
-    /// A group's members: their rows when the first pass read headings, else their ids.
-    enum Members {
-        Rows(Vec<i64>),
-        Ids(Vec<String>),
-    }
-    let mut groups: Vec<(String, Option<String>, u64, Members)> = Vec::new();
+    // Each group: its heading, latest time, count of denials, and its members' rows.
+    let mut groups: Vec<(String, Option<String>, u64, Vec<i64>)> = Vec::new();
     let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut first_rows = true;
     let mut row_error: Option<anyhow::Error> = None;
-    let mut add = |id: &str, row: Option<i64>, key: String, last: Option<String>, count: u64| {
+    let mut add = |row: i64, key: String, last: Option<String>, count: u64| {
         let i = *at.entry(key.clone()).or_insert_with(|| {
-            let m = match row {
-                Some(_) => Members::Rows(Vec::new()),
-                None => Members::Ids(Vec::new()),
-            };
-            groups.push((key, None, 0, m));
+            groups.push((key, None, 0, Vec::new()));
             groups.len() - 1
         });
         if let Some(g) = groups.get_mut(i) {
@@ -64,11 +56,7 @@ pub(super) fn stream_view(
                 g.1 = last;
             }
             g.2 += count;
-            match (&mut g.3, row) {
-                (Members::Rows(v), Some(r)) => v.push(r),
-                (Members::Ids(v), _) => v.push(id.to_string()),
-                (Members::Rows(_), None) => debug_assert!(false, "a group mixes rows and ids"),
-            }
+            g.3.push(row);
         }
     };
     if format != Format::Markdown && !filters {
@@ -76,8 +64,7 @@ pub(super) fn stream_view(
         store.each_heading(q, &mut |h| {
             let key = out::heading_key(h.function.as_deref(), h.principal.as_deref());
             add(
-                &h.id,
-                Some(h.row),
+                h.row,
                 key,
                 h.last_seen_ms.map(whydenied::finding::format_ms),
                 h.count,
@@ -85,7 +72,13 @@ pub(super) fn stream_view(
             shown += 1;
         })?;
     } else {
-        store.each_finding(q, &mut |mut f| {
+        // What a row or a heading shows needs no evidence.
+        let rows = store.order(q)?;
+        let bare = Query {
+            evidence_limit: Some(0),
+            ..Query::default()
+        };
+        store.each_of_rows(&bare, &rows, &mut |row, mut f| {
             if !keep(&mut f) {
                 return Ok(());
             }
@@ -103,11 +96,11 @@ pub(super) fn stream_view(
                 }
                 _ => {
                     let key = out::group_key(&f);
-                    add(&f.id, None, key, f.last_seen.clone(), f.count);
+                    add(row, key, f.last_seen.clone(), f.count);
                 }
             }
             shown += 1;
-            ids.push(f.id);
+            kept.push(row);
             Ok(())
         })?;
     }
@@ -126,14 +119,13 @@ pub(super) fn stream_view(
     let mut failed: Option<anyhow::Error> = None;
     match format {
         Format::Markdown => {
-            // Pass 1 chose these under the filters, in this snapshot: only the ids are asked
-            // again (the filters would repeat, and a replay's own list of ids with them).
+            // Pass 1 chose these rows under the filters, in order, in this snapshot: they are
+            // read back as they are (no filter, no sort, no list of ids for SQLite to unpack).
             let q = Query {
-                ids: Some(ids),
                 evidence_limit: q.evidence_limit,
                 ..Query::default()
             };
-            store.each_finding(&q, &mut |mut f| {
+            store.each_of_rows(&q, &kept, &mut |_, mut f| {
                 keep(&mut f);
                 if failed.is_none()
                     && let Err(e) = out.put(&out::markdown_detail(&f))
@@ -145,27 +137,17 @@ pub(super) fn stream_view(
         }
         _ => {
             out::order_groups(&mut groups);
-            for (i, (key, _, _, members)) in groups.into_iter().enumerate() {
+            for (i, (key, _, _, mut rows)) in groups.into_iter().enumerate() {
                 // A group's members, chosen by pass 1 under the filters: asked for alone (a
                 // replay's list of every id it touched, repeated per group, made a table of
-                // 100,000 findings take a minute).
-                let q = match members {
-                    Members::Rows(mut rows) => {
-                        // In storage order: the lookups walk the table forwards.
-                        rows.sort_unstable();
-                        Query {
-                            rows: Some(rows),
-                            lean: true,
-                            evidence_limit: q.evidence_limit,
-                            ..Query::default()
-                        }
-                    }
-                    Members::Ids(ids) => Query {
-                        ids: Some(ids),
-                        lean: true,
-                        evidence_limit: q.evidence_limit,
-                        ..Query::default()
-                    },
+                // 100,000 findings take a minute), in storage order so the lookups walk the
+                // table forwards.
+                rows.sort_unstable();
+                let q = Query {
+                    rows: Some(rows),
+                    lean: true,
+                    evidence_limit: q.evidence_limit,
+                    ..Query::default()
                 };
                 let mut list = store.findings(&q)?;
                 for f in &mut list {
@@ -212,7 +194,7 @@ fn encode_rows(
         read: 0,
     };
     let mut failed: Option<std::io::Error> = None;
-    store.each_of_rows(q, rows, &mut |mut f| {
+    store.each_of_rows(q, rows, &mut |_, mut f| {
         e.read += 1;
         if failed.is_none() && keep(&mut f) {
             match out::encode(&f, lines, &mut e.bytes) {

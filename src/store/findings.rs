@@ -329,7 +329,7 @@ impl Store {
         // One snapshot for the order and the rows, unless the caller holds one.
         let _snapshot = self.snapshot();
         let order = self.order(q)?;
-        self.each_of_rows(q, &order, visit)
+        self.each_of_rows(q, &order, &mut |_, f| visit(f))
     }
 
     /// The rows of the findings the query matches, in its order (newest first): what
@@ -344,14 +344,14 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(sq(&path))
     }
 
-    /// The findings in `rows` (as [`Store::order`] gave them), in that order, read as `q`
-    /// says: its evidence limit and leanness (its filters made the rows). A row that is gone
-    /// (pruned since the order was read) is left out.
+    /// The findings in `rows` (as [`Store::order`] gave them), in that order, each with its
+    /// row, read as `q` says: its evidence limit and leanness (its filters made the rows). A row
+    /// that is gone (pruned since the order was read) is left out.
     pub fn each_of_rows(
         &self,
         q: &Query,
         order: &[i64],
-        visit: &mut dyn FnMut(Finding) -> Result<(), StoreError>,
+        visit: &mut dyn FnMut(i64, Finding) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let columns = if q.lean {
@@ -442,7 +442,7 @@ impl Store {
                 continue;
             };
             if limit == 0 {
-                visit(f)?;
+                visit(row, f)?;
                 continue;
             }
             let rows = ev
@@ -468,7 +468,7 @@ impl Store {
             for e in rows {
                 f.evidence.push(e.map_err(sq(&path))?);
             }
-            visit(f)?;
+            visit(row, f)?;
         }
         Ok(())
     }

@@ -235,8 +235,6 @@ pub struct Recorded {
     pub new_keys: u64,
 }
 
-impl Store {}
-
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
