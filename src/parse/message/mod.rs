@@ -145,14 +145,22 @@ pub struct Message {
     pub text: String,
 }
 
-/// A wording of the integration catalog, compiled when first needed.
+/// A pattern compiled when first needed (a wording of the integration catalog, a routing
+/// pattern): a set holding it has checked it already.
 #[derive(Debug)]
-struct CatalogText {
+struct LazyRegex {
     pattern: String,
     compiled: std::sync::OnceLock<Option<Regex>>,
 }
 
-impl CatalogText {
+impl LazyRegex {
+    fn new(pattern: String) -> LazyRegex {
+        LazyRegex {
+            pattern,
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The compiled pattern; None only if it compiles in a set but not alone (never seen).
     fn regex(&self) -> Option<&Regex> {
         self.compiled
@@ -168,8 +176,9 @@ pub struct Grammar {
     route: RegexSet,
     /// The same patterns one by one, asked in the order the families are tried. A set's
     /// `matches` runs every pattern over the whole text (2.5 µs for an authorization sentence);
-    /// the families stop at the first that fits, mostly the first pattern (0.1 µs).
-    routes: Vec<Regex>,
+    /// the families stop at the first that fits, mostly the first pattern (0.1 µs). Each is
+    /// compiled when first asked: most texts need one or two of them.
+    routes: Vec<LazyRegex>,
     cli: Regex,
     go: Regex,
     cfn: Regex,
@@ -182,7 +191,7 @@ pub struct Grammar {
     /// wording's own regex (for its named groups) is compiled the first time a text has it:
     /// most runs meet few of them, and compiling them all was a fifth of starting up. The
     /// set has checked every pattern already.
-    catalog: Vec<(String, CatalogText)>,
+    catalog: Vec<(String, LazyRegex)>,
     catalog_route: RegexSet,
     bare_phrase: Regex,
     denied_by: Regex,
@@ -229,13 +238,13 @@ pub const ROUTES: [&str; 12] = [
 
 /// Which routing patterns a text matches, each asked only when a family needs it.
 struct Routes<'a> {
-    each: &'a [Regex],
+    each: &'a [LazyRegex],
     text: &'a str,
     any: bool,
 }
 
 impl<'a> Routes<'a> {
-    fn new(each: &'a [Regex], set: &RegexSet, text: &'a str) -> Routes<'a> {
+    fn new(each: &'a [LazyRegex], set: &RegexSet, text: &'a str) -> Routes<'a> {
         Routes {
             each,
             text,
@@ -250,7 +259,12 @@ impl<'a> Routes<'a> {
 
     /// Whether routing pattern `i` matches.
     fn matched(&self, i: usize) -> bool {
-        self.any && self.each.get(i).is_some_and(|r| r.is_match(self.text))
+        self.any
+            && self
+                .each
+                .get(i)
+                .and_then(LazyRegex::regex)
+                .is_some_and(|r| r.is_match(self.text))
     }
 }
 
@@ -267,13 +281,7 @@ impl Grammar {
         let mut catalog = Vec::new();
         for i in integrations {
             for t in &i.matching.texts {
-                catalog.push((
-                    i.id.clone(),
-                    CatalogText {
-                        pattern: format!("(?i){}", t.pattern),
-                        compiled: std::sync::OnceLock::new(),
-                    },
-                ));
+                catalog.push((i.id.clone(), LazyRegex::new(format!("(?i){}", t.pattern))));
             }
         }
         let catalog_route = RegexSet::new(catalog.iter().map(|(_, t)| t.pattern.as_str()))?;
@@ -283,8 +291,8 @@ impl Grammar {
             route: RegexSet::new(ROUTES)?,
             routes: ROUTES
                 .iter()
-                .map(|p| Regex::new(p))
-                .collect::<Result<_, _>>()?,
+                .map(|p| LazyRegex::new(p.to_string()))
+                .collect(),
             cli: Regex::new(r"An error occurred \(([\w.]+)\) when calling the (\w+) operation")?,
             go: Regex::new(
                 r"operation error ([\w .-]+?): (\w+), https response error StatusCode: \d+, RequestID: [\w-]*, (?:api error )?(\w+):",
