@@ -25,6 +25,7 @@ const INTEGRATIONS: &str = include_str!("../../rules/integrations.json");
 const RESOURCE_TYPES: &str = include_str!("../../rules/resource_types.txt");
 const PUT_BACK: &str = include_str!("../../rules/put_back.json");
 
+mod actions;
 pub mod integrations;
 pub mod resources;
 
@@ -216,12 +217,8 @@ struct ManagedFile {
 /// All catalogs, loaded.
 #[derive(Debug)]
 pub struct Rules {
-    /// `prefix:action` lower-cased → (canonical `prefix:Action`, level).
-    actions: HashMap<String, (String, AccessLevel)>,
-    /// Known service prefixes.
-    prefixes: HashMap<String, ()>,
-    /// Lower-cased action name (no prefix) → the prefixes that have it.
-    by_name: HashMap<String, Vec<String>>,
+    /// Every action of the service reference: canonical case, level, services by name.
+    actions: actions::Actions,
     /// eventSource host (minus `.amazonaws.com`) → IAM prefix, where they differ.
     hosts: HashMap<String, String>,
     /// `prefix eventName` → actions.
@@ -271,48 +268,7 @@ impl Rules {
 
     /// Loads the catalogs compiled into the binary.
     pub fn embedded() -> Result<Rules, RulesError> {
-        let mut actions = HashMap::with_capacity(21_000);
-        let mut prefixes = HashMap::new();
-        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
-        for (n, line) in ACTIONS.lines().enumerate() {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            let mut fields = line.split(' ');
-            let prefix = fields.next().ok_or(RulesError::Line {
-                file: "actions.txt",
-                line: n + 1,
-                what: "no prefix",
-            })?;
-            prefixes.insert(prefix.to_string(), ());
-            for f in fields {
-                let (name, level) = f.rsplit_once('/').ok_or(RulesError::Line {
-                    file: "actions.txt",
-                    line: n + 1,
-                    what: "action without /level",
-                })?;
-                let level = match level {
-                    "R" => AccessLevel::Read,
-                    "L" => AccessLevel::List,
-                    "W" => AccessLevel::Write,
-                    "P" => AccessLevel::Permissions,
-                    "T" => AccessLevel::Tagging,
-                    _ => {
-                        return Err(RulesError::Line {
-                            file: "actions.txt",
-                            line: n + 1,
-                            what: "unknown access level",
-                        });
-                    }
-                };
-                let canon = format!("{prefix}:{name}");
-                actions.insert(canon.to_ascii_lowercase(), (canon, level));
-                by_name
-                    .entry(name.to_ascii_lowercase())
-                    .or_default()
-                    .push(prefix.to_string());
-            }
-        }
+        let actions = actions::Actions::parse(ACTIONS, "actions.txt")?;
         let mut hosts = HashMap::new();
         let mut api = HashMap::new();
         for (n, line) in API_ACTIONS.lines().enumerate() {
@@ -372,8 +328,6 @@ impl Rules {
             rcp_services: org.rcp_services,
             service_linked_role_path: org.service_linked_role_path,
             actions,
-            prefixes,
-            by_name,
             hosts,
             api,
             managed: managed.policies,
@@ -391,8 +345,8 @@ impl Rules {
     /// The canonical spelling of an action (`sqs:receivemessage` → `sqs:ReceiveMessage`). An
     /// unknown action keeps its own spelling with the prefix lower-cased.
     pub fn canonical_action(&self, action: &str) -> String {
-        if let Some((c, _)) = self.actions.get(&action.to_ascii_lowercase()) {
-            return c.clone();
+        if let Some(a) = self.actions.get(action) {
+            return a.canonical();
         }
         match action.split_once(':') {
             Some((p, a)) => format!("{}:{a}", p.to_ascii_lowercase()),
@@ -402,19 +356,17 @@ impl Rules {
 
     /// Whether the catalog knows this action (any case).
     pub fn is_known_action(&self, action: &str) -> bool {
-        self.actions.contains_key(&action.to_ascii_lowercase())
+        self.actions.get(action).is_some()
     }
 
     /// Access level of a known action.
     pub fn access_level(&self, action: &str) -> Option<AccessLevel> {
-        self.actions
-            .get(&action.to_ascii_lowercase())
-            .map(|(_, l)| *l)
+        self.actions.get(action).map(|a| a.level)
     }
 
     /// Whether `prefix` is a known IAM service prefix.
     pub fn is_prefix(&self, prefix: &str) -> bool {
-        self.prefixes.contains_key(prefix)
+        self.actions.is_prefix(prefix)
     }
 
     /// The IAM prefix for a CloudTrail `eventSource` (`monitoring.amazonaws.com` → `cloudwatch`).
@@ -485,12 +437,10 @@ impl Rules {
             "apigateway",
             "cloudformation",
         ];
-        let prefixes = self.by_name.get(&op.to_ascii_lowercase())?;
-        let prefix = if prefixes.len() == 1 {
-            prefixes.first()?
-        } else {
-            let common = COMMON.iter().find(|c| prefixes.iter().any(|p| p == *c))?;
-            prefixes.iter().find(|p| p == common)?
+        let prefixes = self.actions.prefixes_with(op);
+        let prefix = match prefixes.as_slice() {
+            [only] => *only,
+            _ => *COMMON.iter().find(|c| prefixes.contains(c))?,
         };
         Some(self.canonical_action(&format!("{prefix}:{op}")))
     }

@@ -2,78 +2,97 @@
 //! which ARN formats each action takes, so that a suggested statement names resources the
 //! action can be granted on, and builds them when the log names none.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::Arc;
 
-/// One resource type an action takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One resource type an action takes, borrowed from the embedded catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActionType {
     /// The type's name in the reference (`key`, `function`, `network-interface`).
-    pub name: Arc<str>,
-    /// Its ARN format (`arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}`). Shared by
-    /// every action that takes the type: thousands of actions name a few hundred formats.
-    pub arn: Arc<str>,
+    pub name: &'static str,
+    /// Its ARN format (`arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}`).
+    pub arn: &'static str,
     /// Whether the action requires it (`ec2:RunInstances` requires several).
     pub required: bool,
 }
 
-/// Every action's resource types.
+/// Every action's resource types: the catalog's lines, found by binary search and read when
+/// asked (a fix asks for a few actions; fourteen thousand parsed up front were megabytes).
 #[derive(Debug, Default)]
 pub struct ResourceTypes {
-    /// `prefix:action` lower-cased → its types.
-    actions: HashMap<String, Vec<ActionType>>,
+    /// `(prefix, type name)` → ARN format.
+    formats: HashMap<(&'static str, &'static str), &'static str>,
+    /// `(action, its tab-separated types)`, ordered by action compared case-blind.
+    actions: Vec<(&'static str, &'static str)>,
+}
+
+/// Compares as if both sides were lower-cased, without lower-casing either.
+fn caseless(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 impl ResourceTypes {
-    /// Parses the catalog text; malformed lines are skipped (the file is generated).
-    pub fn parse(text: &str) -> ResourceTypes {
-        let mut formats: HashMap<(String, String), (Arc<str>, Arc<str>)> = HashMap::new();
-        let mut actions = HashMap::new();
+    /// Indexes the catalog text; malformed lines are skipped (the file is generated).
+    pub fn parse(text: &'static str) -> ResourceTypes {
+        let mut formats = HashMap::with_capacity(2_500);
+        let mut actions = Vec::with_capacity(15_000);
         for line in text.lines() {
             if line.starts_with('#') || line.is_empty() {
                 continue;
             }
-            let mut f = line.split('\t');
-            match f.next() {
-                Some("@") => {
-                    if let (Some(p), Some(n), Some(arn)) = (f.next(), f.next(), f.next()) {
-                        formats.insert(
-                            (p.to_string(), n.to_string()),
-                            (Arc::from(n), Arc::from(arn)),
-                        );
-                    }
+            let (first, rest) = line.split_once('\t').unwrap_or((line, ""));
+            if first == "@" {
+                let mut f = rest.split('\t');
+                if let (Some(p), Some(n), Some(arn)) = (f.next(), f.next(), f.next()) {
+                    formats.insert((p, n), arn);
                 }
-                Some(action) => {
-                    let prefix = action.split(':').next().unwrap_or_default();
-                    let types = f
-                        .filter_map(|t| {
-                            let (name, required) = match t.strip_suffix('*') {
-                                Some(n) => (n, true),
-                                None => (t, false),
-                            };
-                            formats.get(&(prefix.to_string(), name.to_string())).map(
-                                |(name, arn)| ActionType {
-                                    name: name.clone(),
-                                    arn: arn.clone(),
-                                    required,
-                                },
-                            )
-                        })
-                        .collect();
-                    actions.insert(action.to_ascii_lowercase(), types);
-                }
-                None => {}
+            } else {
+                actions.push((first, rest));
             }
         }
-        ResourceTypes { actions }
+        // Stable: of two spellings of one action, the later line wins, as a map's insert did.
+        actions.sort_by(|a, b| caseless(a.0, b.0));
+        let mut kept: Vec<(&'static str, &'static str)> = Vec::with_capacity(actions.len());
+        for a in actions {
+            match kept.last_mut() {
+                Some(last) if caseless(last.0, a.0) == Ordering::Equal => *last = a,
+                _ => kept.push(a),
+            }
+        }
+        ResourceTypes {
+            formats,
+            actions: kept,
+        }
     }
 
-    /// The types an action takes; empty for an action that takes none (only `*`).
-    pub fn of(&self, action: &str) -> &[ActionType] {
-        self.actions
-            .get(&action.to_ascii_lowercase())
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+    /// The types an action takes (any case); empty for an action that takes none (only `*`).
+    pub fn of(&self, action: &str) -> Vec<ActionType> {
+        let Ok(i) = self.actions.binary_search_by(|(a, _)| caseless(a, action)) else {
+            return Vec::new();
+        };
+        let Some(&(name, types)) = self.actions.get(i) else {
+            return Vec::new();
+        };
+        let prefix = name.split(':').next().unwrap_or_default();
+        types
+            .split('\t')
+            .filter(|t| !t.is_empty())
+            .filter_map(|t| {
+                let (type_name, required) = match t.strip_suffix('*') {
+                    Some(n) => (n, true),
+                    None => (t, false),
+                };
+                self.formats
+                    .get_key_value(&(prefix, type_name))
+                    .map(|(&(_, name), &arn)| ActionType {
+                        name,
+                        arn,
+                        required,
+                    })
+            })
+            .collect()
     }
 }
 
@@ -374,7 +393,7 @@ mod tests {
     fn the_catalog_knows_run_instances() {
         let r = crate::rules::Rules::embedded().unwrap();
         let t = r.resource_types().of("ec2:RunInstances");
-        let required: Vec<&str> = t.iter().filter(|t| t.required).map(|t| &*t.name).collect();
+        let required: Vec<&str> = t.iter().filter(|t| t.required).map(|t| t.name).collect();
         assert!(
             required.contains(&"instance") && required.contains(&"subnet"),
             "{required:?}"

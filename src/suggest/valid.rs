@@ -18,7 +18,7 @@ fn resources_for(
     }
     let mut out: Vec<String> = named
         .iter()
-        .filter(|r| types.iter().any(|t| arn_fits(r, &t.arn)))
+        .filter(|r| types.iter().any(|t| arn_fits(r, t.arn)))
         .cloned()
         .collect();
     let mut changed = out.len() != named.len();
@@ -36,8 +36,8 @@ fn resources_for(
     // security group): grant every type it takes. When nothing named fits, likewise.
     let all_types = required.len() > 1 || out.is_empty();
     for t in types {
-        if (t.required || all_types) && !out.iter().any(|r| arn_fits(r, &t.arn)) {
-            out.push(arn_for(&t.arn, region, account));
+        if (t.required || all_types) && !out.iter().any(|r| arn_fits(r, t.arn)) {
+            out.push(arn_for(t.arn, region, account));
             changed = true;
         }
     }
@@ -172,7 +172,7 @@ pub(crate) fn validate(
             let (res, changed) = if a.contains(['*', '?']) || named.is_empty() {
                 (named.clone(), false)
             } else {
-                resources_for(types.of(&a), &named, region, account)
+                resources_for(&types.of(&a), &named, region, account)
             };
             if changed {
                 let what = if res == ["*"] {
