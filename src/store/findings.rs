@@ -166,8 +166,26 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether the findings this connection touched are so large a share of the table that
+    /// reading the table through is cheaper than finding each by its id (a replay into a new
+    /// database touches every finding: 29,000 lookups by id took 0.13 s, the scan 0.04 s). The
+    /// planner cannot tell: the temporary table has no statistics.
+    fn touched_is_most(&self) -> bool {
+        let count = |sql: &str| {
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        };
+        let touched = count("SELECT count(*) FROM temp.touched");
+        // The largest rowid is at least the number of rows, and costs one descent.
+        let rows = count("SELECT max(rowid) FROM findings");
+        touched > 0 && touched.saturating_mul(4) >= rows
+    }
+
     /// The query's SQL for `columns` of the matching findings, newest first, and its arguments.
-    fn select(q: &Query, columns: &str) -> (String, Vec<rusqlite::types::Value>) {
+    fn select(&self, q: &Query, columns: &str) -> (String, Vec<rusqlite::types::Value>) {
         let mut sql = String::from(columns);
         sql.push_str(" FROM findings WHERE 1=1");
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
@@ -211,7 +229,13 @@ impl Store {
             );
         }
         if q.touched {
-            sql.push_str(" AND id IN (SELECT id FROM temp.touched)");
+            // `+id` keeps SQLite from looking each touched id up in the table's index: it reads
+            // the table in order and asks the touched set instead.
+            sql.push_str(if self.touched_is_most() {
+                " AND +id IN (SELECT id FROM temp.touched)"
+            } else {
+                " AND id IN (SELECT id FROM temp.touched)"
+            });
         }
         if let Some(rows) = &q.rows {
             let list = serde_json::to_string(rows).unwrap_or_else(|_| "[]".into());
@@ -295,8 +319,7 @@ impl Store {
         visit: &mut dyn FnMut(Heading),
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let (sql, args) =
-            Self::select(q, "SELECT id, function, principal, last_seen, count, rowid");
+        let (sql, args) = self.select(q, "SELECT id, function, principal, last_seen, count, rowid");
         let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -336,7 +359,7 @@ impl Store {
     /// [`Store::each_of_rows`] reads, here or through another connection.
     pub fn order(&self, q: &Query) -> Result<Vec<i64>, StoreError> {
         let path = self.path.clone();
-        let (sql, args) = Self::select(q, "SELECT rowid");
+        let (sql, args) = self.select(q, "SELECT rowid");
         let mut stmt = self.conn.prepare(&sql).map_err(sq(&path))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
@@ -669,5 +692,62 @@ mod tests {
         assert_eq!(read(None), ["k2", "k5", "k0", "k3", "k1", "k4"]);
         assert_eq!(read(Some(100)), read(None));
         assert_eq!(read(Some(2)), ["k1", "k4"]);
+    }
+
+    /// What a connection touched is read by id when it is a few of many findings and by a
+    /// scan of the table when it is most of them; both give the same findings in one order.
+    #[test]
+    fn touched_findings_are_the_same_read_by_id_or_by_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("w.db")).unwrap();
+        for i in 0..12 {
+            s.conn
+                .execute(
+                    "INSERT INTO findings (id, key, kind, cause, last_seen, count, message, policy_state, explanation, fix, created_at, updated_at, status)
+                         VALUES (?1, ?1, 'access_denied', 'no_identity_allow', ?2, 1, 'm', 'unknown', '[]', '{}', 0, 0, 'open')",
+                    rusqlite::params![format!("f{i:02}"), (i * 7) % 5],
+                )
+                .unwrap();
+        }
+        let q = Query {
+            touched: true,
+            ..Query::default()
+        };
+        let ids = |s: &Store| -> Vec<String> {
+            let rows = s.order(&q).unwrap();
+            let mut out = Vec::new();
+            s.each_of_rows(&q, &rows, &mut |_, f| {
+                out.push(f.id);
+                Ok(())
+            })
+            .unwrap();
+            out
+        };
+        s.untouch().unwrap();
+        s.touch(["f03", "f07"]).unwrap();
+        assert!(!s.touched_is_most());
+        assert_eq!(ids(&s), ["f07", "f03"], "newest first");
+        let most = ["f00", "f01", "f03", "f04", "f07", "f08", "f09", "f11"];
+        s.touch(most).unwrap();
+        assert!(s.touched_is_most());
+        let scanned = ids(&s);
+        assert_eq!(scanned.len(), most.len());
+        // The same order as the whole table's, restricted to what was touched.
+        s.untouch().unwrap();
+        let all = {
+            let rows = s.order(&Query::default()).unwrap();
+            let mut out = Vec::new();
+            s.each_of_rows(&Query::default(), &rows, &mut |_, f| {
+                out.push(f.id);
+                Ok(())
+            })
+            .unwrap();
+            out
+        };
+        let expected: Vec<String> = all
+            .into_iter()
+            .filter(|i| most.contains(&i.as_str()))
+            .collect();
+        assert_eq!(scanned, expected);
     }
 }
