@@ -403,7 +403,10 @@ pub fn replay(
     let (path_tx, path_rx) = mpsc::sync_channel::<PathBuf>(threads * 64);
     let own_files = OwnFiles::new(opts.policies.as_deref());
     let path_rx = std::sync::Mutex::new(path_rx);
-    let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 2);
+    // Four batches a worker: enough to keep the workers busy while the writer waits for a
+    // checkpoint's `fsync` (tens of milliseconds; two a worker left them idle then), a few
+    // megabytes at most.
+    let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 4);
     let mut store_error: Option<StoreError> = None;
     store.checkpoint_beside()?;
     // Which findings the input belongs to is told to the store as batches arrive (for the
