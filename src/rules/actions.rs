@@ -34,8 +34,10 @@ pub(super) struct Actions {
     all: Vec<Action>,
     /// Indexes into `all`, ordered by prefix then name, both compared case-blind.
     by_key: Vec<u32>,
-    /// Indexes into `all`, ordered by name compared case-blind, then catalog order.
-    by_name: Vec<u32>,
+    /// Indexes into `all`, ordered by name compared case-blind, then catalog order; sorted
+    /// when first asked (only a message naming an operation without its service asks, and
+    /// sorting twenty thousand names is most of loading the catalog).
+    by_name: std::sync::OnceLock<Vec<u32>>,
     /// The service prefixes, sorted.
     prefixes: Vec<&'static str>,
 }
@@ -89,16 +91,11 @@ impl Actions {
         })?;
         let entry = |i: &u32| all.get(*i as usize).copied();
         let mut by_key: Vec<u32> = (0..count).collect();
+        // The generated catalog is in this order already: the sort only checks it.
         by_key.sort_by(|a, b| match (entry(a), entry(b)) {
             (Some(x), Some(y)) => {
                 caseless(x.prefix, y.prefix).then_with(|| caseless(x.name, y.name))
             }
-            _ => Ordering::Equal,
-        });
-        let mut by_name: Vec<u32> = (0..count).collect();
-        // Stable: actions of the same name keep the catalog's order of their services.
-        by_name.sort_by(|a, b| match (entry(a), entry(b)) {
-            (Some(x), Some(y)) => caseless(x.name, y.name),
             _ => Ordering::Equal,
         });
         prefixes.sort_unstable();
@@ -106,8 +103,20 @@ impl Actions {
         Ok(Actions {
             all,
             by_key,
-            by_name,
+            by_name: std::sync::OnceLock::new(),
             prefixes,
+        })
+    }
+
+    fn by_name(&self) -> &[u32] {
+        self.by_name.get_or_init(|| {
+            let mut by_name: Vec<u32> = (0..self.all.len() as u32).collect();
+            // Stable: actions of the same name keep the catalog's order of their services.
+            by_name.sort_by(|a, b| match (self.at(*a), self.at(*b)) {
+                (Some(x), Some(y)) => caseless(x.name, y.name),
+                _ => Ordering::Equal,
+            });
+            by_name
         })
     }
 
@@ -132,10 +141,9 @@ impl Actions {
     /// order.
     pub fn prefixes_with(&self, name: &str) -> Vec<&'static str> {
         let key = |i: &u32| self.at(*i).map(|a| a.name).unwrap_or_default();
-        let start = self
-            .by_name
-            .partition_point(|i| caseless(key(i), name) == Ordering::Less);
-        self.by_name
+        let by_name = self.by_name();
+        let start = by_name.partition_point(|i| caseless(key(i), name) == Ordering::Less);
+        by_name
             .get(start..)
             .unwrap_or_default()
             .iter()

@@ -150,6 +150,9 @@ pub struct Message {
 #[derive(Debug)]
 struct LazyRegex {
     pattern: String,
+    /// Text every match contains (exact case): a text without it is not asked, nor the
+    /// pattern compiled for it.
+    literal: Option<&'static str>,
     compiled: std::sync::OnceLock<Option<Regex>>,
 }
 
@@ -157,15 +160,36 @@ impl LazyRegex {
     fn new(pattern: String) -> LazyRegex {
         LazyRegex {
             pattern,
+            literal: None,
             compiled: std::sync::OnceLock::new(),
         }
     }
 
-    /// The compiled pattern; None only if it compiles in a set but not alone (never seen).
+    /// A pattern all of whose matches contain `literal`.
+    fn needing(pattern: &str, literal: &'static str) -> LazyRegex {
+        LazyRegex {
+            literal: Some(literal),
+            ..LazyRegex::new(pattern.to_string())
+        }
+    }
+
+    fn may_match(&self, text: &str) -> bool {
+        self.literal.is_none_or(|l| text.contains(l))
+    }
+
+    /// The compiled pattern; None only if it does not compile (a test compiles them all).
     fn regex(&self) -> Option<&Regex> {
         self.compiled
             .get_or_init(|| Regex::new(&self.pattern).ok())
             .as_ref()
+    }
+
+    fn captures<'t>(&self, text: &'t str) -> Option<regex::Captures<'t>> {
+        self.may_match(text).then(|| self.regex()?.captures(text))?
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.may_match(text) && self.regex().is_some_and(|r| r.is_match(text))
     }
 }
 
@@ -179,24 +203,25 @@ pub struct Grammar {
     /// the families stop at the first that fits, mostly the first pattern (0.1 µs). Each is
     /// compiled when first asked: most texts need one or two of them.
     routes: Vec<LazyRegex>,
-    cli: Regex,
-    go: Regex,
-    cfn: Regex,
-    php: Regex,
-    json_code: Regex,
-    sqs_url: Regex,
+    cli: LazyRegex,
+    go: LazyRegex,
+    cfn: LazyRegex,
+    php: LazyRegex,
+    json_code: LazyRegex,
+    sqs_url: LazyRegex,
     /// Terraform's `creating Lambda Function (NAME): ...` names the function.
-    terraform_fn: Regex,
+    terraform_fn: LazyRegex,
     /// The catalog's wordings (integration id, pattern), and a set of them for routing. A
     /// wording's own regex (for its named groups) is compiled the first time a text has it:
     /// most runs meet few of them, and compiling them all was a fifth of starting up. The
-    /// set has checked every pattern already.
+    /// set has checked every pattern already. The fixed patterns below are compiled when
+    /// first asked too: a run of CloudTrail events never asks most of them.
     catalog: Vec<(String, LazyRegex)>,
     catalog_route: RegexSet,
-    bare_phrase: Regex,
-    denied_by: Regex,
-    perform: Regex,
-    ct_row: Regex,
+    bare_phrase: LazyRegex,
+    denied_by: LazyRegex,
+    perform: LazyRegex,
+    ct_row: LazyRegex,
     /// Messages parsed before: a role that fails thousands of times logs the same sentence
     /// each time, and parsing is a pure function of the text. Bounded; emptied when full.
     memo: Mutex<HashMap<String, Option<Message>>>,
@@ -293,35 +318,17 @@ impl Grammar {
                 .iter()
                 .map(|p| LazyRegex::new(p.to_string()))
                 .collect(),
-            cli: Regex::new(r"An error occurred \(([\w.]+)\) when calling the (\w+) operation")?,
-            go: Regex::new(
-                r"operation error ([\w .-]+?): (\w+), https response error StatusCode: \d+, RequestID: [\w-]*, (?:api error )?(\w+):",
-            )?,
-            cfn: Regex::new(
-                r"\(Service: ([\w .-]+?)[;,] Status Code: \d+[;,] (?:Error Code: (\w+)|HandlerErrorCode: (\w+))",
-            )?,
-            php: Regex::new(
-                r#"Error executing "(\w+)" on "[^"]*"; AWS HTTP error: .*?\b(AccessDenied\w*)"#,
-            )?,
-            json_code: Regex::new(
-                r#""(?:errorType|errorCode|code|Code|name|__type)"\s*:\s*"([\w.#:-]*(?:AccessDenied|Unauthorized)\w*)""#,
-            )?,
-            bare_phrase: Regex::new(
-                r"(?i)not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b|Not authorized to access resource",
-            )?,
-            denied_by: Regex::new(
-                r"(?i)access has been denied by (\S+?),? please make sure your (.+?) ha(?:ve|s) permissions? to \*?(\w+)\*?(?: for (\S+?))?[.,]?(?:\s|$)",
-            )?,
-            perform: Regex::new(r"(?i)not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)")?,
-            ct_row: Regex::new(
-                r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)?)\.amazonaws\.com\s+([A-Z][A-Za-z0-9]+)\s",
-            )?,
-            sqs_url: Regex::new(
-                r"https://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com(?:\.cn)?/(\d{12})/([\w.-]+)",
-            )?,
-            terraform_fn: Regex::new(
-                r"(?i)\b(?:creating|updating|reading|deleting|publishing) Lambda Function(?: version)? \(([\w:.-]+)\)",
-            )?,
+            cli: LazyRegex::needing(r"An error occurred \(([\w.]+)\) when calling the (\w+) operation", "An error occurred ("),
+            go: LazyRegex::needing(r"operation error ([\w .-]+?): (\w+), https response error StatusCode: \d+, RequestID: [\w-]*, (?:api error )?(\w+):", "operation error "),
+            cfn: LazyRegex::needing(r"\(Service: ([\w .-]+?)[;,] Status Code: \d+[;,] (?:Error Code: (\w+)|HandlerErrorCode: (\w+))", "(Service: "),
+            php: LazyRegex::needing(r#"Error executing "(\w+)" on "[^"]*"; AWS HTTP error: .*?\b(AccessDenied\w*)"#, r#"Error executing ""#),
+            json_code: LazyRegex::needing(r#""(?:errorType|errorCode|code|Code|name|__type)"\s*:\s*"([\w.#:-]*(?:AccessDenied|Unauthorized)\w*)""#, r#"""#),
+            bare_phrase: LazyRegex::new(r"(?i)not authorized to perform this operation|Access to the resource \S+ is denied|is not authorized to access this resource|is not allowed to execute|No access to any requested resource|\bnot authorized to perform\b|Not authorized to access resource".to_string()),
+            denied_by: LazyRegex::new(r"(?i)access has been denied by (\S+?),? please make sure your (.+?) ha(?:ve|s) permissions? to \*?(\w+)\*?(?: for (\S+?))?[.,]?(?:\s|$)".to_string()),
+            perform: LazyRegex::new(r"(?i)not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)".to_string()),
+            ct_row: LazyRegex::new(r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)?)\.amazonaws\.com\s+([A-Z][A-Za-z0-9]+)\s".to_string()),
+            sqs_url: LazyRegex::new(r"https://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com(?:\.cn)?/(\d{12})/([\w.-]+)".to_string()),
+            terraform_fn: LazyRegex::new(r"(?i)\b(?:creating|updating|reading|deleting|publishing) Lambda Function(?: version)? \(([\w:.-]+)\)".to_string()),
             memo: Mutex::new(HashMap::new()),
         })
     }
@@ -561,6 +568,52 @@ mod tests {
 
     fn p(t: &str) -> Message {
         Grammar::new().unwrap().parse(t).unwrap()
+    }
+
+    /// Every pattern compiled on first use compiles: none of them can silently match nothing.
+    #[test]
+    fn every_lazy_pattern_compiles() {
+        let rules = crate::rules::Rules::embedded().unwrap();
+        let g = Grammar::with_integrations(&rules.integrations).unwrap();
+        assert!(!g.catalog.is_empty());
+        let fixed = [
+            &g.cli,
+            &g.go,
+            &g.cfn,
+            &g.php,
+            &g.json_code,
+            &g.sqs_url,
+            &g.terraform_fn,
+            &g.bare_phrase,
+            &g.denied_by,
+            &g.perform,
+            &g.ct_row,
+        ];
+        let all = fixed
+            .into_iter()
+            .chain(&g.routes)
+            .chain(g.catalog.iter().map(|(_, r)| r));
+        for r in all {
+            assert!(r.regex().is_some(), "{}", r.pattern);
+            // The required text begins the pattern, which has no alternative at its top level.
+            if let Some(l) = r.literal {
+                assert!(r.pattern.starts_with(&regex::escape(l)), "{}", r.pattern);
+                let (mut depth, mut escaped, mut class) = (0i32, false, false);
+                for c in r.pattern.chars() {
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '[' => class = true,
+                        ']' => class = false,
+                        _ if class => {}
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        '|' => assert!(depth > 0, "{} has a top-level alternative", r.pattern),
+                        _ => {}
+                    }
+                }
+            }
+        }
     }
 
     /// The memo gives what parsing gives, stays within its count, and keeps no long message.
