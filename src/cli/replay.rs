@@ -117,6 +117,8 @@ pub(super) fn replay(db: Option<PathBuf>, a: ReplayArgs, rules: &Rules) -> Resul
             stream_view(&store, &touched, format, style, &|_| true, false)?
         }
     };
+    // The log was folded back while the findings were written out; done now.
+    store.checkpoint_self()?;
     let c = &outcome.counters;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(

@@ -628,7 +628,9 @@ pub fn replay(
         }
         flush(store, &mut pending, &mut outcome, &mut store_error);
     });
-    let back = store.checkpoint_self();
+    // The log is folded back beside what the caller does next (the output): it calls
+    // `Store::checkpoint_self` when done.
+    let back = store.fold_beside();
     match store_error {
         Some(e) => Err(e),
         None => back.map(|()| outcome),

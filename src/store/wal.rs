@@ -41,6 +41,8 @@ const COPIED: u8 = 2;
 pub(super) struct Checkpointer {
     wake: SyncSender<()>,
     stop: Arc<AtomicBool>,
+    /// The writer is done: the thread folds the whole log, leaving the writer nothing.
+    last: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -71,6 +73,8 @@ impl Store {
         let (wake, woken) = sync_channel::<()>(1);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
+        let last = Arc::new(AtomicBool::new(false));
+        let is_last = Arc::clone(&last);
         let state = Arc::new(AtomicU8::new(IDLE));
         let shared = Arc::clone(&state);
         let thread = std::thread::Builder::new()
@@ -80,13 +84,18 @@ impl Store {
                     // Passive: copies what no reader still needs and returns, never blocking
                     // the writer. A few rounds at most: a writer outpacing the copy is
                     // caught up with at the next wake-up.
+                    let leave = if is_last.load(Ordering::Acquire) {
+                        0
+                    } else {
+                        LEFT_FOR_WRITER
+                    };
                     for _ in 0..4 {
                         let left = conn
                             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                                 Ok(r.get::<_, i32>(1)? - r.get::<_, i32>(2)?)
                             })
                             .unwrap_or(0);
-                        if left <= LEFT_FOR_WRITER || stopped.load(Ordering::Acquire) {
+                        if left <= leave || stopped.load(Ordering::Acquire) {
                             break;
                         }
                     }
@@ -126,8 +135,27 @@ impl Store {
         self.beside = Some(Checkpointer {
             wake,
             stop,
+            last,
             thread: Some(thread),
         });
+        Ok(())
+    }
+
+    /// The bulk write is over: this connection's commits no longer fold the log, and the
+    /// thread folds all of it back while the caller goes on (reading the findings out), instead
+    /// of the writer copying what is left and waiting for its `fsync` first. Followed by
+    /// [`Store::checkpoint_self`] (or closing the store), which waits for the thread.
+    pub fn fold_beside(&mut self) -> Result<(), StoreError> {
+        let Some(b) = &self.beside else {
+            return Ok(());
+        };
+        let path = self.path.clone();
+        self.conn
+            .execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .map_err(sq(&path))?;
+        b.last.store(true, Ordering::Release);
+        // A full channel already holds a wake-up the thread has not taken.
+        let _ = b.wake.try_send(());
         Ok(())
     }
 
@@ -149,6 +177,39 @@ mod tests {
 
     fn wal_bytes(path: &std::path::Path) -> u64 {
         std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len())
+    }
+
+    /// At the end of a bulk write the thread folds the log while another connection reads;
+    /// every row is there for it, and waiting for the thread afterwards returns.
+    #[test]
+    fn the_last_fold_runs_beside_a_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let mut store = Store::open(&path).unwrap();
+        store.checkpoint_beside().unwrap();
+        store.conn.execute_batch("CREATE TABLE t (x TEXT)").unwrap();
+        let row = "x".repeat(7000);
+        for _ in 0..WAKE_AT * 3 {
+            store
+                .conn
+                .execute("INSERT INTO t VALUES (?1)", [&row])
+                .unwrap();
+        }
+        store.fold_beside().unwrap();
+        let reader = Connection::open(&path).unwrap();
+        let n: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, i64::from(WAKE_AT) * 3);
+        drop(reader);
+        store.checkpoint_self().unwrap();
+        let (busy, log, copied): (i64, i64, i64) = store
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((busy, log), (0, copied));
     }
 
     #[test]
