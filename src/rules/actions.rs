@@ -7,7 +7,7 @@
 
 use std::cmp::Ordering;
 
-use super::{AccessLevel, RulesError};
+use super::{AccessLevel, RulesError, caseless};
 
 /// One action of the catalog, borrowed from the embedded text.
 #[derive(Debug, Clone, Copy)]
@@ -40,13 +40,6 @@ pub(super) struct Actions {
     by_name: std::sync::OnceLock<Vec<u32>>,
     /// The service prefixes, sorted.
     prefixes: Vec<&'static str>,
-}
-
-/// Compares as if both sides were lower-cased, without lower-casing either.
-fn caseless(a: &str, b: &str) -> Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_lowercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 impl Actions {

@@ -505,6 +505,14 @@ impl Rules {
     }
 }
 
+/// Compares as if both sides were lower-cased, without lower-casing either: how the catalogs
+/// find an action spelt in any case.
+fn caseless(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
 /// `ListFunctions20150331` → `ListFunctions`; `AddPermission20150331v2` → `AddPermission`.
 pub fn strip_api_version(event_name: &str) -> &str {
     let b = event_name.as_bytes();

@@ -5,6 +5,8 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use super::caseless;
+
 /// One resource type an action takes, borrowed from the embedded catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActionType {
@@ -24,13 +26,6 @@ pub struct ResourceTypes {
     formats: HashMap<(&'static str, &'static str), &'static str>,
     /// `(action, its tab-separated types)`, ordered by action compared case-blind.
     actions: Vec<(&'static str, &'static str)>,
-}
-
-/// Compares as if both sides were lower-cased, without lower-casing either.
-fn caseless(a: &str, b: &str) -> Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_lowercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 impl ResourceTypes {
