@@ -6,7 +6,7 @@ use super::*;
 pub(super) struct ReplayArgs {
     #[command(flatten)]
     pub(super) format: FormatArg,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core, at most two).
     #[arg(long, default_value_t = 0, hide = true)]
     pub(super) threads: usize,
     /// Benchmark baseline: only decompress the files (nothing is parsed or stored).

@@ -22,11 +22,13 @@ use crate::suggest::{self, Suggestion};
 
 mod after_import;
 mod problem;
+mod workers;
 pub use after_import::{
     AfterImport, after_import, rediagnose_kms_findings, rediagnose_open, rediagnose_open_of,
     rediagnose_user_pool_findings, reopen_unfixed, resolve_fixed,
 };
 pub use problem::Problem;
+use workers::workers;
 
 /// How many diagnoses a worker gathers before handing them to the writer.
 const BATCH: usize = 512;
@@ -389,13 +391,8 @@ pub fn replay(
     progress: &mut dyn Progress,
 ) -> Result<Outcome, StoreError> {
     let mut outcome = Outcome::default();
-    let threads = match opts.threads {
-        0 => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2),
-        n => n,
-    }
-    .clamp(1, 16);
+    let cores = std::thread::available_parallelism().map_or(workers::DEFAULT_WORKERS, |n| n.get());
+    let threads = workers(opts.threads, cores);
     // A single explicit file needs one worker; a directory is walked as the workers read, so
     // millions of files are never listed in memory at once.
     let single = matches!(paths, [p] if p.is_file());
@@ -404,9 +401,9 @@ pub fn replay(
     let own_files = OwnFiles::new(opts.policies.as_deref());
     let path_rx = std::sync::Mutex::new(path_rx);
     // Four batches a worker: enough to keep the workers busy while the writer waits for a
-    // checkpoint's `fsync` (tens of milliseconds; two a worker left them idle then), a few
-    // megabytes at most.
-    let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 4);
+    // checkpoint's `fsync` (tens of milliseconds; two a worker left them idle then), and
+    // eight at most whatever the workers: more only wait longer for the one writer.
+    let (tx, rx) = mpsc::sync_channel::<Msg>((threads * 4).min(8));
     let mut store_error: Option<StoreError> = None;
     store.checkpoint_beside()?;
     // Which findings the input belongs to is told to the store as batches arrive (for the
