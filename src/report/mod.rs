@@ -446,7 +446,12 @@ pub fn triage_group(key: &str, list: &[&Finding], width: u16, style: Style) -> S
     if let Some(c) = t.column_mut(0) {
         c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(digits + 15)));
     }
-    let _ = writeln!(s, "{t}");
+    // The last column is padded to its width: a piped or pasted table carries no trailing blanks
+    // (in colour, on a terminal, painted padding may stay: it shows as nothing).
+    for line in t.lines() {
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
     s
 }
 
@@ -771,12 +776,14 @@ mod tests {
                 t.push_str(rest);
                 t
             };
-            assert_eq!(stripped, plain, "colour changes only colour");
+            let stripped: Vec<&str> = stripped.lines().map(str::trim_end).collect();
+            assert_eq!(stripped, plain.lines().collect::<Vec<_>>(), "only colour");
             for line in plain.lines() {
                 assert!(
                     line.chars().count() <= usize::from(width),
                     "{width}: {line:?}"
                 );
+                assert_eq!(line, line.trim_end(), "no trailing blanks");
             }
         }
     }
