@@ -285,7 +285,7 @@ pub(super) fn correlate(diag: &mut Diagnosis, d: &Denial, src: &dyn PolicySource
         Decision::Allow => {
             let by: Vec<String> = v.deciding.iter().map(describe_statement).collect();
             diag.explanation.push(format!(
-                "The stored policies allow {action} now ({}): the grant came after the denial, or the caller still used old credentials.",
+                "The stored policies allow {action} now ({}).",
                 by.join("; ")
             ));
         }
@@ -304,7 +304,8 @@ pub(super) fn correlate(diag: &mut Diagnosis, d: &Denial, src: &dyn PolicySource
             .as_ref()
             .and_then(|r| blamed_but_not_imported(r, &set))
     {
-        diag.policy_state = PolicyState::Unknown;
+        // `policy_state` stays `allowed_now`: it says what the stored policies decide today,
+        // and `unknown` means the principal's were never imported.
         diag.explanation.push(format!(
             "The message blames {missing}, which was not imported (or cannot be), so the stored policies cannot confirm or refute it."
         ));
@@ -318,14 +319,21 @@ pub(super) fn correlate(diag: &mut Diagnosis, d: &Denial, src: &dyn PolicySource
             (Some(at), Some(t)) => at > t.as_millisecond(),
             _ => false,
         };
+        const ELSEWHERE: &str = "what denied it is not among them: a session policy or VPC endpoint policy, a condition only the service knows, a policy of another party, or an import that missed a policy";
         if !later {
-            diag.policy_state = PolicyState::Unknown;
-            diag.explanation.push(format!(
-                "The stored policies were imported before this denial and allow it, so what denied it is not among them: a session policy or VPC endpoint policy, a condition only the service knows, a policy of another party, or an import that missed a policy.{}",
-                if d.time.is_none() { " (The log gives no time, so the order cannot be told.)" } else { "" }
-            ));
+            diag.explanation.push(if d.time.is_none() {
+                format!(
+                    "The log gives no time, so whether they were imported after the denial (a grant too recent, or old credentials) cannot be told; if not, {ELSEWHERE}."
+                )
+            } else {
+                format!("They were imported before this denial, so {ELSEWHERE}.")
+            });
             return;
         }
+        diag.explanation.push(
+            "They were imported after the denial: the grant came later, or the caller still used old credentials."
+                .into(),
+        );
         diag.cause = Cause::Propagation;
         diag.remedy = Remedy::Propagation;
         return;

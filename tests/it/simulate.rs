@@ -393,3 +393,26 @@ fn a_stale_unique_id_in_a_trust_policy_is_named() {
         "{cmd:?}"
     );
 }
+
+/// A message without a time whose request the imported policies allow: `policy_state` says what
+/// they decide today (`allowed_now`); `unknown` is kept for a principal never imported. The
+/// explanation does not claim an order the log cannot show.
+#[test]
+fn an_untimed_denial_the_stored_policies_allow_is_allowed_now() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/policies");
+    ok(&run(&db, &["import", samples.to_str().unwrap()]));
+    // The wording of AWS's "Troubleshoot access denied error messages" (IAM User Guide).
+    let m = "User: arn:aws:sts::111122223333:assumed-role/orders-api-role/orders-api is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:eu-west-1:111122223333:table/Orders because no identity-based policy allows the dynamodb:GetItem action";
+    let out = ok(&run(&db, &["explain", "--format", "json", "-m", m]));
+    let f: Value = serde_json::from_str(&out).unwrap();
+    let f = &f[0];
+    assert_eq!(f["policy_state"], "allowed_now", "{f:#}");
+    assert_eq!(f["cause"], "no_identity_allow", "{f:#}");
+    assert!(f["fix"]["verified"].is_null(), "already allowed: {f:#}");
+    let why = f["explanation"].to_string();
+    assert!(why.contains("The log gives no time"), "{why}");
+    assert!(!why.contains("imported before this denial"), "{why}");
+    assert!(!why.contains("the grant came later"), "{why}");
+}
