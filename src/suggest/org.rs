@@ -197,12 +197,13 @@ pub(super) fn management_account<'p>(
 ) -> Option<String> {
     src.organization()
         .and_then(|o| o.management_account)
-        .or_else(|| {
-            policies.into_iter().find_map(|p| {
-                arn::Arn::parse(p)
-                    .filter(|a| a.service == "organizations")
-                    .map(|a| a.account.to_string())
-                    .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
-            })
-        })
+        .or_else(|| policies.into_iter().find_map(account_of_policy))
+}
+
+/// The management account an organization policy's ARN names, if it names one.
+pub(super) fn account_of_policy(policy: &str) -> Option<String> {
+    arn::Arn::parse(policy)
+        .filter(|a| a.service == "organizations")
+        .map(|a| a.account.to_string())
+        .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
 }

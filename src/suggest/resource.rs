@@ -313,8 +313,15 @@ pub(super) fn deny_fix(need: &Need) -> Fix {
             ]));
         }
     }
+    // The organization's policies change in its management account, which a customer
+    // policy's ARN names even before anything is imported.
+    let mut account = None;
     if matches!(target, Target::Scp | Target::Rcp) {
         notes.push("Only an organization administrator (management account) can change it.".into());
+        account = need
+            .policy_arn
+            .as_deref()
+            .and_then(super::org::account_of_policy);
     }
     Fix {
         target,
@@ -324,6 +331,6 @@ pub(super) fn deny_fix(need: &Need) -> Fix {
         verified: None,
         notes,
         all_statements: Vec::new(),
-        account: None,
+        account,
     }
 }

@@ -362,6 +362,16 @@ impl Case<'_> {
         );
         self
     }
+
+    /// `fix.account`: who must run the commands, when not the denied principal's account.
+    fn fix_account(mut self, account: Option<&str>) -> Self {
+        self.check(
+            "fix.account",
+            |r| format!("{:?}", r.diag.fix.account),
+            format!("{:?}", account.map(str::to_string)),
+        );
+        self
+    }
 }
 
 const SQS_ROLE: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole";
@@ -664,7 +674,8 @@ fn policy_arn_and_authorization_id_suffixes() {
         "arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd",
     )
     .cause("explicit_deny_scp")
-    .fix_target("scp");
+    .fix_target("scp")
+    .fix_account(Some("987654321098"));
 
     t.case(
         "suffix: RCP ARN after a colon",
@@ -676,7 +687,8 @@ fn policy_arn_and_authorization_id_suffixes() {
     .policy_arn(
         "arn:aws:organizations::111122223333:policy/o-exampleorg/resource_control_policy/p-examplercp",
     )
-    .cause("explicit_deny_rcp");
+    .cause("explicit_deny_rcp")
+    .fix_account(Some("111122223333"));
 
     t.case(
         "suffix: \", with policy ARN: arn:...\" spelling (secondary summary of the S3 guide)",
@@ -688,7 +700,8 @@ fn policy_arn_and_authorization_id_suffixes() {
     .policy_arn(
         "arn:aws:organizations::123456789012:policy/o-exampleorg/service_control_policy/p-examplescp",
     )
-    .cause("explicit_deny_scp");
+    .cause("explicit_deny_scp")
+    .fix_account(None);
 
     t.wrapped(
         "Access Troubleshooter: identity-policy ARN ending the sentence, console link and authorization id",
