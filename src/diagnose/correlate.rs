@@ -291,7 +291,7 @@ pub(super) fn correlate(diag: &mut Diagnosis, d: &Denial, src: &dyn PolicySource
         }
         Decision::Unknown => diag.explanation.push(format!(
             "The stored policies cannot decide without {}, which the log does not show.",
-            v.missing_context_keys.join(", ")
+            v.undecided_by()
         )),
     }
     // An allow proves nothing about a policy type the message blames that was never imported.
@@ -383,7 +383,7 @@ pub(super) fn correlate(diag: &mut Diagnosis, d: &Denial, src: &dyn PolicySource
     {
         diag.explanation.push(format!(
             "The stored policies deny it unless {} says otherwise, which the log does not give: {}.",
-            v.missing_context_keys.join(", "),
+            v.undecided_by(),
             describe_statement(deny)
         ));
         let network: Vec<String> = v

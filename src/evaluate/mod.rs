@@ -418,7 +418,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
     let id_tri = if set.identity_known {
         id.allow_any()
     } else {
-        Tri::Unknown(vec!["identity policies (not imported)".into()])
+        Tri::Unknown(vec![verdict::not_imported("identity policies")])
     };
     let b_tri = if has_boundary {
         boundary.allow_any()
@@ -459,7 +459,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         match &set.resource {
             None => {
                 notes.push("The resource's policy was not imported.".into());
-                Tri::Unknown(vec!["resource policy (not imported)".into()])
+                Tri::Unknown(vec![verdict::not_imported("resource policy")])
             }
             Some(_) => {
                 let t = res.allow_in(&[Match::Direct]);
@@ -473,7 +473,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
                 notes.push("The key policy was not imported; a key policy must allow every use of a KMS key.".into());
                 identity_side
                     .clone()
-                    .and(Tri::Unknown(vec!["key policy (not imported)".into()]))
+                    .and(Tri::Unknown(vec![verdict::not_imported("key policy")]))
             }
             None => identity_side.clone(),
             Some(_) => {
@@ -503,7 +503,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
                 );
                 identity_side
                     .clone()
-                    .and(Tri::Unknown(vec!["resource policy (not imported)".into()]))
+                    .and(Tri::Unknown(vec![verdict::not_imported("resource policy")]))
             }
             Some(_) => {
                 res_missing = res_any == Tri::False;
@@ -589,7 +589,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             );
             let res_tri = match &set.resource {
                 Some(_) => res_any.clone(),
-                None => Tri::Unknown(vec!["resource policy (not imported)".into()]),
+                None => Tri::Unknown(vec![verdict::not_imported("resource policy")]),
             };
             let res_allows = res
                 .allow_refs()
@@ -636,6 +636,7 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
             deciding: deny,
             missing_allow: Vec::new(),
             missing_context_keys: Vec::new(),
+            missing_policies: Vec::new(),
             notes,
             cross_account,
             tag_conditions_failed: Vec::new(),
@@ -683,7 +684,14 @@ pub fn evaluate(req: &Request<'_>, set: &PolicySet) -> Verdict {
         } else {
             missing_allow
         },
-        missing_context_keys: unknown_keys,
+        missing_policies: unknown_keys
+            .iter()
+            .filter_map(|k| verdict::unimported(k).map(str::to_string))
+            .collect(),
+        missing_context_keys: unknown_keys
+            .into_iter()
+            .filter(|k| verdict::unimported(k).is_none())
+            .collect(),
         tag_conditions_failed: if decision == Decision::ImplicitDeny {
             tag_conditions_failed
         } else {

@@ -236,3 +236,26 @@ fn scp_levels_must_all_allow() {
     );
     assert_eq!(v.decision, Decision::Allow);
 }
+
+/// An unimported policy leaves the decision open, but is named as a policy, not as a key.
+#[test]
+fn an_unimported_policy_is_not_a_context_key() {
+    let ctx = MapContext::default();
+    let set = PolicySet {
+        identity_known: false,
+        ..Default::default()
+    };
+    let v = evaluate(
+        &Request {
+            caller: role(),
+            action: "s3:GetObject",
+            resource: "arn:aws:s3:::b/k",
+            context: &ctx,
+        },
+        &set,
+    );
+    assert_eq!(v.decision, Decision::Unknown);
+    assert!(v.missing_context_keys.is_empty(), "{v:?}");
+    assert_eq!(v.missing_policies, vec!["identity policies"]);
+    assert_eq!(v.undecided_by(), "identity policies (not imported)");
+}

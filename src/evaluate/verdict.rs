@@ -48,6 +48,10 @@ pub struct Verdict {
     pub missing_allow: Vec<PolicyKind>,
     /// Condition keys whose values were needed and not known.
     pub missing_context_keys: Vec<String>,
+    /// Policies the decision waits on that were never imported (`key policy`, `resource
+    /// policy`, `identity policies`): an unknown decision names them here, not as keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_policies: Vec<String>,
     /// What the evaluation assumed (SCPs not imported...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -113,4 +117,30 @@ pub struct Side {
     pub deciding: Vec<StatementRef>,
     /// The policy kinds of this side in which no statement allowed the request.
     pub missing_allow: Vec<PolicyKind>,
+}
+
+/// Inside evaluation an unimported policy travels with the unknown condition keys (both leave
+/// the decision open); this marks it so the verdict can tell them apart.
+const NOT_IMPORTED: &str = " (not imported)";
+
+/// The placeholder for a policy the decision needs that was not imported.
+pub(crate) fn not_imported(what: &str) -> String {
+    format!("{what}{NOT_IMPORTED}")
+}
+
+/// The policy an unknown stands for, when it is an unimported policy rather than a key.
+pub(crate) fn unimported(unknown: &str) -> Option<&str> {
+    unknown.strip_suffix(NOT_IMPORTED)
+}
+
+impl Verdict {
+    /// What an unknown decision waits on, for sentences: the keys, then the unimported policies.
+    pub fn undecided_by(&self) -> String {
+        self.missing_context_keys
+            .iter()
+            .cloned()
+            .chain(self.missing_policies.iter().map(|p| not_imported(p)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }

@@ -35,12 +35,8 @@ pub fn table(v: &crate::evaluate::Verdict, action: &str, resource: &str) -> Stri
         let kinds: Vec<&str> = v.missing_allow.iter().map(|k| k.as_str()).collect();
         let _ = writeln!(s, "  no statement allows it in: {}", kinds.join(", "));
     }
-    if !v.missing_context_keys.is_empty() {
-        let _ = writeln!(
-            s,
-            "  undecided without: {}",
-            escape(&v.missing_context_keys.join(", "))
-        );
+    if !v.missing_context_keys.is_empty() || !v.missing_policies.is_empty() {
+        let _ = writeln!(s, "  undecided without: {}", escape(&v.undecided_by()));
     }
     for n in &v.notes {
         let _ = writeln!(s, "  note: {}", escape(n));

@@ -132,10 +132,7 @@ fn checked_grant(f: &mut Fix, kind: Kind, c: &Checked, src: &dyn PolicySource, r
                 let kinds: Vec<&str> = after.missing_allow.iter().map(|k| k.as_str()).collect();
                 format!("still nothing allows it in: {}", kinds.join(", "))
             }
-            Decision::Unknown => format!(
-                "the result depends on {}",
-                after.missing_context_keys.join(", ")
-            ),
+            Decision::Unknown => format!("the result depends on {}", after.undecided_by()),
             Decision::Allow => String::new(),
         };
         f.notes.insert(
